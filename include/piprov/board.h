@@ -1,0 +1,96 @@
+/* SoC and board facts as data. Every per-chip or per-model difference the project knows
+ * lives in these tables (src/lib/board/); no other file compares chip ids. */
+#ifndef PIPROV_BOARD_H
+#define PIPROV_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum pv_soc {
+	PV_SOC_UNKNOWN = 0,
+	PV_SOC_BCM2835,
+	PV_SOC_BCM2836,
+	PV_SOC_BCM2837,
+	PV_SOC_BCM2711,
+	PV_SOC_BCM2712,
+};
+
+struct pv_soc_info {
+	enum pv_soc soc;
+	const char *name;            /* "BCM2711" */
+	const char *chip;            /* "2711": rpiboot chip folder, rpi-eeprom chip id */
+	unsigned revision_processor; /* PPPP field of the revision code */
+	uint16_t usb_vendor_id;      /* boot ROM */
+	uint16_t usb_product_id;
+	const char *second_stage;    /* file the ROM stage sends: "bootcode4.bin" */
+	uint8_t rom_serial_index;    /* iSerialNumber index of the ROM stage (0 or 3) */
+	uint8_t second_stage_serial_index; /* iSerialNumber index once the 2nd stage runs */
+	size_t eeprom_size;          /* bootloader SPI EEPROM size, 0 when none */
+	const char *firmware_dir;    /* "bootloader-2711" under /usr/lib/firmware/raspberrypi */
+	const char *spidev;          /* "/dev/spidev0.0" for immediate flashrom updates */
+	uint32_t dhcp_option97_fourcc; /* DHCP_OPTION97 default: "RPi4" = 0x34695052 */
+	const char *tftp_start_file; /* "start4.elf"; Pi 5 boots without one */
+};
+
+/* Table lookups; NULL when unknown. */
+const struct pv_soc_info *pv_soc_info(enum pv_soc soc);
+const struct pv_soc_info *pv_soc_by_usb_id(uint16_t vendor, uint16_t product);
+/* Accepts "2711", "bcm2711", "BCM2711". */
+const struct pv_soc_info *pv_soc_by_name(const char *name);
+const struct pv_soc_info *pv_soc_by_eeprom_size(size_t size);
+/* Iterate: index 0.. until NULL. */
+const struct pv_soc_info *pv_soc_at(size_t index);
+
+/* Board feature bits. */
+enum pv_board_feature {
+	PV_BOARD_HAS_EEPROM = 1u << 0,   /* SPI bootloader EEPROM */
+	PV_BOARD_HAS_NVME = 1u << 1,     /* PCIe NVMe boot possible (BOOT_ORDER mode 6) */
+	PV_BOARD_HAS_EMMC = 1u << 2,     /* may have eMMC instead of SD */
+	PV_BOARD_COMPUTE_MODULE = 1u << 3,
+	PV_BOARD_BCM_USB_MSD = 1u << 4,  /* BOOT_ORDER mode 5 (USB 2.0 Type-C device boot) */
+	PV_BOARD_KEYBOARD = 1u << 5,     /* Pi 400 / 500 */
+};
+
+struct pv_board_type {
+	unsigned type_code;          /* TTTTTTTT field of the revision code */
+	const char *name;            /* "Raspberry Pi 4 Model B" */
+	const char *short_name;      /* "pi4": the `--virtual` model and the config filter */
+	const char *config_filter;   /* "[pi4]" section name in bootconf/config.txt */
+	enum pv_soc soc;
+	unsigned features;           /* enum pv_board_feature bits */
+};
+
+const struct pv_board_type *pv_board_by_type_code(unsigned type_code);
+/* "pi4", "pi400", "cm4", "cm4s", "pi5", "cm5", "cm5lite", "pi500", "pi3", "pi3+", "cm3", ... */
+const struct pv_board_type *pv_board_by_short_name(const char *name);
+const struct pv_board_type *pv_board_at(size_t index);
+
+/* Decoded revision code (NOQuuuWuFMMMCCCCPPPPTTTTTTTTRRRR). */
+struct pv_revision {
+	uint32_t code;
+	bool new_style;
+	unsigned type_code;
+	unsigned memory_mb;          /* 0 when the field says "other" */
+	unsigned manufacturer_code;
+	const char *manufacturer;    /* "Sony UK"; "unknown" when out of table */
+	unsigned processor;
+	unsigned pcb_revision;       /* the RRRR field: 1.x */
+	const struct pv_board_type *board; /* NULL when the type is not in the table */
+	const struct pv_soc_info *soc;     /* NULL when the processor is not in the table */
+};
+
+/* Decodes new-style codes; old-style (bit 23 clear) codes give PV_ERR_UNSUPPORTED. */
+int pv_revision_decode(uint32_t code, struct pv_revision *out);
+
+/* "Raspberry Pi 4 Model B Rev 1.5, 4GB, Sony UK" into out. */
+void pv_revision_describe(const struct pv_revision *rev, char *out, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,101 @@
+/* Per-chip facts. Sources: ../shared/docs/usbboot-protocol.md §1 (USB ids, second-stage
+ * names, serial indexes), eeprom-format.md §1.1 and §4 (EEPROM sizes, spidev, firmware
+ * directories), netboot-and-identity.md §1.2 (DHCP option 97 FourCC). */
+#include <strings.h>
+#include <string.h>
+
+#include "internal.h"
+#include "piprov/board.h"
+#include "banned.h"
+
+static const struct pv_soc_info soc_table[] = {
+	{
+		.soc = PV_SOC_BCM2835, .name = "BCM2835", .chip = "2835",
+		.revision_processor = 0,
+		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2763,
+		.second_stage = "bootcode.bin",
+		.rom_serial_index = 0, .second_stage_serial_index = 1,
+		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
+		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
+	},
+	{
+		.soc = PV_SOC_BCM2836, .name = "BCM2836", .chip = "2836",
+		.revision_processor = 1,
+		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2764,
+		.second_stage = "bootcode.bin",
+		.rom_serial_index = 0, .second_stage_serial_index = 1,
+		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
+		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
+	},
+	{
+		/* 2836 and 2837 share the "BCM2710 Boot" ROM id. */
+		.soc = PV_SOC_BCM2837, .name = "BCM2837", .chip = "2837",
+		.revision_processor = 2,
+		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2764,
+		.second_stage = "bootcode.bin",
+		.rom_serial_index = 0, .second_stage_serial_index = 1,
+		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
+		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
+	},
+	{
+		.soc = PV_SOC_BCM2711, .name = "BCM2711", .chip = "2711",
+		.revision_processor = 3,
+		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2711,
+		.second_stage = "bootcode4.bin",
+		.rom_serial_index = 3, .second_stage_serial_index = 4,
+		.eeprom_size = 512 * 1024, .firmware_dir = "bootloader-2711",
+		.spidev = "/dev/spidev0.0",
+		.dhcp_option97_fourcc = 0x34695052, .tftp_start_file = "start4.elf",
+	},
+	{
+		.soc = PV_SOC_BCM2712, .name = "BCM2712", .chip = "2712",
+		.revision_processor = 4,
+		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2712,
+		.second_stage = "bootcode5.bin",
+		.rom_serial_index = 3, .second_stage_serial_index = 4,
+		.eeprom_size = 2 * 1024 * 1024, .firmware_dir = "bootloader-2712",
+		.spidev = "/dev/spidev10.0",
+		.dhcp_option97_fourcc = 0x35695052, .tftp_start_file = NULL,
+	},
+};
+
+const struct pv_soc_info *pv_soc_at(size_t index)
+{
+	return index < PV_ARRAY_SIZE(soc_table) ? &soc_table[index] : NULL;
+}
+
+const struct pv_soc_info *pv_soc_info(enum pv_soc soc)
+{
+	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
+		if (soc_table[i].soc == soc)
+			return &soc_table[i];
+	return NULL;
+}
+
+const struct pv_soc_info *pv_soc_by_usb_id(uint16_t vendor, uint16_t product)
+{
+	/* First match wins: 0x2764 resolves to BCM2836 family; callers that need to tell
+	 * 2836 from 2837 use the revision code reported later. */
+	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
+		if (soc_table[i].usb_vendor_id == vendor && soc_table[i].usb_product_id == product)
+			return &soc_table[i];
+	return NULL;
+}
+
+const struct pv_soc_info *pv_soc_by_name(const char *name)
+{
+	if (strncasecmp(name, "bcm", 3) == 0)
+		name += 3;
+	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
+		if (strcmp(soc_table[i].chip, name) == 0)
+			return &soc_table[i];
+	return NULL;
+}
+
+const struct pv_soc_info *pv_soc_by_eeprom_size(size_t size)
+{
+	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
+		if (soc_table[i].eeprom_size && soc_table[i].eeprom_size == size)
+			return &soc_table[i];
+	return NULL;
+}
