@@ -33,17 +33,22 @@ struct e2e_device_model_ops {
 	 * every detach and every attach. */
 	bool (*attached)(struct e2e_device_model *model, uint32_t *generation);
 
-	/* One control transfer. setup is the raw 8-byte SETUP packet (little-endian fields).
+	/* One control transfer to the attachment `generation` (what attached() reported when
+	 * the bridge announced the device; a transfer for an older one is GONE). setup is the
+	 * raw 8-byte SETUP packet (little-endian fields), standard requests included: the
+	 * bridge turns QEMU's SET_CONFIGURATION / SET_INTERFACE packets back into them.
 	 * OUT: data/len is the data stage. IN: up to wLength bytes go to in (E2E_CONTROL_MAX
-	 * bytes of room), the count to *in_len. A PENDING IN is asked again, unchanged, until it
-	 * completes or the host cancels it. */
-	enum e2e_xfer_status (*control)(struct e2e_device_model *model, const uint8_t setup[8],
+	 * bytes of room), the count to *in_len. A PENDING transfer is asked again, unchanged,
+	 * until it completes or the host cancels it. */
+	enum e2e_xfer_status (*control)(struct e2e_device_model *model, uint32_t generation,
+					const uint8_t setup[8],
 					const uint8_t *out, size_t out_len, uint8_t *in,
 					size_t *in_len);
 
 	/* Bulk OUT on endpoint ep (address with direction bit clear); *accepted is written
 	 * on DONE. */
-	enum e2e_xfer_status (*bulk_out)(struct e2e_device_model *model, uint8_t ep,
+	enum e2e_xfer_status (*bulk_out)(struct e2e_device_model *model, uint32_t generation,
+					 uint8_t ep,
 					 const uint8_t *data, size_t len, size_t *accepted);
 
 	/* Write what the device holds at the end (flash contents, ...) into dir, which exists.

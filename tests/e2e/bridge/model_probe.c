@@ -113,7 +113,8 @@ static bool probe_attached(struct e2e_device_model *model, uint32_t *generation)
 	return m->attached;
 }
 
-static enum e2e_xfer_status probe_control(struct e2e_device_model *model, const uint8_t setup[8],
+static enum e2e_xfer_status probe_control(struct e2e_device_model *model, uint32_t generation,
+					  const uint8_t setup[8],
 					  const uint8_t *out, size_t out_len, uint8_t *in,
 					  size_t *in_len)
 {
@@ -122,11 +123,16 @@ static enum e2e_xfer_status probe_control(struct e2e_device_model *model, const 
 	uint16_t value = (uint16_t)(setup[2] | setup[3] << 8);
 	uint16_t index = (uint16_t)(setup[4] | setup[5] << 8);
 
-	if (!m->attached)
+	if (!m->attached || generation != m->generation)
 		return E2E_XFER_GONE;
 	*in_len = 0;
 	if (type == 0x80 && request == 6)
 		return probe_descriptor(m, (uint8_t)(value >> 8), (uint8_t)value, in, in_len);
+	if (type == 0x80 && request == 8) { /* GET_CONFIGURATION: configured once enumerated */
+		in[0] = 1;
+		*in_len = 1;
+		return E2E_XFER_DONE;
+	}
 	if (type == 0x80 && request == 0) { /* GET_STATUS */
 		in[0] = 0;
 		in[1] = 0;
@@ -152,12 +158,13 @@ static enum e2e_xfer_status probe_control(struct e2e_device_model *model, const 
 	return E2E_XFER_DONE;
 }
 
-static enum e2e_xfer_status probe_bulk_out(struct e2e_device_model *model, uint8_t ep,
+static enum e2e_xfer_status probe_bulk_out(struct e2e_device_model *model, uint32_t generation,
+					   uint8_t ep,
 					   const uint8_t *data, size_t len, size_t *accepted)
 {
 	struct probe_model *m = (struct probe_model *)model;
 
-	if (!m->attached)
+	if (!m->attached || generation != m->generation)
 		return E2E_XFER_GONE;
 	if (ep != 1 || len > m->announced - m->received)
 		return E2E_XFER_STALL;

@@ -124,13 +124,31 @@ static void on_signal(int sig)
 
 /* ---- talking to the model ---------------------------------------------------------------- */
 
-static enum e2e_xfer_status model_get_descriptor(struct board *b, uint8_t type, uint16_t length,
-						 uint8_t *buf, size_t *got)
+static enum e2e_xfer_status model_get_descriptor(struct board *b, uint32_t generation,
+						 uint8_t type, uint16_t length, uint8_t *buf,
+						 size_t *got)
 {
 	const uint8_t setup[8] = { 0x80, 6, 0, type, 0, 0, (uint8_t)(length & 0xff),
 				   (uint8_t)(length >> 8) };
 
-	return b->model->ops->control(b->model, setup, NULL, 0, buf, got);
+	return b->model->ops->control(b->model, generation, setup, NULL, 0, buf, got);
+}
+
+/* A standard request QEMU sends as its own packet type, back to its SETUP form. */
+static enum e2e_xfer_status model_standard_request(struct board *b, uint8_t type,
+						   uint8_t request, uint16_t value,
+						   uint16_t index, uint8_t *in, size_t *in_len)
+{
+	const uint8_t setup[8] = { type, request, (uint8_t)(value & 0xff), (uint8_t)(value >> 8),
+				   (uint8_t)(index & 0xff), (uint8_t)(index >> 8),
+				   (uint8_t)((type & 0x80) ? 1 : 0), 0 };
+	uint8_t scratch[E2E_CONTROL_MAX];
+	size_t scratch_len = 0;
+
+	if (!b->announced)
+		return E2E_XFER_GONE;
+	return b->model->ops->control(b->model, b->announced_generation, setup, NULL, 0,
+				      in ? in : scratch, in_len ? in_len : &scratch_len);
 }
 
 static uint16_t get_le16(const uint8_t *p)
@@ -151,19 +169,19 @@ static bool announce_device(struct board *b, uint32_t generation)
 	unsigned i;
 	uint8_t current_interface = 0;
 
-	if (model_get_descriptor(b, 1, 18, device, &device_len) != E2E_XFER_DONE ||
+	if (model_get_descriptor(b, generation, 1, 18, device, &device_len) != E2E_XFER_DONE ||
 	    device_len < 18 || device[1] != 1) {
 		note(b, "model gave no usable device descriptor; not attaching");
 		return false;
 	}
-	if (model_get_descriptor(b, 2, 9, config, &config_len) != E2E_XFER_DONE || config_len < 9 ||
+	if (model_get_descriptor(b, generation, 2, 9, config, &config_len) != E2E_XFER_DONE || config_len < 9 ||
 	    config[1] != 2) {
 		note(b, "model gave no usable configuration descriptor; not attaching");
 		return false;
 	}
 	uint16_t total = get_le16(config + 2);
 	if (total < 9 || total > CONFIG_DESCRIPTOR_MAX ||
-	    model_get_descriptor(b, 2, total, config, &config_len) != E2E_XFER_DONE ||
+	    model_get_descriptor(b, generation, 2, total, config, &config_len) != E2E_XFER_DONE ||
 	    config_len != total) {
 		note(b, "configuration descriptor length %u unusable; not attaching", total);
 		return false;
@@ -265,7 +283,8 @@ static bool complete_transfer(struct board *b, struct pending_transfer *t)
 		bool is_in = (t->control.requesttype & 0x80) != 0;
 		enum e2e_xfer_status status;
 
-		status = b->model->ops->control(b->model, setup, t->data, t->data_len, in, &in_len);
+		status = b->model->ops->control(b->model, b->announced_generation, setup, t->data,
+						t->data_len, in, &in_len);
 		if (status == E2E_XFER_PENDING)
 			return false;
 		if (is_in && in_len > t->control.length)
@@ -291,8 +310,9 @@ static bool complete_transfer(struct board *b, struct pending_transfer *t)
 		size_t accepted = 0;
 		enum e2e_xfer_status status;
 
-		status = b->model->ops->bulk_out(b->model, t->bulk.endpoint & 0x7f, t->data,
-						 t->data_len, &accepted);
+		status = b->model->ops->bulk_out(b->model, b->announced_generation,
+						 t->bulk.endpoint & 0x7f, t->data, t->data_len,
+						 &accepted);
 		if (status == E2E_XFER_PENDING)
 			return false;
 		if (status != E2E_XFER_DONE || accepted > t->data_len)
@@ -467,18 +487,26 @@ static void cb_set_configuration(void *priv, uint64_t id,
 {
 	struct board *b = priv;
 	struct usb_redir_configuration_status_header status = {
-		.status = usb_redir_success, .configuration = header->configuration };
+		.configuration = header->configuration };
 
-	b->configuration = header->configuration;
+	status.status = model_standard_request(b, 0x00, 9, header->configuration, 0, NULL, NULL) ==
+			E2E_XFER_DONE ? usb_redir_success : usb_redir_stall;
+	if (status.status == usb_redir_success)
+		b->configuration = header->configuration;
 	usbredirparser_send_configuration_status(b->parser, id, &status);
 }
 
 static void cb_get_configuration(void *priv, uint64_t id)
 {
 	struct board *b = priv;
-	struct usb_redir_configuration_status_header status = {
-		.status = usb_redir_success, .configuration = b->configuration };
+	struct usb_redir_configuration_status_header status = { .configuration = b->configuration };
+	uint8_t in[E2E_CONTROL_MAX];
+	size_t in_len = 0;
 
+	status.status = model_standard_request(b, 0x80, 8, 0, 0, in, &in_len) == E2E_XFER_DONE &&
+			in_len == 1 ? usb_redir_success : usb_redir_stall;
+	if (status.status == usb_redir_success)
+		status.configuration = in[0];
 	usbredirparser_send_configuration_status(b->parser, id, &status);
 }
 
@@ -487,9 +515,11 @@ static void cb_set_alt_setting(void *priv, uint64_t id,
 {
 	struct board *b = priv;
 	struct usb_redir_alt_setting_status_header status = {
-		.status = header->alt == 0 ? usb_redir_success : usb_redir_stall,
-		.interface = header->interface, .alt = 0 };
+		.interface = header->interface, .alt = header->alt };
 
+	status.status = model_standard_request(b, 0x01, 11, header->alt, header->interface, NULL,
+					       NULL) == E2E_XFER_DONE ? usb_redir_success :
+			usb_redir_stall;
 	usbredirparser_send_alt_setting_status(b->parser, id, &status);
 }
 
