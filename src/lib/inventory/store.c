@@ -1,7 +1,9 @@
 /* The inventory file: loading (parse.c reads the text), writing libconfig text, the lock
  * beside the file and the locked read-modify-write every writer goes through.
  * Format: docs/man/piprov-inventory.5. */
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,6 +389,43 @@ void pv_inventory_unlock(struct pv_inventory_lock *lock)
 	lock->fd = -1;
 }
 
+/* Temporary files "<dir>/.<name>.XXXXXX" left by writers that were killed mid-save. Only
+ * called with the lock held, when no other writer can have one open. */
+static void remove_stale_temps(const char *path)
+{
+	char *copy = strdup(path), *copy2 = strdup(path), *dir_name, *base;
+	size_t base_len;
+	struct dirent *ent;
+	DIR *dir;
+
+	if (!copy || !copy2)
+		goto out_free;
+	dir_name = dirname(copy);
+	base = basename(copy2);
+	base_len = strlen(base);
+	dir = opendir(dir_name);
+	if (!dir)
+		goto out_free;
+	while ((ent = readdir(dir)) != NULL) {
+		const char *n = ent->d_name;
+		char *stale;
+
+		if (n[0] != '.' || strlen(n) != base_len + 8 || strncmp(n + 1, base, base_len) != 0 ||
+		    n[base_len + 1] != '.')
+			continue;
+		if (asprintf(&stale, "%s/%s", dir_name, n) < 0)
+			break;
+		if (unlink(stale) == 0)
+			pv_log(PV_LOG_DEBUG, "inventory", "removed '%s' left by an interrupted writer",
+			       stale);
+		free(stale);
+	}
+	closedir(dir);
+out_free:
+	free(copy);
+	free(copy2);
+}
+
 int pv_inventory_update(const char *path, pv_inventory_edit_fn fn, void *user)
 {
 	struct pv_inventory_lock lock;
@@ -396,6 +435,7 @@ int pv_inventory_update(const char *path, pv_inventory_edit_fn fn, void *user)
 	rc = pv_inventory_lock(path, &lock);
 	if (rc)
 		return rc;
+	remove_stale_temps(path);
 	rc = pv_inventory_load(path, &inv);
 	if (rc)
 		goto out_unlock; /* a file that does not parse is never overwritten */

@@ -172,6 +172,19 @@ int crash_run(const char *dir, unsigned kills, unsigned max_delay_us, unsigned s
 		if (rc == 0)
 			rc = verify(path, acked, n_acked, &stats->records, err, err_size);
 	}
+	/* One more writer that finishes: it must clear what the killed ones left behind. */
+	if (rc == 0) {
+		pid_t pid = fork();
+		int status = 0;
+
+		if (pid == 0)
+			writer(path, 0x0fff0000u, 1, -1);
+		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0) {
+			snprintf(err, err_size, "the last writer failed");
+			rc = -1;
+		}
+	}
 	stats->acknowledged = n_acked;
 	stats->stale_temps = count_temps(dir);
 	free(acked);
