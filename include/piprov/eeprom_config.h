@@ -61,6 +61,14 @@ int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_con
 int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
 			  struct pv_eeprom_conf **out);
 
+/* Line diff of a -> b in unified style ("--- label_a", "+++ label_b", "@@ -l,n +l,n @@",
+ * " ", "-", "+" lines, 2 lines of context), appended to out; *changed = number of lines
+ * removed + added (0: identical text). A line whose only change is its line ending shows
+ * as changed. */
+int pv_eeprom_conf_diff(const struct pv_eeprom_conf *a, const struct pv_eeprom_conf *b,
+			const char *label_a, const char *label_b, struct pv_buf *out,
+			size_t *changed);
+
 /* ---- BOOT_ORDER ---- */
 
 /* Mode by name ("sd", "network"/"net", "rpiboot", "usb", "bcm-usb", "nvme", "http",
