@@ -18,6 +18,7 @@
 
 #include "piprov/board.h"
 #include "piprov/buf.h"
+#include "piprov/error.h"
 
 #ifdef __cplusplus
 extern "C" {
