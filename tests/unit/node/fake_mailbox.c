@@ -11,7 +11,9 @@ static int fake_property(void *ctx, uint32_t *buf, size_t size)
 	unsigned char *value = (unsigned char *)(buf + 5);
 
 	fake->calls++;
-	memcpy(fake->last_words, buf, sizeof(fake->last_words));
+	memset(fake->last_words, 0, sizeof(fake->last_words));
+	memcpy(fake->last_words, buf,
+	       size < sizeof(fake->last_words) ? size : sizeof(fake->last_words));
 	fake->last_tag = tag;
 	if (buf[0] != size || buf[1] != 0)
 		return PV_ERR_PROTOCOL;
