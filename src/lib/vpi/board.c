@@ -30,6 +30,9 @@
 #define BOOT_MESSAGE_LEN 24
 /* Re-enumeration of a second stage that leaves USB (Done + reboot, or booted on). */
 #define LEAVE_AFTER_DONE_MS 100
+/* Files the firmware keeps (config.txt, .sig, the image): well above a 2 MiB EEPROM. A finite
+ * limit also keeps pv_buf growing geometrically. */
+#define VPI_FILE_BUF_MAX (8u * 1024u * 1024u)
 
 uint64_t vpi_now_us(void)
 {
@@ -171,7 +174,7 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	pv_buf_init(&b->code, PV_VPI_SECOND_STAGE_MAX + 1);
 	pv_buf_init(&b->transcript, PV_VPI_TRANSCRIPT_MAX);
 	for (size_t i = 0; i < VPI_SLOT_COUNT; i++)
-		pv_buf_init(&b->files[i], SIZE_MAX);
+		pv_buf_init(&b->files[i], VPI_FILE_BUF_MAX);
 
 	if (opts->dump_dir && !(b->dump_dir = strdup(opts->dump_dir)))
 		goto out_free_board;
@@ -949,7 +952,7 @@ int pv_vpi_board_read_eeprom(struct pv_vpi_board *b, struct pv_buf *out)
 
 int pv_vpi_board_dump(struct pv_vpi_board *b, const char *dir)
 {
-	struct pv_buf image = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf image = PV_BUF_INIT(VPI_FILE_BUF_MAX);
 	char *path = NULL;
 	int rc;
 

@@ -11,6 +11,9 @@
 #include "piprov/usb_transport.h"
 #include "piprov/vpi.h"
 
+/* Limit for the tests' buffers (finite, so that pv_buf grows geometrically). */
+#define TEST_BUF_MAX (64u * 1024u * 1024u)
+
 struct mini_file {
 	const char *name;
 	const void *data;

@@ -159,7 +159,7 @@ static void test_reenumeration_same_port(void **state)
 	struct pv_vpi_board *b = new_board("pi4", NULL);
 	struct pv_usb_bus *bus = bus_with(b);
 	struct pv_usb_transport *t;
-	struct pv_buf code = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf code = PV_BUF_INIT(TEST_BUF_MAX);
 	struct mini_host h;
 	uint8_t d[PV_VPI_DEVICE_DESC_LEN];
 	uint32_t gen_before, gen_after;
@@ -210,7 +210,7 @@ static void test_bcm2837_stages(void **state)
 	static const char start[] = "start.elf bytes";
 	const struct mini_file files[] = { { "start.elf", start, sizeof(start) } };
 	struct pv_vpi_result r;
-	struct pv_buf transcript = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf transcript = PV_BUF_INIT(TEST_BUF_MAX);
 
 	(void)state;
 	mini_host_init(&h, files, 1);
@@ -267,8 +267,8 @@ static void test_flash_keeps_device_busy(void **state)
 	struct pv_vpi_board *b = new_board("pi4", slow_flash);
 	struct pv_usb_bus *bus = bus_with(b);
 	struct pv_usb_transport *t;
-	struct pv_buf code = PV_BUF_INIT(SIZE_MAX);
-	struct pv_buf image = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf code = PV_BUF_INIT(TEST_BUF_MAX);
+	struct pv_buf image = PV_BUF_INIT(TEST_BUF_MAX);
 	struct mini_host h;
 	char hex[65], sig[96];
 	uint8_t msg[PV_VPI_REQUEST_LEN];
@@ -400,7 +400,7 @@ static void test_scripted_hostile_requests(void **state)
 	struct pv_usb_bus *bus = bus_with(b);
 	static const char ok[] = "fine";
 	const struct mini_file files[] = { { "ok.txt", ok, 4 } };
-	struct pv_buf code = PV_BUF_INIT(SIZE_MAX), transcript = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf code = PV_BUF_INIT(TEST_BUF_MAX), transcript = PV_BUF_INIT(TEST_BUF_MAX);
 	struct mini_host h;
 	struct pv_vpi_result r;
 	uint32_t size;

@@ -39,8 +39,8 @@ static void run_flow(struct flow *f, const char *model, void (*tweak)(struct pv_
 	struct pv_vpi_options opts;
 
 	memset(f, 0, sizeof(*f));
-	pv_buf_init(&f->code, SIZE_MAX);
-	pv_buf_init(&f->image, SIZE_MAX);
+	pv_buf_init(&f->code, TEST_BUF_MAX);
+	pv_buf_init(&f->image, TEST_BUF_MAX);
 	assert_int_equal(pv_vpi_options_init(&opts, pv_board_by_short_name(model), 0), PV_OK);
 	opts.reenumerate_ms = 5;
 	if (tweak)
@@ -76,7 +76,7 @@ static void flow_release(struct flow *f)
 
 static void assert_eeprom_is_image(struct flow *f, bool equal)
 {
-	struct pv_buf eeprom = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf eeprom = PV_BUF_INIT(TEST_BUF_MAX);
 
 	assert_int_equal(pv_vpi_board_read_eeprom(f->board, &eeprom), PV_OK);
 	assert_int_equal(eeprom.len, f->image.len);
@@ -91,7 +91,7 @@ static void test_recovery_2711_flow(void **state)
 {
 	struct flow f;
 	struct pv_vpi_result r;
-	struct pv_buf transcript = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf transcript = PV_BUF_INIT(TEST_BUF_MAX);
 	char expected_meta[1024], mac[PV_MAC_STRLEN];
 	const struct pv_vpi_options *o;
 
@@ -201,7 +201,7 @@ static void test_bad_signature_is_not_written(void **state)
 {
 	struct flow f;
 	struct pv_vpi_result r;
-	struct pv_buf erased = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf erased = PV_BUF_INIT(TEST_BUF_MAX);
 	char erased_hex[65];
 
 	(void)state;
@@ -329,7 +329,7 @@ static void test_hang_times_out(void **state)
 	struct pv_vpi_board *b;
 	struct pv_usb_bus *bus;
 	struct pv_usb_transport *t;
-	struct pv_buf code = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf code = PV_BUF_INIT(TEST_BUF_MAX);
 	static const char config[] = "x=1\n";
 	const struct mini_file files[] = { { "config.txt", config, 4 } };
 	struct mini_host h;
@@ -365,7 +365,7 @@ static void with_dump(struct pv_vpi_options *o)
 static void test_dump(void **state)
 {
 	struct flow f;
-	struct pv_buf dumped = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf dumped = PV_BUF_INIT(TEST_BUF_MAX);
 	char *path;
 
 	(void)state;
@@ -395,8 +395,8 @@ static void run_real(const char *model, const char *recovery, const char *image_
 	char *path;
 
 	memset(&f, 0, sizeof(f));
-	pv_buf_init(&f.code, SIZE_MAX);
-	pv_buf_init(&f.image, SIZE_MAX);
+	pv_buf_init(&f.code, TEST_BUF_MAX);
+	pv_buf_init(&f.image, TEST_BUF_MAX);
 	path = pv_test_fixture_path(recovery);
 	pv_test_read_file(path, &f.code);
 	free(path);
