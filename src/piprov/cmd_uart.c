@@ -1,10 +1,358 @@
-/* Placeholder until the command group lands (the issue that owns it replaces this file). */
+/* piprov uart capture|parse|diagnose: the bootloader serial log (BOOT_UART=1). */
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "piprov/inventory.h"
+#include "piprov/uart.h"
 #include "banned.h"
+
+static volatile sig_atomic_t capture_interrupted;
+
+static void on_interrupt(int signo)
+{
+	(void)signo;
+	capture_interrupted = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: piprov uart capture DEVICE|FILE|- [--baud N] [--until SECONDS|done]\n"
+		"                           [--inventory FILE] [--json] [--no-log]\n"
+		"       piprov uart parse FILE... [--json]\n"
+		"       piprov uart diagnose FILE\n"
+		"\n"
+		"Reads the bootloader's serial log (turn it on with 'piprov eeprom set ...\n"
+		"BOOT_UART=1'): the board's serial, revision and MAC, every DHCP/TFTP step, and\n"
+		"why a network boot failed. A serial device is read raw 8N1 (default 115200).\n"
+		"\n"
+		"  --baud N            line speed of a serial device (9600..4000000)\n"
+		"  --until SECONDS     stop capturing after SECONDS\n"
+		"  --until done        stop once the boot succeeded or failed for good\n"
+		"  --inventory FILE    record the board in the inventory (source 'uart')\n"
+		"  --json              print the result as JSON (one object per log)\n"
+		"  --no-log            capture: do not echo the log while it arrives\n");
+}
+
+/* ---- output of one report ---- */
+
+static int print_json(const char *file, const struct pv_uart_report *r)
+{
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	json_t *report = NULL, *obj = NULL;
+	char *line = NULL;
+	int rc;
+
+	rc = pv_uart_report_to_json(r, &text);
+	if (rc)
+		goto out_release_text;
+	report = json_loads(pv_buf_str(&text), 0, NULL);
+	obj = json_object();
+	if (!report || !obj || (file && json_object_set_new(obj, "file", json_string(file))) ||
+	    json_object_update(obj, report) || !(line = json_dumps(obj, JSON_COMPACT))) {
+		rc = cli_error("out of memory writing JSON");
+		goto out_free_json;
+	}
+	printf("%s\n", line);
+	free(line);
+out_free_json:
+	json_decref(obj);
+	json_decref(report);
+out_release_text:
+	pv_buf_release(&text);
+	return rc ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+}
+
+static const char *shown(const char *s)
+{
+	return s[0] ? s : "-";
+}
+
+static void print_text(const char *file, const struct pv_uart_report *r)
+{
+	if (file)
+		printf("file:               %s\n", file);
+	printf("serial8:            %s\n", shown(r->serial8));
+	printf("boardrev:           %s\n", shown(r->boardrev_text));
+	printf("mac:                %s%s\n", shown(r->mac),
+	       r->mac_mismatch ? " (other lines disagree)" : "");
+	printf("boot_mode:          %s\n", shown(r->boot_mode));
+	printf("boot_order:         %s\n", shown(r->boot_order));
+	printf("client_ip:          %s\n", shown(r->client_ip));
+	printf("tftp_server:        %s\n", shown(r->tftp_server));
+	for (unsigned i = 0; i < r->tftp_path_count; i++)
+		printf("%s%s\n", i ? "                    " : "tftp_paths:         ",
+		       r->tftp_paths[i]);
+	if (r->tftp_path_count == 0)
+		printf("tftp_paths:         -\n");
+	if (r->tftp_paths_dropped)
+		printf("                    (%u more)\n", r->tftp_paths_dropped);
+	printf("bootloader_version: %s\n", shown(r->bootloader_version));
+	if (r->build_timestamp)
+		printf("build_timestamp:    %" PRIu64 "\n", r->build_timestamp);
+	else
+		printf("build_timestamp:    -\n");
+	printf("result:             %s\n", pv_uart_result_name(r->result));
+	printf("reason:             %s\n", pv_uart_reason_name(r->reason));
+}
+
+/* ---- inventory ---- */
+
+static int record_in_inventory(const char *path, const struct pv_uart_report *r)
+{
+	struct pv_inventory_record rec;
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_UART };
+	struct pv_inventory_report *result;
+	int rc;
+
+	if (!r->have_serial)
+		return cli_error("'%s': no serial number in the log, the board was not recorded",
+				 path);
+	result = calloc(1, sizeof(*result));
+	if (!result)
+		return cli_error("out of memory");
+	rc = pv_uart_report_to_record(r, &rec);
+	if (rc)
+		goto out_free_result;
+	rc = pv_inventory_upsert(path, &rec, &opts, result);
+	if (rc)
+		goto out_release_record;
+	for (size_t i = 0; i < result->n_conflicts && i < PV_INVENTORY_MAX_CONFLICTS; i++)
+		cli_warn("%s", result->conflicts[i].message);
+	fprintf(stderr, "piprov: board %s %s in '%s'\n", result->serial,
+		result->created ? "added" : result->changed ? "updated" : "unchanged", path);
+out_release_record:
+	pv_inventory_record_release(&rec);
+out_free_result:
+	free(result);
+	return rc ? cli_fail(rc) : CLI_EXIT_OK;
+}
+
+/* ---- capture ---- */
+
+static void echo_line(const char *line, size_t len, void *user)
+{
+	FILE *out = user;
+
+	fwrite(line, 1, len, out);
+	fputc('\n', out);
+	fflush(out);
+}
+
+static int parse_until(const char *text, struct pv_uart_capture_options *options)
+{
+	char *end;
+	double seconds;
+
+	if (strcmp(text, "done") == 0) {
+		options->until_done = true;
+		return 0;
+	}
+	seconds = strtod(text, &end);
+	if (end == text || *end || !(seconds > 0) || seconds > 86400.0 * 365)
+		return -1;
+	options->timeout_ms = (int)(seconds * 1000.0 + 0.5);
+	if (options->timeout_ms == 0)
+		options->timeout_ms = 1;
+	return 0;
+}
+
+static int cmd_capture(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "baud", required_argument, NULL, 'b' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "inventory", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-log", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pv_uart_capture_options options = { .baud = 115200, .cancel = &capture_interrupted };
+	struct pv_uart_parser *parser = NULL;
+	struct sigaction sa = { .sa_handler = on_interrupt }, old_int, old_term;
+	const char *inventory = NULL;
+	bool json = false, echo = true;
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	int opt, rc, status = CLI_EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, "b:u:i:jnh", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'b': {
+			char *end;
+			unsigned long baud = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end || baud > 4000000 ||
+			    !pv_uart_baud_supported((unsigned)baud))
+				return cli_usage_error("--baud: '%s' is not a supported rate "
+						       "(9600, 19200, ..., 115200, ..., 4000000)",
+						       optarg);
+			options.baud = (unsigned)baud;
+			break;
+		}
+		case 'u':
+			if (parse_until(optarg, &options))
+				return cli_usage_error("--until: '%s' is neither a number of "
+						       "seconds nor 'done'",
+						       optarg);
+			break;
+		case 'i':
+			inventory = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			echo = false;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_usage_error("uart capture: bad option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("uart capture: give one DEVICE, FILE or '-'");
+
+	rc = pv_uart_parser_new(&parser);
+	if (rc)
+		return cli_fail(rc);
+	/* With --json, stdout carries only the JSON: the live log goes to stderr. */
+	if (echo)
+		pv_uart_parser_set_line_callback(parser, echo_line, json ? stderr : stdout);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	rc = pv_uart_capture(argv[optind], &options, parser);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (rc) {
+		status = cli_fail(rc);
+		goto out_free_parser;
+	}
+	if (json) {
+		status = print_json(NULL, pv_uart_parser_report(parser));
+	} else {
+		rc = pv_uart_diagnose(pv_uart_parser_report(parser), &text);
+		if (rc) {
+			status = cli_fail(rc);
+			goto out_free_parser;
+		}
+		printf("--- summary\n%s", pv_buf_str(&text));
+	}
+	if (inventory && status == CLI_EXIT_OK)
+		status = record_in_inventory(inventory, pv_uart_parser_report(parser));
+out_free_parser:
+	pv_buf_release(&text);
+	pv_uart_parser_free(parser);
+	return status;
+}
+
+/* ---- parse / diagnose ---- */
+
+static int cmd_parse(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pv_uart_report *report;
+	bool json = false;
+	int opt, status = CLI_EXIT_OK;
+
+	while ((opt = getopt_long(argc, argv, "jh", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_usage_error("uart parse: bad option");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("uart parse: give at least one log FILE ('-' for stdin)");
+	report = malloc(sizeof(*report));
+	if (!report)
+		return cli_error("out of memory");
+	for (int i = optind; i < argc; i++) {
+		int rc = pv_uart_parse_file(argv[i], report);
+
+		if (rc) {
+			status = cli_fail(rc);
+			continue;
+		}
+		if (json) {
+			if (print_json(argv[i], report) != CLI_EXIT_OK)
+				status = CLI_EXIT_FAILURE;
+		} else {
+			if (i > optind)
+				printf("\n");
+			print_text(argc - optind > 1 ? argv[i] : NULL, report);
+		}
+	}
+	free(report);
+	return status;
+}
+
+static int cmd_diagnose(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_report *report;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		return cli_usage_error("uart diagnose: bad option");
+	}
+	if (optind != argc - 1)
+		return cli_usage_error("uart diagnose: give one log FILE ('-' for stdin)");
+	report = malloc(sizeof(*report));
+	if (!report)
+		return cli_error("out of memory");
+	rc = pv_uart_parse_file(argv[optind], report);
+	if (rc == PV_OK)
+		rc = pv_uart_diagnose(report, &text);
+	if (rc == PV_OK)
+		fputs(pv_buf_str(&text), stdout);
+	pv_buf_release(&text);
+	free(report);
+	return rc ? cli_fail(rc) : CLI_EXIT_OK;
+}
 
 int cmd_uart(int argc, char **argv, struct cli_context *ctx)
 {
-	(void)argc;
 	(void)ctx;
-	return cli_error("'%s' is not available in this build yet", argv[0]);
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "capture") == 0)
+		return cmd_capture(argc - 1, argv + 1);
+	if (strcmp(argv[1], "parse") == 0)
+		return cmd_parse(argc - 1, argv + 1);
+	if (strcmp(argv[1], "diagnose") == 0)
+		return cmd_diagnose(argc - 1, argv + 1);
+	return cli_usage_error("'uart %s' is not a command (capture, parse, diagnose)", argv[1]);
 }

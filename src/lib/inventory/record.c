@@ -1,0 +1,518 @@
+/* The record model: field names, validation of every value that enters a record (from the
+ * command line, the inventory file or an importer) and the derived names (8-digit TFTP
+ * serial, TFTP folder). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "piprov/inventory.h"
+#include "piprov/text.h"
+#include "banned.h"
+
+static const char *const source_names[] = {
+	[PV_INVENTORY_SOURCE_NONE] = "none",     [PV_INVENTORY_SOURCE_USB] = "usb",
+	[PV_INVENTORY_SOURCE_NODE] = "node",     [PV_INVENTORY_SOURCE_UART] = "uart",
+	[PV_INVENTORY_SOURCE_MANUAL] = "manual",
+};
+
+static const char *const fact_names[PV_FACT_COUNT] = {
+	[PV_FACT_SERIAL] = "serial",
+	[PV_FACT_MAC] = "mac",
+	[PV_FACT_WIFI_MAC] = "wifi_mac",
+	[PV_FACT_BT_MAC] = "bt_mac",
+	[PV_FACT_REVISION] = "board_revision",
+	[PV_FACT_UUID] = "uuid",
+	[PV_FACT_HOSTNAME] = "hostname",
+	[PV_FACT_IP] = "ip",
+	[PV_FACT_TFTP_PREFIX] = "tftp_prefix",
+	[PV_FACT_BOOT_ORDER] = "boot_order",
+	[PV_FACT_CONFIG_HASH] = "config_hash",
+	[PV_FACT_BOOTLOADER] = "bootloader",
+};
+
+static const char *const prefix_names[] = {
+	[PV_TFTP_PREFIX_SERIAL] = "serial",
+	[PV_TFTP_PREFIX_STRING] = "string",
+	[PV_TFTP_PREFIX_MAC] = "mac",
+};
+
+const char *pv_inventory_source_name(enum pv_inventory_source source)
+{
+	if ((size_t)source < PV_ARRAY_SIZE(source_names))
+		return source_names[source];
+	return "none";
+}
+
+int pv_inventory_source_parse(const char *name, enum pv_inventory_source *out)
+{
+	for (size_t i = 1; i < PV_ARRAY_SIZE(source_names); i++) {
+		if (strcmp(name, source_names[i]) == 0) {
+			*out = (enum pv_inventory_source)i;
+			return PV_OK;
+		}
+	}
+	return pv_fail(PV_ERR_INVALID, "inventory",
+		       "'%s' is not a source (usb, node, uart or manual)", name);
+}
+
+const char *pv_inventory_fact_name(enum pv_inventory_fact fact)
+{
+	if ((size_t)fact < PV_FACT_COUNT)
+		return fact_names[fact];
+	return "?";
+}
+
+const char *pv_tftp_prefix_name(enum pv_tftp_prefix mode)
+{
+	if ((size_t)mode < PV_ARRAY_SIZE(prefix_names))
+		return prefix_names[mode];
+	return "serial";
+}
+
+int pv_tftp_prefix_parse(const char *name, enum pv_tftp_prefix *out)
+{
+	uint32_t number;
+
+	for (size_t i = 0; i < PV_ARRAY_SIZE(prefix_names); i++) {
+		if (strcmp(name, prefix_names[i]) == 0) {
+			*out = (enum pv_tftp_prefix)i;
+			return PV_OK;
+		}
+	}
+	/* The EEPROM's own numbers (TFTP_PREFIX=0/1/2) are accepted too. */
+	if (pv_parse_u32(name, 10, &number) == PV_OK && number < PV_ARRAY_SIZE(prefix_names)) {
+		*out = (enum pv_tftp_prefix)number;
+		return PV_OK;
+	}
+	return pv_fail(PV_ERR_INVALID, "inventory",
+		       "field 'tftp_prefix': '%s' is not serial, mac, string, 0, 1 or 2", name);
+}
+
+void pv_inventory_record_init(struct pv_inventory_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->serial_digits = 0;
+}
+
+static void free_tags(struct pv_inventory_record *rec)
+{
+	for (size_t i = 0; i < rec->n_tags; i++)
+		free(rec->tags[i]);
+	free(rec->tags);
+	rec->tags = NULL;
+	rec->n_tags = 0;
+}
+
+void pv_inventory_record_release(struct pv_inventory_record *rec)
+{
+	if (!rec)
+		return;
+	free_tags(rec);
+	free(rec->notes);
+	rec->notes = NULL;
+}
+
+int pv_inventory_record_copy(struct pv_inventory_record *dst, const struct pv_inventory_record *src)
+{
+	struct pv_inventory_record tmp = *src;
+
+	tmp.tags = NULL;
+	tmp.n_tags = 0;
+	tmp.notes = NULL;
+	for (size_t i = 0; i < src->n_tags; i++) {
+		if (pv_inventory_record_add_tag(&tmp, src->tags[i])) {
+			pv_inventory_record_release(&tmp);
+			return PV_ERR_NOMEM;
+		}
+	}
+	if (src->notes && pv_inventory_record_set_notes(&tmp, src->notes)) {
+		pv_inventory_record_release(&tmp);
+		return PV_ERR_NOMEM;
+	}
+	*dst = tmp;
+	return PV_OK;
+}
+
+int pv_inventory_record_set_serial(struct pv_inventory_record *rec, const char *text)
+{
+	uint64_t serial;
+	int digits;
+
+	if (pv_serial_parse(text, &serial, &digits))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'serial': '%s' is not 8 or 16 hex digits", text);
+	rec->serial = serial;
+	rec->serial_digits = digits;
+	return PV_OK;
+}
+
+static bool tag_valid(const char *tag)
+{
+	size_t len = strlen(tag);
+
+	if (len == 0 || len >= PV_INVENTORY_TAG_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = tag[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '='))
+			return false;
+	}
+	return true;
+}
+
+int pv_inventory_record_add_tag(struct pv_inventory_record *rec, const char *tag)
+{
+	char **tags;
+	char *copy;
+
+	if (!tag_valid(tag))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'tags': '%s' is not a tag (1-%d letters, digits, - _ . : / =)",
+			       tag, PV_INVENTORY_TAG_MAX - 1);
+	for (size_t i = 0; i < rec->n_tags; i++)
+		if (strcmp(rec->tags[i], tag) == 0)
+			return PV_OK;
+	if (rec->n_tags >= PV_INVENTORY_MAX_TAGS)
+		return pv_fail(PV_ERR_TOO_BIG, "inventory", "field 'tags': more than %d tags",
+			       PV_INVENTORY_MAX_TAGS);
+	copy = strdup(tag);
+	if (!copy)
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+	tags = realloc(rec->tags, (rec->n_tags + 1) * sizeof(*tags));
+	if (!tags) {
+		free(copy);
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+	}
+	tags[rec->n_tags++] = copy;
+	rec->tags = tags;
+	return PV_OK;
+}
+
+int pv_inventory_record_set_notes(struct pv_inventory_record *rec, const char *notes)
+{
+	size_t len = strlen(notes);
+	char *copy;
+
+	if (len >= PV_INVENTORY_NOTES_MAX)
+		return pv_fail(PV_ERR_TOO_BIG, "inventory", "field 'notes': longer than %d bytes",
+			       PV_INVENTORY_NOTES_MAX - 1);
+	if (!pv_text_is_printable(notes, len))
+		return pv_fail(PV_ERR_INVALID, "inventory", "field 'notes': control characters");
+	free(rec->notes);
+	rec->notes = NULL;
+	if (len == 0)
+		return PV_OK;
+	copy = strdup(notes);
+	if (!copy)
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+	rec->notes = copy;
+	return PV_OK;
+}
+
+static int set_tags(struct pv_inventory_record *rec, const char *value, bool replace)
+{
+	char item[PV_INVENTORY_TAG_MAX + 1];
+	const char *p = value;
+	int rc;
+
+	if (replace)
+		free_tags(rec);
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len >= sizeof(item))
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field 'tags': a tag is longer than %d characters",
+				       PV_INVENTORY_TAG_MAX - 1);
+		if (len > 0) {
+			memcpy(item, p, len);
+			item[len] = '\0';
+			rc = pv_inventory_record_add_tag(rec, item);
+			if (rc)
+				return rc;
+		}
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return PV_OK;
+}
+
+static int set_mac(const char *field, const char *value, uint8_t mac[6], bool *has)
+{
+	if (*value == '\0') {
+		*has = false;
+		return PV_OK;
+	}
+	if (pv_mac_parse(value, mac))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field '%s': '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", field,
+			       value);
+	*has = true;
+	return PV_OK;
+}
+
+static int set_text(const char *field, const char *value, char *dst, size_t size, bool hex_only)
+{
+	size_t len = strlen(value);
+
+	if (len >= size)
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field '%s': longer than %zu characters", field, size - 1);
+	for (size_t i = 0; i < len; i++) {
+		char c = value[i];
+		bool ok = hex_only ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+				      (c >= 'A' && c <= 'F'))
+				   : (c > 0x20 && c < 0x7f && c != '"' && c != '\\');
+		if (!ok)
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field '%s': '%s' has a character that is not allowed "
+				       "(%s)", field, value, hex_only ? "hex digits only" : "space, quote or control");
+	}
+	for (size_t i = 0; i <= len; i++)
+		dst[i] = hex_only && value[i] >= 'A' && value[i] <= 'F' ? (char)(value[i] + 32)
+								      : value[i];
+	return PV_OK;
+}
+
+static int set_time_field(const char *field, const char *value, int64_t *out)
+{
+	int64_t t;
+
+	if (*value == '\0') {
+		*out = 0;
+		return PV_OK;
+	}
+	if (pv_inventory_parse_time(value, &t) && pv_parse_i64(value, &t))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field '%s': '%s' is not a time (2026-11-25T04:27:40Z or Unix "
+			       "seconds)", field, value);
+	if (t < 0)
+		return pv_fail(PV_ERR_INVALID, "inventory", "field '%s': negative time", field);
+	*out = t;
+	return PV_OK;
+}
+
+/* TFTP_PREFIX_STR as the bootloader uses it: one path component, at most 32 characters. */
+static int set_prefix_str(const char *value, struct pv_inventory_record *rec)
+{
+	size_t len = strlen(value);
+
+	if (len >= PV_INVENTORY_PREFIX_STR_MAX)
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'tftp_prefix_str': longer than %d characters",
+			       PV_INVENTORY_PREFIX_STR_MAX - 1);
+	for (size_t i = 0; i < len; i++) {
+		char c = value[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field 'tftp_prefix_str': '%s' must be letters, digits, - _ .",
+				       value);
+	}
+	if (strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
+		return pv_fail(PV_ERR_INVALID, "inventory", "field 'tftp_prefix_str': '%s'", value);
+	memcpy(rec->tftp_prefix_str, value, len + 1);
+	return PV_OK;
+}
+
+int pv_inventory_record_set(struct pv_inventory_record *rec, const char *key, const char *value)
+{
+	uint32_t u32;
+	int rc;
+
+	if (strcmp(key, "serial") == 0)
+		return pv_inventory_record_set_serial(rec, value);
+	if (strcmp(key, "mac") == 0)
+		return set_mac(key, value, rec->mac, &rec->has_mac);
+	if (strcmp(key, "wifi_mac") == 0)
+		return set_mac(key, value, rec->wifi_mac, &rec->has_wifi_mac);
+	if (strcmp(key, "bt_mac") == 0)
+		return set_mac(key, value, rec->bt_mac, &rec->has_bt_mac);
+	if (strcmp(key, "board_revision") == 0 || strcmp(key, "revision") == 0) {
+		if (*value == '\0') {
+			rec->has_revision = false;
+			return PV_OK;
+		}
+		if (strncmp(value, "0x", 2) == 0 || strncmp(value, "0X", 2) == 0)
+			value += 2;
+		if (strlen(value) > 8 || pv_parse_u32(value, 16, &u32))
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field 'board_revision': '%s' is not a hex revision code "
+				       "(e.g. c03111)", value);
+		rec->revision = u32;
+		rec->has_revision = true;
+		return PV_OK;
+	}
+	if (strcmp(key, "uuid") == 0)
+		return set_text(key, value, rec->uuid, sizeof(rec->uuid), false);
+	if (strcmp(key, "hostname") == 0) {
+		if (*value && !pv_hostname_valid(value))
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field 'hostname': '%s' is not a valid host name", value);
+		pv_strlcpy(rec->hostname, value, sizeof(rec->hostname));
+		return PV_OK;
+	}
+	if (strcmp(key, "ip") == 0) {
+		if (*value == '\0') {
+			rec->has_ip = false;
+			return PV_OK;
+		}
+		if (pv_ipv4_parse(value, &u32))
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field 'ip': '%s' is not an IPv4 address", value);
+		rec->ip = u32;
+		rec->has_ip = true;
+		return PV_OK;
+	}
+	if (strcmp(key, "tftp_prefix") == 0) {
+		enum pv_tftp_prefix mode;
+
+		if (*value == '\0') {
+			rec->has_tftp_prefix = false;
+			return PV_OK;
+		}
+		rc = pv_tftp_prefix_parse(value, &mode);
+		if (rc)
+			return rc;
+		rec->tftp_prefix = mode;
+		rec->has_tftp_prefix = true;
+		return PV_OK;
+	}
+	if (strcmp(key, "tftp_prefix_str") == 0)
+		return set_prefix_str(value, rec);
+	if (strcmp(key, "boot_order") == 0) {
+		if (*value == '\0') {
+			rec->has_boot_order = false;
+			return PV_OK;
+		}
+		if (pv_parse_u32(value, 0, &u32) || strncmp(value, "0x", 2) != 0)
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field 'boot_order': '%s' is not a hex BOOT_ORDER (e.g. 0xf21)",
+				       value);
+		rec->boot_order = u32;
+		rec->has_boot_order = true;
+		return PV_OK;
+	}
+	if (strcmp(key, "config_hash") == 0)
+		return set_text(key, value, rec->config_hash, sizeof(rec->config_hash), true);
+	if (strcmp(key, "bootloader_version") == 0)
+		return set_text(key, value, rec->bootloader_version,
+				sizeof(rec->bootloader_version), false);
+	if (strcmp(key, "bootloader_build_ts") == 0)
+		return set_time_field(key, value, &rec->bootloader_build_ts);
+	if (strcmp(key, "eeprom_hash") == 0)
+		return set_text(key, value, rec->eeprom_hash, sizeof(rec->eeprom_hash), true);
+	if (strcmp(key, "flashed_at") == 0)
+		return set_time_field(key, value, &rec->flashed_at);
+	if (strcmp(key, "tags") == 0)
+		return set_tags(rec, value, true);
+	if (strcmp(key, "tags+") == 0)
+		return set_tags(rec, value, false);
+	if (strcmp(key, "notes") == 0)
+		return pv_inventory_record_set_notes(rec, value);
+	return pv_fail(PV_ERR_INVALID, "inventory", "unknown field '%s'", key);
+}
+
+bool pv_inventory_record_has(const struct pv_inventory_record *rec, enum pv_inventory_fact fact)
+{
+	switch (fact) {
+	case PV_FACT_SERIAL: return rec->serial_digits != 0;
+	case PV_FACT_MAC: return rec->has_mac;
+	case PV_FACT_WIFI_MAC: return rec->has_wifi_mac;
+	case PV_FACT_BT_MAC: return rec->has_bt_mac;
+	case PV_FACT_REVISION: return rec->has_revision;
+	case PV_FACT_UUID: return rec->uuid[0] != '\0';
+	case PV_FACT_HOSTNAME: return rec->hostname[0] != '\0';
+	case PV_FACT_IP: return rec->has_ip;
+	case PV_FACT_TFTP_PREFIX: return rec->has_tftp_prefix;
+	case PV_FACT_BOOT_ORDER: return rec->has_boot_order;
+	case PV_FACT_CONFIG_HASH: return rec->config_hash[0] != '\0';
+	case PV_FACT_BOOTLOADER:
+		return rec->bootloader_version[0] || rec->bootloader_build_ts ||
+		       rec->eeprom_hash[0] || rec->flashed_at;
+	case PV_FACT_COUNT: break;
+	}
+	return false;
+}
+
+void pv_inventory_serial_text(const struct pv_inventory_record *rec, char out[17])
+{
+	pv_serial_format(rec->serial, rec->serial_digits == 16 ? 16 : 8, out);
+}
+
+void pv_inventory_serial8(const struct pv_inventory_record *rec, char out[9])
+{
+	pv_serial8_format(rec->serial, out);
+}
+
+void pv_inventory_tftp_dir(const struct pv_inventory_record *rec,
+			   char out[PV_INVENTORY_HOSTNAME_MAX])
+{
+	enum pv_tftp_prefix mode = rec->has_tftp_prefix ? rec->tftp_prefix : PV_TFTP_PREFIX_SERIAL;
+
+	out[0] = '\0';
+	switch (mode) {
+	case PV_TFTP_PREFIX_MAC:
+		if (rec->has_mac)
+			pv_mac_format(rec->mac, '-', out);
+		break;
+	case PV_TFTP_PREFIX_STRING:
+		pv_strlcpy(out, rec->tftp_prefix_str, PV_INVENTORY_HOSTNAME_MAX);
+		break;
+	case PV_TFTP_PREFIX_SERIAL:
+		pv_serial8_format(rec->serial, out);
+		break;
+	}
+}
+
+void pv_inventory_format_time(int64_t t, char out[21])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999 ||
+	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		pv_strlcpy(out, "1970-01-01T00:00:00Z", 21);
+}
+
+int pv_inventory_parse_time(const char *text, int64_t *out)
+{
+	struct tm tm;
+	const char *end;
+	time_t t;
+
+	if (strlen(text) != 20)
+		return PV_ERR_INVALID;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end != '\0')
+		return PV_ERR_INVALID;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return PV_ERR_INVALID;
+	*out = (int64_t)t;
+	return PV_OK;
+}
+
+const char *pv_inventory_path(const char *explicit_path)
+{
+	const char *env;
+
+	if (explicit_path && *explicit_path)
+		return explicit_path;
+	env = getenv(PV_INVENTORY_ENV);
+	if (env && *env)
+		return env;
+	return PV_INVENTORY_DEFAULT_PATH;
+}

@@ -1,0 +1,360 @@
+/* What a parsed boot log means: stable names, JSON, and the plain-language diagnosis. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "piprov/board.h"
+#include "piprov/uart.h"
+#include "internal.h"
+#include "banned.h"
+
+static const char *const result_names[] = {
+	[PV_UART_RESULT_UNKNOWN] = "unknown",
+	[PV_UART_RESULT_OK] = "ok",
+	[PV_UART_RESULT_FAILED] = "failed",
+	[PV_UART_RESULT_INCOMPLETE] = "incomplete",
+	[PV_UART_RESULT_NOT_NETWORK] = "not-network",
+};
+
+static const char *const reason_names[] = {
+	[PV_UART_REASON_NONE] = "none",
+	[PV_UART_REASON_NO_LINK] = "no-link",
+	[PV_UART_REASON_NO_DHCP_OFFER] = "no-dhcp-offer",
+	[PV_UART_REASON_NO_PXE_OPTION] = "no-pxe-option43",
+	[PV_UART_REASON_DHCP_INCOMPLETE] = "dhcp-incomplete",
+	[PV_UART_REASON_TFTP_NOT_FOUND] = "tftp-file-not-found",
+	[PV_UART_REASON_TFTP_ERROR] = "tftp-error",
+	[PV_UART_REASON_TFTP_TIMEOUT] = "tftp-timeout",
+	[PV_UART_REASON_TFTP_UNREACHABLE] = "tftp-unreachable",
+	[PV_UART_REASON_NETBOOT_CANCELLED] = "netboot-cancelled",
+	[PV_UART_REASON_NETBOOT_INIT_FAILED] = "netboot-init-failed",
+	[PV_UART_REASON_WAITING_FOR_LINK] = "waiting-for-link",
+	[PV_UART_REASON_WAITING_FOR_DHCP] = "waiting-for-dhcp",
+	[PV_UART_REASON_DHCP_IN_PROGRESS] = "dhcp-in-progress",
+	[PV_UART_REASON_TFTP_IN_PROGRESS] = "tftp-in-progress",
+};
+
+const char *pv_uart_result_name(enum pv_uart_result result)
+{
+	if ((size_t)result < PV_ARRAY_SIZE(result_names) && result_names[result])
+		return result_names[result];
+	return "unknown";
+}
+
+const char *pv_uart_reason_name(enum pv_uart_reason reason)
+{
+	if ((size_t)reason < PV_ARRAY_SIZE(reason_names) && reason_names[reason])
+		return reason_names[reason];
+	return "none";
+}
+
+/* ---- JSON ---- */
+
+/* Adds key: string, or null for "" (unknown). Returns non-zero on allocation failure. */
+static int put_text(json_t *obj, const char *key, const char *value)
+{
+	return json_object_set_new(obj, key, value[0] ? json_string(value) : json_null());
+}
+
+int pv_uart_report_to_json(const struct pv_uart_report *r, struct pv_buf *out)
+{
+	json_t *obj = json_object();
+	json_t *paths = json_array();
+	char *text = NULL;
+	int bad = 0, rc;
+
+	if (!obj || !paths) {
+		json_decref(paths);
+		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory building the JSON report");
+		goto out_free_obj;
+	}
+	for (unsigned i = 0; i < r->tftp_path_count; i++)
+		bad |= json_array_append_new(paths, json_string(r->tftp_paths[i]));
+	bad |= put_text(obj, "serial8", r->serial8);
+	bad |= put_text(obj, "boardrev", r->boardrev_text);
+	bad |= put_text(obj, "mac", r->mac);
+	bad |= put_text(obj, "boot_mode", r->boot_mode);
+	bad |= put_text(obj, "boot_order", r->boot_order);
+	bad |= put_text(obj, "client_ip", r->client_ip);
+	bad |= put_text(obj, "netmask", r->netmask);
+	bad |= put_text(obj, "gateway", r->gateway);
+	bad |= put_text(obj, "tftp_server", r->tftp_server);
+	bad |= put_text(obj, "dhcp_server", r->dhcp_server);
+	bad |= put_text(obj, "tftp_prefix", r->tftp_prefix);
+	bad |= json_object_set_new(obj, "tftp_paths", paths);
+	paths = NULL; /* owned by obj now, even on failure */
+	bad |= json_object_set_new(obj, "tftp_paths_dropped", json_integer(r->tftp_paths_dropped));
+	bad |= put_text(obj, "bootloader_version", r->bootloader_version);
+	bad |= put_text(obj, "bootloader_date", r->bootloader_date);
+	bad |= json_object_set_new(obj, "build_timestamp",
+				   r->build_timestamp ? json_integer((json_int_t)r->build_timestamp)
+						      : json_null());
+	bad |= json_object_set_new(obj, "result", json_string(pv_uart_result_name(r->result)));
+	bad |= json_object_set_new(obj, "reason", json_string(pv_uart_reason_name(r->reason)));
+	bad |= put_text(obj, "failed_path", r->failed_path);
+	bad |= put_text(obj, "tftp_error", r->tftp_error);
+	bad |= put_text(obj, "loaded_path", r->loaded_path);
+	bad |= json_object_set_new(obj, "fell_back_to_root", json_boolean(r->fell_back_to_root));
+	bad |= json_object_set_new(obj, "mac_mismatch", json_boolean(r->mac_mismatch));
+	bad |= json_object_set_new(obj, "dhcp_offers", json_integer(r->dhcp_offers));
+	bad |= json_object_set_new(obj, "pxe_option43", json_boolean(r->pxe_option_seen));
+	bad |= json_object_set_new(obj, "network_attempts", json_integer(r->network_attempts));
+	bad |= json_object_set_new(obj, "boots", json_integer(r->boots));
+	bad |= json_object_set_new(obj, "lines", json_integer((json_int_t)r->lines));
+	bad |= json_object_set_new(obj, "noise_bytes", json_integer((json_int_t)r->noise_bytes));
+	bad |= json_object_set_new(obj, "long_lines", json_integer((json_int_t)r->long_lines));
+	if (bad) {
+		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory building the JSON report");
+		goto out_free_obj;
+	}
+	text = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (!text) {
+		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the JSON report");
+		goto out_free_obj;
+	}
+	rc = pv_buf_append_str(out, text);
+	free(text);
+out_free_obj:
+	json_decref(paths);
+	json_decref(obj);
+	return rc;
+}
+
+/* ---- diagnosis ---- */
+
+static const char *or_unknown(const char *s)
+{
+	return s[0] ? s : "(unknown)";
+}
+
+/* The folder part of a TFTP path ("6e87a417" of "6e87a417/start4.elf"), into out. */
+static void folder_of(const char *path, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash)
+		snprintf(out, size, "%.*s", (int)(slash - path), path);
+	else
+		out[0] = '\0';
+}
+
+static int describe_board(const struct pv_uart_report *r, struct pv_buf *out)
+{
+	char model[160] = "";
+	struct pv_revision rev;
+	int rc = 0;
+
+	if (r->boardrev && pv_revision_decode(r->boardrev, &rev) == PV_OK)
+		pv_revision_describe(&rev, model, sizeof(model));
+	rc |= pv_buf_appendf(out, "board:      serial %s, revision %s%s%s%s, MAC %s%s\n",
+			     or_unknown(r->serial8), or_unknown(r->boardrev_text),
+			     model[0] ? " (" : "", model, model[0] ? ")" : "", or_unknown(r->mac),
+			     r->mac_mismatch ? " (other lines disagree)" : "");
+	if (r->bootloader_version[0] || r->build_timestamp)
+		rc |= pv_buf_appendf(out, "bootloader: %s %s (BUILD_TIMESTAMP=%" PRIu64 ")\n",
+				     or_unknown(r->bootloader_version), r->bootloader_date,
+				     r->build_timestamp);
+	if (r->boot_mode[0])
+		rc |= pv_buf_appendf(out, "boot mode:  %s, BOOT_ORDER left: %s\n", r->boot_mode,
+				     r->boot_order[0] ? r->boot_order : "(none)");
+	if (r->client_ip[0] || r->tftp_server[0])
+		rc |= pv_buf_appendf(out, "network:    address %s, TFTP server %s\n",
+				     or_unknown(r->client_ip), or_unknown(r->tftp_server));
+	for (unsigned i = 0; i < r->tftp_path_count; i++)
+		rc |= pv_buf_appendf(out, "%s%s\n", i == 0 ? "requested:  " : "            ",
+				     r->tftp_paths[i]);
+	if (r->tftp_paths_dropped)
+		rc |= pv_buf_appendf(out, "            ... and %u more\n", r->tftp_paths_dropped);
+	rc |= pv_buf_appendf(out, "result:     %s (%s)\n\n", pv_uart_result_name(r->result),
+			     pv_uart_reason_name(r->reason));
+	return rc;
+}
+
+static int explain_not_found(const struct pv_uart_report *r, struct pv_buf *out)
+{
+	char folder[PV_UART_PATH_MAX];
+	int rc = 0;
+
+	folder_of(r->failed_path, folder, sizeof(folder));
+	rc |= pv_buf_appendf(out,
+			     "The board asked for '%s' on %s and got \"%s\".\n",
+			     r->failed_path, or_unknown(r->tftp_server),
+			     r->tftp_error[0] ? r->tftp_error : "File not found");
+	if (folder[0]) {
+		rc |= pv_buf_appendf(out,
+				     "Its TFTP folder '%s/' is missing (or lacks the boot files) "
+				     "on the server.\n",
+				     folder);
+		rc |= pv_buf_appendf(
+			out,
+			"Next step: record the board in the inventory and create its folder:\n"
+			"  piprov inventory export tftp ...   (makes <tftp root>/%s/ for every "
+			"board)\n"
+			"or copy the boot files into <tftp root>/%s/ yourself. ",
+			folder, folder);
+		if (r->serial8[0] && strcmp(folder, r->serial8) == 0)
+			rc |= pv_buf_appendf(out, "The folder name is the board's serial "
+						  "(TFTP_PREFIX=0, the default).\n");
+		else
+			rc |= pv_buf_appendf(out, "The folder name comes from TFTP_PREFIX / "
+						  "TFTP_PREFIX_STR in the EEPROM config.\n");
+	} else {
+		rc |= pv_buf_appendf(out,
+				     "The file is missing from the root of the TFTP server.\n"
+				     "Next step: put the boot files (start4.elf, fixup4.dat, "
+				     "config.txt, kernel, device trees) into the TFTP root, or give "
+				     "each board its folder with 'piprov inventory export tftp ...'.\n");
+	}
+	return rc;
+}
+
+static int explain(const struct pv_uart_report *r, struct pv_buf *out)
+{
+	const char *server = or_unknown(r->tftp_server);
+
+	switch (r->result) {
+	case PV_UART_RESULT_UNKNOWN:
+		return pv_buf_appendf(
+			out,
+			"No bootloader output was recognised (%" PRIu64 " lines, %" PRIu64
+			" bytes of noise).\n"
+			"%s"
+			"Next step: check the wiring (adapter RX to the Pi's TX = GPIO14, GND to "
+			"GND; Pi 5: the 3-pin debug UART), 115200 8N1, and turn the log on in the "
+			"EEPROM config:\n  piprov eeprom set ... BOOT_UART=1\n",
+			r->lines, r->noise_bytes,
+			r->noise_bytes > r->lines ? "Much of it is noise: a wrong baud rate or a "
+						    "floating RX line looks like this.\n"
+						  : "");
+	case PV_UART_RESULT_OK:
+		return pv_buf_appendf(
+			out,
+			"Network boot works: the board loaded '%s' from %s.\n%s",
+			r->loaded_path, server,
+			r->fell_back_to_root
+				? "But its own folder lacked the files: the bootloader fell back "
+				  "to the TFTP root, so it runs what every board without a folder "
+				  "gets.\nNext step: 'piprov inventory export tftp ...' to give it "
+				  "its own folder.\n"
+				: "");
+	case PV_UART_RESULT_NOT_NETWORK:
+		return pv_buf_appendf(
+			out,
+			"The board booted in mode %s and did not try network boot in this log.\n"
+			"Next step: put network boot (mode 2) into BOOT_ORDER, e.g. "
+			"'piprov eeprom set ... BOOT_ORDER=0xf21' (SD, then network, repeat).\n",
+			r->boot_mode);
+	case PV_UART_RESULT_INCOMPLETE:
+		break;
+	case PV_UART_RESULT_FAILED:
+		break;
+	}
+
+	switch (r->reason) {
+	case PV_UART_REASON_TFTP_NOT_FOUND:
+		return explain_not_found(r, out);
+	case PV_UART_REASON_NO_DHCP_OFFER:
+		return pv_buf_appendf(
+			out,
+			"The Ethernet link came up but no DHCP server answered the board.\n"
+			"Next step: check that the DHCP server (dnsmasq) runs and listens on this "
+			"segment/VLAN ('journalctl -u dnsmasq', 'tcpdump -ni IFACE port 67 or port "
+			"68'); 'piprov inventory export dnsmasq ...' writes a working config.\n");
+	case PV_UART_REASON_NO_PXE_OPTION:
+		return pv_buf_appendf(
+			out,
+			"%u DHCP offer(s) arrived (first from %s), but none carried option 43 with "
+			"the PXE menu text \"Raspberry Pi Boot\", so the bootloader ignored them: "
+			"no DHCP offer with option 43.\n"
+			"Next step: add 'pxe-service=0,\"Raspberry Pi Boot\"' to dnsmasq (proxy DHCP "
+			"works beside an existing router), or export it with 'piprov inventory "
+			"export dnsmasq ...'.\n",
+			r->dhcp_offers, or_unknown(r->dhcp_server));
+	case PV_UART_REASON_DHCP_INCOMPLETE:
+		return pv_buf_appendf(
+			out,
+			"A PXE offer arrived but the board never settled on an address and a TFTP "
+			"server (no DHCP ACK / 'NET' line).\n"
+			"Next step: check the DHCP server's log for the REQUEST/ACK, the address "
+			"range (or proxy mode: dhcp-range=IP,proxy), and that a TFTP server address "
+			"is offered.\n");
+	case PV_UART_REASON_TFTP_TIMEOUT:
+		return pv_buf_appendf(
+			out,
+			"Transfers from the TFTP server %s timed out%s%s%s.\n"
+			"Next step: check the TFTP server is running ('enable-tftp' in dnsmasq), "
+			"that a firewall lets UDP port 69 and the transfer ports through, and look "
+			"for packet loss or an MTU problem between the board and the server.\n",
+			server, r->failed_path[0] ? " (file '" : "", r->failed_path,
+			r->failed_path[0] ? "')" : "");
+	case PV_UART_REASON_TFTP_UNREACHABLE:
+		return pv_buf_appendf(
+			out,
+			"TFTP server unreachable: the board %s%s%s on %s and got no answer.\n"
+			"Next step: check that a TFTP server runs at %s ('enable-tftp' and "
+			"'tftp-root' in dnsmasq), that it is on the board's network, and that UDP "
+			"port 69 is open; test with 'tftp %s -c get %s'.\n",
+			r->failed_path[0] || r->tftp_path_count ? "asked for '" : "got its address",
+			r->tftp_path_count ? r->tftp_paths[r->tftp_path_count - 1] : "",
+			r->tftp_path_count ? "'" : " and looked for the TFTP server", server,
+			server, server,
+			r->tftp_path_count ? r->tftp_paths[r->tftp_path_count - 1] : "start4.elf");
+	case PV_UART_REASON_TFTP_ERROR:
+		return pv_buf_appendf(
+			out,
+			"The TFTP server %s refused '%s': \"%s\".\n"
+			"Next step: make the file readable by the TFTP daemon (with dnsmasq's "
+			"'tftp-secure' it must be owned by the dnsmasq user) and check the server "
+			"log.\n",
+			server, or_unknown(r->failed_path), r->tftp_error);
+	case PV_UART_REASON_NETBOOT_CANCELLED:
+		return pv_buf_appendf(
+			out,
+			"The bootloader cancelled the network boot (NETBOOT CANCEL) without an "
+			"earlier error in this log.\n"
+			"Next step: capture the whole boot from power-on ('piprov uart capture "
+			"DEVICE --until done') and check NET_BOOT_MAX_RETRIES and BOOT_ORDER.\n");
+	case PV_UART_REASON_NETBOOT_INIT_FAILED:
+		return pv_buf_appendf(
+			out,
+			"The Ethernet interface could not be started (NETBOOT init failed).\n"
+			"Next step: check the board has Ethernet (CM4/CM5 carrier), the PHY and "
+			"the cable; update the bootloader if it is old.\n");
+	case PV_UART_REASON_NO_LINK:
+		return pv_buf_appendf(
+			out,
+			"The Ethernet link never came up.\n"
+			"Next step: check the cable, the switch port (and its speed/PoE settings); "
+			"some switches take long to bring a port up (spanning tree: enable "
+			"portfast).\n");
+	case PV_UART_REASON_WAITING_FOR_LINK:
+	case PV_UART_REASON_WAITING_FOR_DHCP:
+	case PV_UART_REASON_DHCP_IN_PROGRESS:
+	case PV_UART_REASON_TFTP_IN_PROGRESS:
+		return pv_buf_appendf(
+			out,
+			"The log ends while the network boot is under way (%s%s%s%s).\n"
+			"Next step: capture longer, until the boot settles: 'piprov uart capture "
+			"DEVICE --until done'.\n",
+			r->reason == PV_UART_REASON_WAITING_FOR_LINK ? "waiting for the Ethernet link"
+			: r->reason == PV_UART_REASON_WAITING_FOR_DHCP ? "link up, waiting for a DHCP offer"
+			: r->reason == PV_UART_REASON_DHCP_IN_PROGRESS ? "DHCP under way"
+								       : "TFTP under way",
+			r->tftp_path_count ? ", last request '" : "",
+			r->tftp_path_count ? r->tftp_paths[r->tftp_path_count - 1] : "",
+			r->tftp_path_count ? "'" : "");
+	case PV_UART_REASON_NONE:
+		break;
+	}
+	return pv_buf_appendf(out, "The log shows the bootloader starting but no boot mode yet.\n"
+				   "Next step: capture longer ('piprov uart capture DEVICE "
+				   "--until done').\n");
+}
+
+int pv_uart_diagnose(const struct pv_uart_report *r, struct pv_buf *out)
+{
+	if (describe_board(r, out) || explain(r, out))
+		return pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the diagnosis");
+	return PV_OK;
+}

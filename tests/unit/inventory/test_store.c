@@ -1,0 +1,246 @@
+/* The inventory file and the merge rules: round trip, errors naming file/line/field,
+ * conflicts reported instead of overwritten, serial merging, allocation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "piprov/error.h"
+#include "piprov/fileio.h"
+#include "piprov/inventory.h"
+#include "piprov/text.h"
+#include "test_support.h"
+
+#define NOW 1764044860 /* 2025-11-25T04:27:40Z */
+
+static struct pv_inventory_record board(const char *serial, const char *mac)
+{
+	struct pv_inventory_record rec;
+
+	pv_inventory_record_init(&rec);
+	assert_int_equal(pv_inventory_record_set_serial(&rec, serial), PV_OK);
+	if (mac)
+		assert_int_equal(pv_inventory_record_set(&rec, "mac", mac), PV_OK);
+	return rec;
+}
+
+static char *inventory_path(char *dir)
+{
+	char *path;
+
+	assert_true(asprintf(&path, "%s/inv.cfg", dir) > 0);
+	return path;
+}
+
+static void test_round_trip(void **state)
+{
+	struct pv_inventory inv, again;
+	struct pv_inventory_record rec = board("10000000f8b73778", "DC:A6:32:01:36:C2");
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB, .now = NOW };
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX), text2 = PV_BUF_INIT(SIZE_MAX);
+
+	(void)state;
+	assert_int_equal(pv_inventory_record_set(&rec, "board_revision", "c03111"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&rec, "hostname", "node01"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&rec, "ip", "192.168.1.41"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&rec, "boot_order", "0xf21"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&rec, "tags", "rack1, k3s"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&rec, "notes", "left \"shelf\"\nrow 2"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&rec, "bootloader_build_ts", "1715613301"), PV_OK);
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_merge(&inv, &rec, &opts, NULL), PV_OK);
+	assert_int_equal(pv_inventory_serialize(&inv, &text), PV_OK);
+	assert_int_equal(pv_inventory_parse((const char *)text.data, text.len, "t", &again), PV_OK);
+	assert_int_equal(again.count, 1);
+	assert_int_equal(again.records[0].serial, 0x10000000f8b73778ull);
+	assert_int_equal(again.records[0].revision, 0xc03111);
+	assert_string_equal(again.records[0].notes, "left \"shelf\"\nrow 2");
+	assert_int_equal(again.records[0].n_tags, 2);
+	assert_int_equal(again.records[0].seen[PV_FACT_MAC].source, PV_INVENTORY_SOURCE_USB);
+	assert_int_equal(again.records[0].seen[PV_FACT_MAC].first_seen, NOW);
+	assert_int_equal(pv_inventory_serialize(&again, &text2), PV_OK);
+	assert_int_equal(text.len, text2.len);
+	assert_memory_equal(text.data, text2.data, text.len);
+	pv_buf_release(&text);
+	pv_buf_release(&text2);
+	pv_inventory_release(&inv);
+	pv_inventory_release(&again);
+	pv_inventory_record_release(&rec);
+}
+
+static void expect_parse_error(const char *text, const char *needle)
+{
+	struct pv_inventory inv;
+
+	assert_int_equal(pv_inventory_parse(text, strlen(text), "bad.cfg", &inv), PV_ERR_FORMAT);
+	if (!strstr(pv_last_error(), needle))
+		fail_msg("error '%s' lacks '%s'", pv_last_error(), needle);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	expect_parse_error("version = 1;\nboards = (\n { serial = \"1234\" }\n);\n",
+			   "'bad.cfg': line 3: field 'serial'");
+	expect_parse_error("version = 1;\nboards = (\n { serial = \"12345678\";\n"
+			   " mac = \"zz:a6:32:01:36:c2\"; }\n);\n",
+			   "line 4: field 'mac'");
+	expect_parse_error("version = 1;\nboards = ({ serial = \"12345678\";\n ip = \"10.0.0.256\"; });\n",
+			   "line 3: field 'ip'");
+	expect_parse_error("version = 1;\nboards = ({ serial = \"12345678\";\n\n hostname = \"-x\"; });\n",
+			   "line 4: field 'hostname'");
+	expect_parse_error("version = 1;\nboards = (\n { serial = \"12345678\"; \n", "'bad.cfg': line 4");
+	expect_parse_error("version = 1;\nboards = ({ serial = \"12345678\"; },\n"
+			   "{ serial = \"12345678\"; });\n", "line 3: serial '12345678'");
+	expect_parse_error("version = 2;\n", "line 1: unsupported format version");
+	expect_parse_error("boards = ();\n", "no 'version");
+	expect_parse_error("version = 1;\n@include \"/etc/passwd\"\n", "line 2: directives");
+	expect_parse_error("version = 1;\nboards = ({ serial = \"12345678\"; macc = \"x\"; });\n",
+			   "unknown field 'macc'");
+}
+
+static void test_conflicts(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_record a = board("10000000aaaaaaaa", "dc:a6:32:00:00:01");
+	struct pv_inventory_record b = board("10000000bbbbbbbb", "dc:a6:32:00:00:01");
+	struct pv_inventory_record a2 = board("10000000aaaaaaaa", "dc:a6:32:00:00:99");
+	struct pv_inventory_record c = board("20000000aaaaaaaa", NULL);
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB, .now = NOW };
+	struct pv_inventory_report rep;
+
+	(void)state;
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_merge(&inv, &a, &opts, &rep), PV_OK);
+	assert_true(rep.created);
+	/* Same MAC on another serial: the board is recorded, the MAC is not. */
+	assert_int_equal(pv_inventory_merge(&inv, &b, &opts, &rep), PV_OK);
+	assert_int_equal(rep.n_conflicts, 1);
+	assert_int_equal(rep.conflicts[0].kind, PV_CONFLICT_MAC_IN_USE);
+	assert_string_equal(rep.conflicts[0].other_serial, "10000000aaaaaaaa");
+	assert_int_equal(inv.count, 2);
+	assert_false(inv.records[1].has_mac);
+	/* A changed MAC is reported and the old one kept. */
+	assert_int_equal(pv_inventory_merge(&inv, &a2, &opts, &rep), PV_OK);
+	assert_int_equal(rep.n_conflicts, 1);
+	assert_int_equal(rep.conflicts[0].kind, PV_CONFLICT_VALUE_CHANGED);
+	assert_int_equal(inv.records[0].mac[5], 0x01);
+	/* Strict: nothing written. */
+	opts.flags = PV_UPSERT_STRICT;
+	assert_int_equal(pv_inventory_merge(&inv, &a2, &opts, &rep), PV_ERR_CONFLICT);
+	assert_int_equal(inv.records[0].mac[5], 0x01);
+	/* Overwrite replaces this board's own value. */
+	opts.flags = PV_UPSERT_OVERWRITE;
+	assert_int_equal(pv_inventory_merge(&inv, &a2, &opts, &rep), PV_OK);
+	assert_int_equal(inv.records[0].mac[5], 0x99);
+	/* Same low 32 bits, different board: both kept, collision reported. */
+	opts.flags = 0;
+	assert_int_equal(pv_inventory_merge(&inv, &c, &opts, &rep), PV_OK);
+	assert_int_equal(inv.count, 3);
+	assert_int_equal(rep.conflicts[0].kind, PV_CONFLICT_SERIAL8_COLLISION);
+	pv_inventory_release(&inv);
+	pv_inventory_record_release(&a);
+	pv_inventory_record_release(&a2);
+	pv_inventory_record_release(&b);
+	pv_inventory_record_release(&c);
+}
+
+static void test_serial_merge(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_record low = board("f8b73778", "dc:a6:32:01:36:c2");
+	struct pv_inventory_record full = board("10000000F8B73778", NULL);
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_UART, .now = NOW };
+
+	(void)state;
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_merge(&inv, &low, &opts, NULL), PV_OK);
+	opts.source = PV_INVENTORY_SOURCE_NODE;
+	opts.now = NOW + 60;
+	assert_int_equal(pv_inventory_merge(&inv, &full, &opts, NULL), PV_OK);
+	assert_int_equal(inv.count, 1);
+	assert_int_equal(inv.records[0].serial_digits, 16);
+	assert_int_equal(inv.records[0].seen[PV_FACT_SERIAL].source, PV_INVENTORY_SOURCE_NODE);
+	assert_int_equal(inv.records[0].seen[PV_FACT_MAC].source, PV_INVENTORY_SOURCE_UART);
+	/* An 8-digit capture now finds the 16-digit board. */
+	opts.now = NOW + 120;
+	assert_int_equal(pv_inventory_merge(&inv, &low, &opts, NULL), PV_OK);
+	assert_int_equal(inv.count, 1);
+	assert_int_equal(inv.records[0].seen[PV_FACT_MAC].last_seen, NOW + 120);
+	assert_int_equal(inv.records[0].seen[PV_FACT_MAC].first_seen, NOW);
+	pv_inventory_release(&inv);
+	pv_inventory_record_release(&low);
+	pv_inventory_record_release(&full);
+}
+
+static void test_allocation(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_alloc alloc;
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB, .now = NOW,
+						 .alloc = &alloc };
+	struct pv_inventory_record r1 = board("00000001", NULL), r2 = board("00000002", NULL);
+	struct pv_inventory_record r3 = board("00000003", NULL);
+	char ip[16];
+
+	(void)state;
+	memset(&alloc, 0, sizeof(alloc));
+	assert_int_equal(pv_inventory_parse_pool("10.0.0.10-10.0.0.11", &alloc), PV_OK);
+	assert_int_equal(pv_inventory_set_hostname_pattern(&alloc, "node-%02d"), PV_OK);
+	assert_int_equal(pv_inventory_set_hostname_pattern(&alloc, "node-%s"), PV_ERR_INVALID);
+	assert_int_equal(pv_inventory_parse_pool("10.0.0.11-10.0.0.10", &alloc), PV_ERR_INVALID);
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_merge(&inv, &r1, &opts, NULL), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &r2, &opts, NULL), PV_OK);
+	assert_string_equal(inv.records[0].hostname, "node-01");
+	assert_string_equal(inv.records[1].hostname, "node-02");
+	pv_ipv4_format(inv.records[1].ip, ip);
+	assert_string_equal(ip, "10.0.0.11");
+	/* Stable: a second capture keeps what was given. */
+	assert_int_equal(pv_inventory_merge(&inv, &r1, &opts, NULL), PV_OK);
+	assert_string_equal(inv.records[0].hostname, "node-01");
+	assert_int_equal(pv_inventory_merge(&inv, &r3, &opts, NULL), PV_ERR_NO_SPACE);
+	assert_int_equal(inv.count, 2);
+	pv_inventory_release(&inv);
+	pv_inventory_record_release(&r1);
+	pv_inventory_record_release(&r2);
+	pv_inventory_record_release(&r3);
+}
+
+static void test_upsert_file(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *path = inventory_path(dir);
+	struct pv_inventory_record rec = board("12345678", "dc:a6:32:01:36:c2");
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB, .now = NOW };
+	struct pv_inventory inv;
+	struct pv_buf before = PV_BUF_INIT(SIZE_MAX), after = PV_BUF_INIT(SIZE_MAX);
+	const char *corrupt = "version = 1;\nboards = ( { serial = \"12345678\"; \n";
+
+	(void)state;
+	assert_int_equal(pv_inventory_upsert(path, &rec, &opts, NULL), PV_OK);
+	assert_int_equal(pv_inventory_load(path, &inv), PV_OK);
+	assert_int_equal(inv.count, 1);
+	pv_inventory_release(&inv);
+	/* A corrupt file is refused with its line and left exactly as it was. */
+	pv_test_write_file(path, corrupt, strlen(corrupt));
+	assert_int_equal(pv_inventory_upsert(path, &rec, &opts, NULL), PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "line 3"));
+	pv_test_read_file(path, &after);
+	assert_int_equal(after.len, strlen(corrupt));
+	assert_memory_equal(after.data, corrupt, after.len);
+	pv_buf_release(&before);
+	pv_buf_release(&after);
+	pv_inventory_record_release(&rec);
+	free(path);
+	pv_test_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_conflicts),    cmocka_unit_test(test_serial_merge),
+		cmocka_unit_test(test_allocation),   cmocka_unit_test(test_upsert_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
