@@ -1,0 +1,161 @@
+/* The USB boot host: buses (libusb, combined) and the job engine that boots or flashes every
+ * selected board concurrently, one state machine per port path:
+ *
+ *   ROM stage (boot message + second stage; retried with backoff)
+ *     -> wait for the same port path to re-appear as a second stage
+ *     -> file server (files, metadata)
+ *     -> verified / booted / failed (with a reason)
+ *
+ * Concurrency: one worker thread per board. Each board's conversation is strictly
+ * sequential and blocking transfers with per-call timeouts state it directly; a thread
+ * costs ~100 KiB here and the USB link, not the CPU, is the bottleneck, so an async event
+ * loop would add a hand-written continuation per phase and buy nothing measurable (see
+ * bench/usb/). The engine's own thread only scans the bus when it signals a change.
+ */
+#ifndef PIPROV_USB_H
+#define PIPROV_USB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "piprov/board.h"
+#include "piprov/usb_protocol.h"
+#include "piprov/usb_transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Buses --------------------------------------------------------------------------- */
+
+/* Real devices through libusb-1.0. Hotplug notifications where libusb has them; otherwise
+ * wait_event sleeps 500 ms and reports "maybe changed" (polling at 2 Hz, never spinning).
+ * Returns PV_OK, PV_ERR_IO (libusb_init failed), PV_ERR_NOMEM. */
+int pv_usb_libusb_bus_new(struct pv_usb_bus **out);
+
+/* Merge several buses into one (takes ownership of each; they are destroyed with it).
+ * Port paths must not collide between them (the virtual bus uses its own bus numbers).
+ * Returns PV_OK or PV_ERR_NOMEM (the buses are then still the caller's). */
+int pv_usb_combined_bus_new(struct pv_usb_bus **buses, size_t count, struct pv_usb_bus **out);
+
+/* ---- Selection ----------------------------------------------------------------------- */
+
+/* fnmatch(3) glob over the port path ("1-1.*"); true when no globs are given. */
+bool pv_usb_port_matches(const char *port_path, const char *const *globs, size_t count);
+
+/* ---- Jobs ---------------------------------------------------------------------------- */
+
+enum pv_usb_job_mode {
+	PV_USB_JOB_BOOT,  /* serve files; success = the device finished or left */
+	PV_USB_JOB_FLASH, /* serve recovery + image; success = verified (see below) */
+};
+
+/* What to serve a board of one SoC. For FLASH the image memfile must be named
+ * "pieeprom.bin" and image_sha256 must be its digest: a board is flashed+verified only when
+ * the firmware reports EEPROM_UPDATE=success and EEPROM_HASH equal to image_sha256. */
+struct pv_usb_payload {
+	const void *second_stage;       /* bootcode*.bin / recovery.bin sent by the ROM stage */
+	size_t second_stage_size;
+	struct pv_usb_files *files;     /* the file set served to the second stage */
+	char image_sha256[65];          /* FLASH: lower-case hex of the served pieeprom.bin */
+};
+
+/* Called (serialised by the engine, at most once per SoC) to get the payload for a SoC;
+ * the payload must stay valid until pv_usb_job_run returns. Returns PV_OK or an error
+ * (the board then fails with pv_last_error() as its reason). */
+typedef int (*pv_usb_payload_fn)(void *user, const struct pv_soc_info *soc,
+				 const struct pv_usb_payload **payload);
+
+enum pv_usb_phase {
+	PV_USB_PHASE_FOUND,        /* a selected device appeared */
+	PV_USB_PHASE_ROM,          /* sending the second stage */
+	PV_USB_PHASE_REENUMERATE,  /* waiting for the second stage on the same port */
+	PV_USB_PHASE_SERVING,      /* file server running */
+	PV_USB_PHASE_RETRY,        /* backing off before another attempt */
+	PV_USB_PHASE_VERIFIED,     /* FLASH: flashed and verified */
+	PV_USB_PHASE_BOOTED,       /* BOOT: served */
+	PV_USB_PHASE_FAILED,       /* gave up: reason */
+	PV_USB_PHASE_SKIPPED,      /* not selected after opening (serial filter) */
+};
+
+const char *pv_usb_phase_name(enum pv_usb_phase phase);
+
+struct pv_usb_event {
+	enum pv_usb_phase phase;
+	const char *port_path;
+	const char *serial;        /* "" until known */
+	const char *chip;          /* "2711" */
+	const char *detail;        /* file name, retry reason, failure reason; may be "" */
+	uint64_t bytes;            /* bytes sent to this board so far */
+	uint64_t elapsed_ms;       /* since the board was found */
+	unsigned attempt;          /* 1-based ROM attempt */
+};
+
+/* Called from worker threads, serialised by the engine (never concurrently). */
+typedef void (*pv_usb_event_fn)(void *user, const struct pv_usb_event *event);
+
+struct pv_usb_board_result {
+	char port_path[PV_USB_PORT_PATH_MAX];
+	char serial[PV_USB_SERIAL_MAX];   /* USB serial string, else USER_SERIAL_NUM */
+	const struct pv_soc_info *soc;
+	enum pv_usb_phase outcome;        /* VERIFIED, BOOTED or FAILED */
+	char reason[256];                 /* FAILED: why; "" otherwise */
+	unsigned attempts;
+	uint64_t bytes;
+	uint64_t elapsed_ms;
+	struct pv_usb_metadata metadata;
+};
+
+struct pv_usb_job_config {
+	enum pv_usb_job_mode mode;
+	struct pv_usb_bus *bus;
+	pv_usb_payload_fn payload;
+	void *payload_user;
+
+	const char *const *port_globs;    /* --port (NULL/0: any) */
+	size_t port_glob_count;
+	int port_number;                  /* rpiboot -N: last port number, -1 any */
+	const char *serial;               /* --serial / rpiboot -i (NULL: any) */
+
+	unsigned count;                   /* stop after this many boards ended; 0: the boards
+					   * present at the first non-empty scan */
+	bool loop;                        /* serve boards forever (until cancelled) */
+	unsigned wait_ms;                 /* give up when no board is active and none
+					   * appears for this long (0: wait forever) */
+	struct pv_usb_timeouts timeouts;
+
+	const char *metadata_dir;         /* write <serial>.json there (NULL: don't) */
+
+	pv_usb_event_fn event;
+	void *event_user;
+
+	volatile const int *cancel;       /* set non-zero (e.g. from SIGINT) to stop; call
+					   * pv_usb_bus_wakeup after setting it */
+};
+
+/* Defaults: BOOT mode, timeouts per pv_usb_timeouts_default, port_number -1. */
+void pv_usb_job_config_init(struct pv_usb_job_config *config);
+
+struct pv_usb_job_result {
+	struct pv_usb_board_result *boards; /* malloc'd, in the order the boards ended */
+	size_t count;
+	unsigned succeeded;                 /* VERIFIED or BOOTED */
+	unsigned failed;
+	bool waited_out;                    /* stopped because nothing appeared in wait_ms */
+	bool cancelled;
+};
+
+/* Run the job until its end condition (count reached, wait_ms with nothing to do, or
+ * cancel). Board failures are results, not errors: the return value is PV_OK unless the
+ * job itself could not run (PV_ERR_NOMEM, PV_ERR_IO from the bus). */
+int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_result *result);
+void pv_usb_job_result_release(struct pv_usb_job_result *result);
+
+/* The sha256 of data as lower-case hex (65 bytes with the NUL). */
+void pv_usb_sha256_hex(const void *data, size_t len, char out[65]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
