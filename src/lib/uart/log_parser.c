@@ -37,6 +37,8 @@ struct net_attempt {
 	bool cancelled;         /* NETBOOT CANCEL */
 	bool init_failed;
 	bool abandoned;         /* the bootloader went on to another boot mode */
+	bool incompatible;      /* the firmware that arrived refused this board */
+	bool gave_up;           /* "Firmware not found": no fallback left */
 	char last_path[PV_UART_PATH_MAX];
 };
 
@@ -71,21 +73,23 @@ static unsigned char byte_class(unsigned char c)
 
 /* ---- small matchers over a NUL-terminated line ---- */
 
-static bool starts_with(const char *s, const char *prefix)
+static bool starts_with_n(const char *s, const char *prefix, size_t n)
 {
-	return strncmp(s, prefix, strlen(prefix)) == 0;
+	return strncmp(s, prefix, n) == 0;
 }
 
 /* If *p starts with lit, step over it. */
-static bool take(const char **p, const char *lit)
+static bool take_n(const char **p, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
-
 	if (strncmp(*p, lit, n) != 0)
 		return false;
 	*p += n;
 	return true;
 }
+
+/* For string literals: the length is known at compile time (this runs for every line). */
+#define starts_with(s, lit) starts_with_n((s), "" lit, sizeof(lit) - 1)
+#define take(p, lit) take_n((p), "" lit, sizeof(lit) - 1)
 
 static void skip_spaces(const char **p)
 {
@@ -184,13 +188,18 @@ static bool take_address(const char **p, char out[PV_UART_ADDR_MAX])
 static bool take_mac(const char **p, char out[PV_MAC_STRLEN])
 {
 	char token[PV_MAC_STRLEN];
-	uint8_t mac[6];
 	const char *s = *p;
 
-	if (!take_token(&s, token, sizeof(token)) || strlen(token) != 17 ||
-	    pv_mac_parse(token, mac) != PV_OK)
+	if (!take_token(&s, token, sizeof(token)) || strlen(token) != 17)
 		return false;
-	pv_mac_format(mac, ':', out);
+	for (int i = 0; i < 17; i++) {
+		char c = token[i];
+
+		if (i % 3 == 2 ? c != ':' : !is_hex(c))
+			return false;
+		out[i] = (char)(c >= 'A' && c <= 'F' ? c | 0x20 : c);
+	}
+	out[17] = '\0';
 	*p = s;
 	return true;
 }
@@ -254,6 +263,34 @@ static bool contains_ci(const char *haystack, const char *needle)
 	return false;
 }
 
+/* Lower-case hex of value with at least min_digits digits into out (size >= 17). Written by
+ * hand because snprintf dominated the profile: headers come twice per boot. */
+static void format_hex(uint64_t value, unsigned min_digits, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	unsigned n = 0;
+
+	do {
+		tmp[n++] = digits[value & 0xf];
+		value >>= 4;
+	} while (value && n < sizeof(tmp));
+	while (n < min_digits && n < sizeof(tmp))
+		tmp[n++] = '0';
+	for (unsigned i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+}
+
+/* Copy len bytes of src as a string into out of size bytes (truncating). */
+static void copy_span(char *out, size_t size, const char *src, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, src, len);
+	out[len] = '\0';
+}
+
 /* ---- report state changes ---- */
 
 static enum pv_uart_reason failure_reason(const struct net_attempt *net);
@@ -262,7 +299,7 @@ static bool attempt_failed(const struct net_attempt *net)
 {
 	return net->active && !net->loaded &&
 	       (net->cancelled || net->init_failed || net->abandoned || net->not_found ||
-		net->tftp_error || net->timeout);
+		net->tftp_error || net->timeout || net->incompatible);
 }
 
 static void start_attempt(struct pv_uart_parser *ps)
@@ -328,7 +365,7 @@ static void set_serial(struct pv_uart_parser *ps, uint32_t serial)
 	}
 	r->have_serial = true;
 	r->serial = serial;
-	pv_serial8_format(serial, r->serial8);
+	format_hex(serial, 8, r->serial8);
 }
 
 static void set_boardrev(struct pv_uart_report *r, uint32_t boardrev)
@@ -336,7 +373,7 @@ static void set_boardrev(struct pv_uart_report *r, uint32_t boardrev)
 	if (boardrev == 0)
 		return;
 	r->boardrev = boardrev;
-	snprintf(r->boardrev_text, sizeof(r->boardrev_text), "%x", boardrev);
+	format_hex(boardrev, 1, r->boardrev_text);
 }
 
 static void set_mac(struct pv_uart_parser *ps, const char *mac, bool primary)
@@ -396,8 +433,7 @@ static void on_header(struct pv_uart_parser *ps, const char *p)
 	if (v) {
 		v += strlen("VERSION:");
 		if (take_hex(&v, 8, &version))
-			snprintf(r->bootloader_version, sizeof(r->bootloader_version), "%08llx",
-				 (unsigned long long)version);
+			format_hex(version, 8, r->bootloader_version);
 	}
 	date = strstr(p, "DATE: ");
 	time_field = strstr(p, " TIME: ");
@@ -406,9 +442,15 @@ static void on_header(struct pv_uart_parser *ps, const char *p)
 		const char *t = time_field + strlen(" TIME: ");
 		size_t date_len = (size_t)(time_field - (date + strlen("DATE: ")));
 
-		if (date_len < 16 && take_token(&t, time_text, sizeof(time_text)))
-			snprintf(r->bootloader_date, sizeof(r->bootloader_date), "%.*s %s",
-				 (int)date_len, date + strlen("DATE: "), time_text);
+		if (date_len < 16 && take_token(&t, time_text, sizeof(time_text))) {
+			/* "DATE TIME": both parts are bounded (16 + 1 + 16 <= 32 with the NUL) */
+			copy_span(r->bootloader_date, sizeof(r->bootloader_date),
+				  date + strlen("DATE: "), date_len);
+			r->bootloader_date[date_len] = ' ';
+			copy_span(r->bootloader_date + date_len + 1,
+				  sizeof(r->bootloader_date) - date_len - 1, time_text,
+				  strlen(time_text));
+		}
 	}
 	r->recognised = true;
 	if (strstr(p, "BOOTMODE:"))
@@ -473,7 +515,7 @@ static void on_boot_mode(struct pv_uart_parser *ps, const char *p)
 		const char *o = p;
 
 		if (take_hex(&o, 16, &order_value))
-			snprintf(r->boot_order, sizeof(r->boot_order), "%.*s", (int)(o - p), p);
+			copy_span(r->boot_order, sizeof(r->boot_order), p, (size_t)(o - p));
 	}
 	r->recognised = true;
 	ps->bootsys_pending = false;
@@ -564,8 +606,8 @@ static void on_tftp_get(struct pv_uart_parser *ps, const char *p)
 		const char *slash = strrchr(path, '/');
 
 		if (slash)
-			snprintf(r->tftp_prefix, sizeof(r->tftp_prefix), "%.*s",
-				 (int)(slash - path), path);
+			copy_span(r->tftp_prefix, sizeof(r->tftp_prefix), path,
+				  (size_t)(slash - path));
 	}
 	if (r->tftp_path_count < PV_UART_TFTP_PATHS_MAX)
 		pv_strlcpy(r->tftp_paths[r->tftp_path_count++], path, PV_UART_PATH_MAX);
@@ -582,7 +624,7 @@ static void file_arrived(struct pv_uart_parser *ps, const char *path)
 {
 	struct pv_uart_report *r = &ps->report;
 
-	if (!is_boot_payload(path) || ps->net.loaded)
+	if (!is_boot_payload(path) || ps->net.loaded || ps->net.incompatible)
 		return;
 	ps->net.loaded = true;
 	pv_strlcpy(r->loaded_path, path, sizeof(r->loaded_path));
@@ -611,8 +653,19 @@ static void on_tftp(struct pv_uart_parser *ps, const char *p)
 		r->recognised = true;
 		return;
 	}
-	if (starts_with(rest, "disconnect"))
-		return; /* printed after every transfer, successful or not */
+	if (starts_with(rest, "disconnect")) {
+		/* Printed after every transfer, good or bad ("timeouts 1" after a complete one
+		 * is normal). Only a transfer that ends with neither "complete" nor an error
+		 * was cut off by TFTP_FILE_TIMEOUT. */
+		if (net->request_open) {
+			net->request_open = false;
+			if (!net->timeout && !net->not_found && !net->tftp_error)
+				pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
+			net->timeout = true;
+			r->recognised = true;
+		}
+		return;
+	}
 	if (take_decimal(&rest, &code) && take(&rest, ":")) {
 		skip_spaces(&rest);
 		net->request_open = false;
@@ -647,15 +700,62 @@ static void on_tftp(struct pv_uart_parser *ps, const char *p)
 /* "Read 6e87a417/config.txt bytes     1540 hnd 0x0" */
 static void on_read(struct pv_uart_parser *ps, const char *p)
 {
+	struct pv_uart_report *r = &ps->report;
 	char path[PV_UART_PATH_MAX];
 
 	if (!ps->current_mode_is_network || !take_path(&p, path))
 		return;
 	skip_spaces(&p);
-	if (!starts_with(p, "bytes"))
+	if (starts_with(p, "bytes")) {
+		ps->net.request_open = false;
+		file_arrived(ps, path);
+	} else if (starts_with(p, "failed") && !ps->net.tftp_error && !ps->net.not_found &&
+		   !ps->net.timeout && !is_optional_probe(path)) {
+		/* "Read 1234abcd/start4.elf failed" */
+		ps->net.tftp_error = true;
+		pv_strlcpy(r->failed_path, path, sizeof(r->failed_path));
+		pv_strlcpy(r->tftp_error, "read failed", sizeof(r->tftp_error));
+	}
+}
+
+/* "Firmware not found": neither start4.elf nor start.elf, under the prefix or at the root.
+ * "start4.elf: is not compatible": the firmware on the server is older than the board. */
+static void on_firmware_verdict(struct pv_uart_parser *ps, const char *line)
+{
+	struct pv_uart_report *r = &ps->report;
+	struct net_attempt *net = &ps->net;
+	const char *colon;
+
+	if (!ps->current_mode_is_network)
 		return;
-	ps->net.request_open = false;
-	file_arrived(ps, path);
+	if (strcmp(line, "Firmware not found") == 0) {
+		/* The bootloader gave up on the firmware; an earlier timeout or error is the
+		 * cause when there was one, a missing file otherwise. */
+		if (!net->not_found && !net->timeout && !net->tftp_error) {
+			pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
+			pv_strlcpy(r->tftp_error, "Firmware not found", sizeof(r->tftp_error));
+			net->not_found = true;
+		}
+		net->gave_up = true;
+		r->recognised = true;
+		return;
+	}
+	colon = strstr(line, ": is not compatible");
+	if (colon && colon[strlen(": is not compatible")] == '\0' && colon > line) {
+		size_t name_len = (size_t)(colon - line);
+		const char *last = base_name(net->last_path);
+
+		/* name the file as requested ("1234abcd/start4.elf") when it is the last one */
+		if (strlen(last) == name_len && memcmp(last, line, name_len) == 0)
+			pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
+		else
+			copy_span(r->failed_path, sizeof(r->failed_path), line, name_len);
+		pv_strlcpy(r->tftp_error, "is not compatible", sizeof(r->tftp_error));
+		net->incompatible = true;
+		net->loaded = false;
+		r->loaded_path[0] = '\0';
+		r->recognised = true;
+	}
 }
 
 /* "DHCP src: <server mac> <server ip>": an offer or ACK arrived. */
@@ -800,6 +900,10 @@ static void dispatch_line(struct pv_uart_parser *ps, char *line, size_t len)
 		if (take(&p, "DHCP src: "))
 			on_dhcp_src(ps, p);
 		break;
+	case 'F':
+		if (starts_with(p, "Firmware not found"))
+			on_firmware_verdict(ps, p);
+		break;
 	case 'G':
 		if (take(&p, "GENET: UMAC_START "))
 			on_umac_start(ps, p);
@@ -862,6 +966,8 @@ static void dispatch_line(struct pv_uart_parser *ps, char *line, size_t len)
 	default:
 		break;
 	}
+	if (p[0] == 's' && ends_with(p, ": is not compatible"))
+		on_firmware_verdict(ps, p);
 }
 
 static void end_line(struct pv_uart_parser *ps)
@@ -927,6 +1033,8 @@ static enum pv_uart_reason failure_reason(const struct net_attempt *net)
 {
 	if (net->init_failed)
 		return PV_UART_REASON_NETBOOT_INIT_FAILED;
+	if (net->incompatible)
+		return PV_UART_REASON_FIRMWARE_INCOMPATIBLE;
 	if (net->not_found)
 		return PV_UART_REASON_TFTP_NOT_FOUND;
 	if (net->tftp_error)
@@ -977,12 +1085,16 @@ static void compute_verdict(const struct pv_uart_parser *ps, enum pv_uart_result
 		*result = PV_UART_RESULT_FAILED;
 		*reason = failure_reason(net);
 		*final = true;
+	} else if (net->active && net->incompatible) {
+		*result = PV_UART_RESULT_FAILED;
+		*reason = PV_UART_REASON_FIRMWARE_INCOMPATIBLE;
+		*final = true;
 	} else if (net->active && (net->not_found || net->tftp_error || net->timeout)) {
 		/* The evidence is there even if the log stops before the bootloader gives up; a
 		 * missing file at the TFTP root leaves no fallback, so that one is final. */
 		*result = PV_UART_RESULT_FAILED;
 		*reason = failure_reason(net);
-		*final = net->not_found_unprefixed;
+		*final = net->not_found_unprefixed || net->gave_up;
 	} else if (net->active && ps->prev_failure != PV_UART_REASON_NONE) {
 		/* retrying after a failure that is likely to repeat */
 		*result = PV_UART_RESULT_FAILED;
