@@ -302,6 +302,22 @@ static void test_variants_and_mac_cross_check(void **state)
 	assert_int_equal(report.boot_mode_code, 2);
 }
 
+/* A capture started in the middle of a boot: network lines before any "Boot mode:" imply an
+ * attempt, and the "Boot mode:" that follows names that attempt instead of adding one. */
+static void test_capture_from_mid_boot(void **state)
+{
+	static const char log[] = "LINK STATUS: speed: 1000 full duplex\n"
+				  "Boot mode: NETWORK (02) order f\n"
+				  "NET_BOOT: dc:a6:32:00:00:01 wait for link TFTP: 0.0.0.0\n";
+	struct pv_uart_report report;
+
+	(void)state;
+	assert_int_equal(pv_uart_parse_buffer(log, sizeof(log) - 1, &report), PV_OK);
+	assert_int_equal(report.network_attempts, 1);
+	assert_int_equal(report.result, PV_UART_RESULT_INCOMPLETE);
+	assert_int_equal(report.reason, PV_UART_REASON_WAITING_FOR_LINK);
+}
+
 static void test_header_twice_is_one_boot(void **state)
 {
 	struct pv_buf log = PV_BUF_INIT(SIZE_MAX);
@@ -580,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_long_lines_are_ignored),
 		cmocka_unit_test(test_server_mac_never_taken),
 		cmocka_unit_test(test_variants_and_mac_cross_check),
+		cmocka_unit_test(test_capture_from_mid_boot),
 		cmocka_unit_test(test_header_twice_is_one_boot),
 		cmocka_unit_test(test_tftp_paths_bounded),
 		cmocka_unit_test(test_done_only_at_final_verdict),
