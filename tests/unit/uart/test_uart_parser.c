@@ -411,6 +411,13 @@ static char *diagnose_text(const char *data, size_t len)
 	assert_int_equal(pv_uart_parse_buffer(data, len, report), PV_OK);
 	assert_int_equal(pv_uart_diagnose(report, &text), PV_OK);
 	free(report);
+	/* the text is wrapped for a terminal: match phrases across line ends */
+	for (size_t i = 0; i < text.len; i++) {
+		if (text.data[i] == '\n')
+			text.data[i] = ' ';
+		else
+			assert_true(i == 0 || text.data[i - 1] != '\n');
+	}
 	return (char *)pv_buf_detach(&text, NULL);
 }
 
@@ -470,6 +477,26 @@ static void test_diagnose_explains_and_advises(void **state)
 			assert_contains(text, cases[i].says[k]);
 		free(text);
 	}
+}
+
+static void test_diagnose_wraps_prose_not_commands(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX), text = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_report *report = malloc(sizeof(*report));
+	char *save = NULL, *line;
+
+	(void)state;
+	assert_non_null(report);
+	uart_read_test_log("no-option43.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, report), PV_OK);
+	assert_int_equal(pv_uart_diagnose(report, &text), PV_OK);
+	for (line = strtok_r((char *)text.data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!(line[0] == ' ' && line[1] == ' ') && strlen(line) > 78)
+			fail_msg("line over 78 columns: '%s'", line);
+	pv_buf_release(&text);
+	pv_buf_release(&log);
+	free(report);
 }
 
 static void test_diagnose_cancel_and_unknown(void **state)
@@ -601,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_tftp_paths_bounded),
 		cmocka_unit_test(test_done_only_at_final_verdict),
 		cmocka_unit_test(test_diagnose_explains_and_advises),
+		cmocka_unit_test(test_diagnose_wraps_prose_not_commands),
 		cmocka_unit_test(test_diagnose_cancel_and_unknown),
 		cmocka_unit_test(test_json_report),
 		cmocka_unit_test(test_inventory_record),
