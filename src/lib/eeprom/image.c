@@ -14,6 +14,7 @@
 #include "piprov/eeprom.h"
 #include "piprov/fileio.h"
 #include "eeprom_internal.h"
+#include "eeprom_conf_internal.h"
 #include "banned.h"
 
 #define BOOTCODE_RESERVED (128u * 1024u) /* non-A/B images keep 128 KiB for the bootcode */
@@ -530,17 +531,26 @@ int pv_eeprom_set_timestamp(struct pv_eeprom_image *img, uint32_t ts)
 	return PV_OK;
 }
 
-/* Find "KEY" in the image and return the text that follows it (bounded). */
+/* Find "KEY" standing on its own (not the tail of a longer name such as
+ * "VC_BUILD_ID_VERSION:") and return the text that follows it. */
 static const unsigned char *find_string(const struct pv_eeprom_image *img, const char *key,
 					size_t *avail)
 {
-	const unsigned char *hit = memmem(img->data, img->size, key, strlen(key));
+	size_t klen = strlen(key), from = 0;
 
-	if (!hit)
-		return NULL;
-	hit += strlen(key);
-	*avail = (size_t)(img->data + img->size - hit);
-	return hit;
+	while (from < img->size) {
+		const unsigned char *hit = memmem(img->data + from, img->size - from, key, klen);
+		size_t at;
+		if (!hit)
+			return NULL;
+		at = (size_t)(hit - img->data);
+		if (at == 0 || !(pv_eeprom_conf_key_char((char)img->data[at - 1]))) {
+			*avail = img->size - at - klen;
+			return hit + klen;
+		}
+		from = at + 1;
+	}
+	return NULL;
 }
 
 static bool all_zero(const unsigned char *p, size_t len)
