@@ -64,6 +64,8 @@ enum pv_uart_reason {
 	PV_UART_REASON_WAITING_FOR_DHCP,
 	PV_UART_REASON_DHCP_IN_PROGRESS,
 	PV_UART_REASON_TFTP_IN_PROGRESS,
+	/* failure: "start4.elf: is not compatible", the firmware files are too old */
+	PV_UART_REASON_FIRMWARE_INCOMPATIBLE,
 };
 
 struct pv_uart_report {

@@ -33,6 +33,7 @@ static const char *const reason_names[] = {
 	[PV_UART_REASON_WAITING_FOR_DHCP] = "waiting-for-dhcp",
 	[PV_UART_REASON_DHCP_IN_PROGRESS] = "dhcp-in-progress",
 	[PV_UART_REASON_TFTP_IN_PROGRESS] = "tftp-in-progress",
+	[PV_UART_REASON_FIRMWARE_INCOMPATIBLE] = "firmware-incompatible",
 };
 
 const char *pv_uart_result_name(enum pv_uart_result result)
@@ -308,6 +309,16 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			"'tftp-secure' it must be owned by the dnsmasq user) and check the server "
 			"log.\n",
 			server, or_unknown(r->failed_path), r->tftp_error);
+	case PV_UART_REASON_FIRMWARE_INCOMPATIBLE:
+		return pv_buf_appendf(
+			out,
+			"The board loaded '%s' from %s, but the firmware is not compatible with "
+			"it: the boot files on the server are older than this board.\n"
+			"Next step: copy current firmware files (start4.elf, fixup4.dat and the "
+			"device trees from the Raspberry Pi OS boot partition or the firmware "
+			"repository) into the board's TFTP folder, then 'piprov inventory export "
+			"tftp ...' if you use a shared template.\n",
+			or_unknown(r->failed_path), server);
 	case PV_UART_REASON_NETBOOT_CANCELLED:
 		return pv_buf_appendf(
 			out,

@@ -113,7 +113,7 @@ static void test_synthetic_logs(void **state)
 
 	(void)state;
 	assert_true(asprintf(&dir, "%s/tests/unit/uart/logs", pv_test_source_dir()) > 0);
-	assert_true(check_expected_tsv(dir) >= 10);
+	assert_int_equal(check_expected_tsv(dir), 12);
 	free(dir);
 }
 
@@ -123,7 +123,7 @@ static const char *const synthetic_logs[] = {
 	"pi4-folder-missing.log", "pi4-fallback-root.log", "cm4-2024-ok-crlf.log",
 	"no-dhcp-offer.log",      "no-option43.log",      "tftp-unreachable.log",
 	"tftp-timeout.log",       "sd-boot.log",          "two-boards.log",
-	"pi5-arp-sender.log",
+	"pi5-arp-sender.log",     "tftp-transfer-timeout.log", "firmware-incompatible.log",
 };
 
 static char *parse_whole(const unsigned char *data, size_t len)
@@ -434,6 +434,11 @@ static void test_diagnose_explains_and_advises(void **state)
 		{ "tftp-unreachable.log",
 		  { "TFTP server unreachable", "0badf00d/start4.elf", "172.16.0.9", NULL } },
 		{ "tftp-timeout.log", { "timed out", "UDP port 69", NULL } },
+		{ "tftp-transfer-timeout.log",
+		  { "172.16.0.3 timed out (file '0c0ffee0/start4.elf')", "tftp-timeout", NULL } },
+		{ "firmware-incompatible.log",
+		  { "loaded '0dd0dd00/start4.elf'", "not compatible", "firmware-incompatible",
+		    NULL } },
 		{ "pi4-fallback-root.log",
 		  { "Network boot works", "fell back to the TFTP root",
 		    "piprov inventory export tftp", NULL } },
