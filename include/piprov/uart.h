@@ -172,12 +172,17 @@ struct pv_uart_capture_options {
 	int timeout_ms;              /* stop after this long; <= 0 = until end of input */
 	bool until_done;             /* stop once pv_uart_parser_done() */
 	volatile sig_atomic_t *cancel; /* optional: stop when it becomes non-zero (SIGINT) */
+	/* optional: every chunk as read, before parsing (to save the raw log); a non-zero
+	 * return stops the capture with that status */
+	int (*on_data)(const void *data, size_t len, void *user);
+	void *user;
 };
 
 /* Read source ("-" = stdin, a terminal device, a FIFO or a regular file) into parser until
  * end of input, the timeout, done or cancel; a terminal is switched to raw 8N1 at the baud
- * rate (no flow control, no echo, no translation) and restored afterwards. A terminal that
- * hangs up (USB adapter unplugged, pty closed) ends the input. Calls
+ * rate (no flow control, no echo, no translation) and restored afterwards; it is locked
+ * (flock) for the capture, so a second capture of the same device fails with PV_ERR_BUSY. A
+ * terminal that hangs up (USB adapter unplugged, pty closed) ends the input. Calls
  * pv_uart_parser_finish() before returning 0. */
 int pv_uart_capture(const char *source, const struct pv_uart_capture_options *options,
 		    struct pv_uart_parser *parser);

@@ -137,6 +137,26 @@ static void test_capture_stdin_into_inventory(void **state)
 	assert_int_equal(rec->seen[PV_FACT_MAC].source, PV_INVENTORY_SOURCE_UART);
 	pv_inventory_release(&inv);
 
+	/* --save keeps exactly the bytes that arrived, written atomically */
+	{
+		struct pv_buf original = PV_BUF_INIT(SIZE_MAX), kept = PV_BUF_INIT(SIZE_MAX);
+		char *saved = NULL;
+
+		assert_true(asprintf(&saved, "%s/boot.log", dir) > 0);
+		assert_int_equal(run(&out, 1, "capture '%s' --no-log --json --save '%s'", log,
+				     saved),
+				 0);
+		assert_contains(&out, "\"result\":\"ok\"");
+		assert_true(strstr(pv_buf_str(&out), "BOOTMODE:") == NULL); /* --no-log */
+		pv_test_read_file(log, &original);
+		pv_test_read_file(saved, &kept);
+		assert_int_equal(kept.len, original.len);
+		assert_memory_equal(kept.data, original.data, original.len);
+		pv_buf_release(&original);
+		pv_buf_release(&kept);
+		free(saved);
+	}
+
 	/* a log without a serial records nothing and says so */
 	free(command);
 	assert_true(asprintf(&command,
