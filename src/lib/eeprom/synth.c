@@ -171,7 +171,7 @@ int pv_eeprom_synthesize(enum pv_soc soc, const struct pv_eeprom_synth_options *
 			       "synthetic bootconf capacity %zu is outside 16..%u",
 			       opt->bootconf_capacity, PV_EEPROM_MAX_FILE_SIZE);
 	strings_len = snprintf(strings, sizeof(strings),
-			       "BUILD_TIMESTAMP=%u%cVERSION:%s%cMFG_VER: 1%c",
+			       "%cBUILD_TIMESTAMP=%u%cVERSION:%s%cMFG_VER: 1%c", 0,
 			       opt->build_timestamp ? opt->build_timestamp : 1700000000u, 0,
 			       opt->version ? opt->version : "5e1f7e57", 0, 0);
 	if (strings_len < 0 || (size_t)strings_len >= sizeof(strings))

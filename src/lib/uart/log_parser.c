@@ -21,6 +21,7 @@
  * still explain the failure. */
 struct net_attempt {
 	bool active;            /* a network attempt was seen in this boot */
+	bool implied;           /* started by a network line, before any "Boot mode:" */
 	bool waited_for_link;
 	bool link_up;
 	unsigned dhcp_offers;
@@ -310,6 +311,8 @@ static void start_attempt(struct pv_uart_parser *ps)
 	 * while the new attempt has not failed on its own. */
 	if (attempt_failed(&ps->net)) {
 		ps->prev_failure = failure_reason(&ps->net);
+	} else if (ps->net.implied) {
+		r->network_attempts--; /* the "Boot mode:" line names the attempt under way */
 	} else if (ps->net.active) {
 		ps->prev_failure = PV_UART_REASON_NONE;
 		r->failed_path[0] = r->tftp_error[0] = '\0';
@@ -402,6 +405,7 @@ static bool in_network_attempt(struct pv_uart_parser *ps)
 		return false;
 	ps->current_mode_is_network = true;
 	start_attempt(ps);
+	ps->net.implied = true;
 	return true;
 }
 

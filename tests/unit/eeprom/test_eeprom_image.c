@@ -283,6 +283,37 @@ static void test_bad_images(void **state)
 	pv_buf_release(&buf);
 }
 
+/* An A/B image whose PAD after bootconf.txt swallows the partition-B header: the official
+ * tool would write a PAD up to 0x107000 and leave garbage as the next header. Refused,
+ * image unchanged. */
+static void test_refuse_unreadable_result(void **state)
+{
+	struct pv_eeprom_synth_options ab = { .ab = true };
+	struct pv_eeprom_image img = { 0 }, crafted = { 0 };
+	unsigned char *copy;
+	long conf;
+	size_t pad_off, end_b;
+
+	(void)state;
+	synth(PV_SOC_BCM2712, &ab, &img);
+	conf = pv_eeprom_find_section(&img, PV_EEPROM_BOOTCONF_TXT, 0, SIZE_MAX);
+	assert_int_equal(img.sections[conf + 1].magic, PV_EEPROM_MAGIC_PAD);
+	assert_int_equal(img.sections[conf + 2].offset, PV_EEPROM_PARTITION_END);
+	pad_off = img.sections[conf + 1].offset;
+	end_b = PV_EEPROM_PARTITION_END + 8 + img.sections[conf + 2].length;
+	copy = malloc(img.size);
+	memcpy(copy, img.data, img.size);
+	put_be32(copy + pad_off + 4, (uint32_t)(end_b - pad_off - 8));
+	memcpy(copy + PV_EEPROM_PARTITION_END, "garbage!", 8);
+	assert_int_equal(pv_eeprom_parse(&crafted, copy, img.size, "crafted.bin"), PV_OK);
+	assert_int_equal(pv_eeprom_update_file(&crafted, PV_EEPROM_BOOTCONF_TXT, "A=1\n", 4),
+			 PV_ERR_FORMAT);
+	assert_memory_equal(crafted.data, copy, img.size);
+	pv_eeprom_release(&crafted);
+	pv_eeprom_release(&img);
+	free(copy);
+}
+
 static void test_save(void **state)
 {
 	struct pv_eeprom_image img = { 0 }, back = { 0 };
@@ -419,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_timestamp),
 		cmocka_unit_test(test_bootcode),
 		cmocka_unit_test(test_bad_images),
+		cmocka_unit_test(test_refuse_unreadable_result),
 		cmocka_unit_test(test_save),
 		cmocka_unit_test(test_sig),
 	};

@@ -302,6 +302,22 @@ static void test_variants_and_mac_cross_check(void **state)
 	assert_int_equal(report.boot_mode_code, 2);
 }
 
+/* A capture started in the middle of a boot: network lines before any "Boot mode:" imply an
+ * attempt, and the "Boot mode:" that follows names that attempt instead of adding one. */
+static void test_capture_from_mid_boot(void **state)
+{
+	static const char log[] = "LINK STATUS: speed: 1000 full duplex\n"
+				  "Boot mode: NETWORK (02) order f\n"
+				  "NET_BOOT: dc:a6:32:00:00:01 wait for link TFTP: 0.0.0.0\n";
+	struct pv_uart_report report;
+
+	(void)state;
+	assert_int_equal(pv_uart_parse_buffer(log, sizeof(log) - 1, &report), PV_OK);
+	assert_int_equal(report.network_attempts, 1);
+	assert_int_equal(report.result, PV_UART_RESULT_INCOMPLETE);
+	assert_int_equal(report.reason, PV_UART_REASON_WAITING_FOR_LINK);
+}
+
 static void test_header_twice_is_one_boot(void **state)
 {
 	struct pv_buf log = PV_BUF_INIT(SIZE_MAX);
@@ -395,6 +411,13 @@ static char *diagnose_text(const char *data, size_t len)
 	assert_int_equal(pv_uart_parse_buffer(data, len, report), PV_OK);
 	assert_int_equal(pv_uart_diagnose(report, &text), PV_OK);
 	free(report);
+	/* the text is wrapped for a terminal: match phrases across line ends */
+	for (size_t i = 0; i < text.len; i++) {
+		if (text.data[i] == '\n')
+			text.data[i] = ' ';
+		else
+			assert_true(i == 0 || text.data[i - 1] != '\n');
+	}
 	return (char *)pv_buf_detach(&text, NULL);
 }
 
@@ -454,6 +477,26 @@ static void test_diagnose_explains_and_advises(void **state)
 			assert_contains(text, cases[i].says[k]);
 		free(text);
 	}
+}
+
+static void test_diagnose_wraps_prose_not_commands(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX), text = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_report *report = malloc(sizeof(*report));
+	char *save = NULL, *line;
+
+	(void)state;
+	assert_non_null(report);
+	uart_read_test_log("no-option43.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, report), PV_OK);
+	assert_int_equal(pv_uart_diagnose(report, &text), PV_OK);
+	for (line = strtok_r((char *)text.data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!(line[0] == ' ' && line[1] == ' ') && strlen(line) > 78)
+			fail_msg("line over 78 columns: '%s'", line);
+	pv_buf_release(&text);
+	pv_buf_release(&log);
+	free(report);
 }
 
 static void test_diagnose_cancel_and_unknown(void **state)
@@ -580,10 +623,12 @@ int main(void)
 		cmocka_unit_test(test_long_lines_are_ignored),
 		cmocka_unit_test(test_server_mac_never_taken),
 		cmocka_unit_test(test_variants_and_mac_cross_check),
+		cmocka_unit_test(test_capture_from_mid_boot),
 		cmocka_unit_test(test_header_twice_is_one_boot),
 		cmocka_unit_test(test_tftp_paths_bounded),
 		cmocka_unit_test(test_done_only_at_final_verdict),
 		cmocka_unit_test(test_diagnose_explains_and_advises),
+		cmocka_unit_test(test_diagnose_wraps_prose_not_commands),
 		cmocka_unit_test(test_diagnose_cancel_and_unknown),
 		cmocka_unit_test(test_json_report),
 		cmocka_unit_test(test_inventory_record),
