@@ -183,12 +183,42 @@ static void test_folder(void **state)
 	free(dir);
 }
 
+/* A Pi 4 bootloader log (old header, ../shared/docs/netboot-and-identity.md §3.2): the
+ * board's MAC comes from NET_BOOT, never from TFTP_GET (the server's). */
+static void test_uart_log(void **state)
+{
+	static const char log[] =
+		"RPi: BOOTLOADER release VERSION:3c912e10 DATE: 2021/11/22 TIME: 11:23:32 "
+		"BOOTMODE: 0x00000006 part: 0 BUILD_TIMESTAMP=1637580212 0x6e87a417 0x00b03111 "
+		"0x00050f94\n"
+		"Boot mode: NETWORK (02) order 0\n"
+		"NET_BOOT: dc:a6:32:09:f8:c4 wait for link TFTP: 0.0.0.0\n"
+		"TFTP_GET: ac:1f:6b:66:01:83 192.168.20.1 6e87a417/start4.elf\n";
+	struct pv_import_batch batch;
+	char mac[PV_MAC_STRLEN];
+
+	(void)state;
+	pv_import_batch_init(&batch);
+	if (pv_inventory_import_text("boot.log", log, strlen(log), PV_IMPORT_AUTO, &batch) ==
+	    PV_ERR_UNSUPPORTED) {
+		print_message("skipped: this build has no UART parser\n");
+		skip();
+	}
+	assert_int_equal(batch.count, 1);
+	assert_int_equal(batch.sources[0], PV_INVENTORY_SOURCE_UART);
+	assert_int_equal(batch.records[0].serial, 0x6e87a417);
+	assert_int_equal(batch.records[0].revision, 0xb03111);
+	pv_mac_format(batch.records[0].mac, ':', mac);
+	assert_string_equal(mac, "dc:a6:32:09:f8:c4");
+	pv_import_batch_release(&batch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_metadata),       cmocka_unit_test(test_record_json),
 		cmocka_unit_test(test_csv_round_trip), cmocka_unit_test(test_csv_errors),
-		cmocka_unit_test(test_folder),
+		cmocka_unit_test(test_folder),         cmocka_unit_test(test_uart_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
