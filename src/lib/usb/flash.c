@@ -96,7 +96,7 @@ static int read_recovery(const char *path, struct usb_payload_entry *e)
 {
 	struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
 	size_t len;
-	int rc = pv_file_read_raw(path, PV_USB_SECOND_STAGE_MAX, &buf);
+	int rc = pv_file_read(path, PV_USB_SECOND_STAGE_MAX, &buf);
 
 	if (rc)
 		return rc;
