@@ -245,6 +245,13 @@ int pv_inventory_merge(struct pv_inventory *inv, const struct pv_inventory_recor
 		       const struct pv_inventory_upsert_opts *opts,
 		       struct pv_inventory_report *report);
 
+/* Edit one board by hand (`inventory set`): find it by serial, MAC or host name, apply
+ * "KEY=VALUE" assignments (an empty value clears the field), and record each changed fact as
+ * manual. A MAC, IP or host name in use by another board fails with PV_ERR_CONFLICT; an
+ * invalid value fails with PV_ERR_INVALID naming the field. Nothing changes on failure. */
+int pv_inventory_set(struct pv_inventory *inv, const char *board, const char *const *assignments,
+		     size_t count, int64_t now);
+
 /* The crash-safe write every capture uses: lock FILE.lock, load FILE, merge, save, unlock.
  * Returns PV_OK (possibly with conflicts in the report; report may be NULL) or a failure, in
  * which case FILE is unchanged. */

@@ -14,4 +14,14 @@ int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_rec
 size_t pv_inventory_match_serial(struct pv_inventory *inv, uint64_t serial, int digits,
 				 struct pv_inventory_record **first);
 
+/* Decoded board facts for exports: model name ("Raspberry Pi 4 Model B"), memory ("4GB"),
+ * SoC ("BCM2711"), manufacturer; empty strings when the revision is unknown. */
+struct pv_export_board {
+	char model[64];
+	char memory[16];
+	char soc[16];
+	char manufacturer[32];
+};
+void pv_export_describe(const struct pv_inventory_record *rec, struct pv_export_board *out);
+
 #endif

@@ -569,6 +569,83 @@ out_release_work:
 	return rc;
 }
 
+int pv_inventory_set(struct pv_inventory *inv, const char *board, const char *const *assignments,
+		     size_t count, int64_t now)
+{
+	struct pv_inventory_record *target = pv_inventory_lookup(inv, board), work;
+	char text[PV_INVENTORY_HOSTNAME_MAX], other_serial[17];
+	int rc;
+
+	if (!target)
+		return pv_fail(PV_ERR_NOT_FOUND, "inventory", "no board '%s' in the inventory",
+			       board);
+	if (!now)
+		now = (int64_t)time(NULL);
+	rc = pv_inventory_record_copy(&work, target);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < count; i++) {
+		const char *eq = strchr(assignments[i], '=');
+		char key[64];
+
+		if (!eq || eq == assignments[i] || (size_t)(eq - assignments[i]) >= sizeof(key)) {
+			rc = pv_fail(PV_ERR_INVALID, "inventory", "'%s' is not KEY=VALUE",
+				     assignments[i]);
+			goto out_release_work;
+		}
+		memcpy(key, assignments[i], (size_t)(eq - assignments[i]));
+		key[eq - assignments[i]] = '\0';
+		if (strcmp(key, "serial") == 0) {
+			rc = pv_fail(PV_ERR_INVALID, "inventory",
+				     "field 'serial' is the board's key: remove and add it instead");
+			goto out_release_work;
+		}
+		rc = pv_inventory_record_set(&work, key, eq + 1);
+		if (rc)
+			goto out_release_work;
+	}
+	if (work.has_tftp_prefix && work.tftp_prefix == PV_TFTP_PREFIX_STRING &&
+	    !work.tftp_prefix_str[0]) {
+		rc = pv_fail(PV_ERR_INVALID, "inventory",
+			     "field 'tftp_prefix': 'string' needs tftp_prefix_str=NAME");
+		goto out_release_work;
+	}
+	for (size_t f = 0; f < PV_FACT_COUNT; f++) {
+		enum pv_inventory_fact fact = (enum pv_inventory_fact)f;
+		bool had = pv_inventory_record_has(target, fact);
+		bool has = pv_inventory_record_has(&work, fact);
+		const struct pv_inventory_record *other;
+
+		if (had == has && (!has || fact_equal(target, &work, fact)))
+			continue;
+		if (!has) {
+			memset(&work.seen[fact], 0, sizeof(work.seen[fact]));
+			continue;
+		}
+		if (fact == PV_FACT_MAC || fact == PV_FACT_IP || fact == PV_FACT_HOSTNAME) {
+			other = holder(inv, target, &work, fact);
+			if (other) {
+				fact_text(&work, fact, text);
+				pv_inventory_serial_text(other, other_serial);
+				rc = pv_fail(PV_ERR_CONFLICT, "inventory",
+					     "field '%s': '%s' already belongs to board '%s'",
+					     pv_inventory_fact_name(fact), text, other_serial);
+				goto out_release_work;
+			}
+		}
+		work.seen[fact].source = PV_INVENTORY_SOURCE_MANUAL;
+		work.seen[fact].first_seen = now;
+		work.seen[fact].last_seen = now;
+	}
+	pv_inventory_record_release(target);
+	*target = work;
+	return PV_OK;
+
+out_release_work:
+	pv_inventory_record_release(&work);
+	return rc;
+}
+
 struct upsert_call {
 	const struct pv_inventory_record *rec;
 	const struct pv_inventory_upsert_opts *opts;

@@ -1,0 +1,86 @@
+/* Inventory exports: the configuration netboot servers read, generated from the inventory.
+ * Text formats append to a pv_buf (the CLI writes it atomically); the TFTP export builds
+ * folders on disk. Output is deterministic: records in inventory order, no timestamps. */
+#ifndef PIPROV_INVENTORY_EXPORT_H
+#define PIPROV_INVENTORY_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "piprov/buf.h"
+#include "piprov/inventory.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pv_export_opts {
+	const char *tftp_root;   /* dnsmasq tftp-root and the tftp export's root ("/srv/tftp") */
+	const char *nfs_root;    /* parent of the per-board root file systems ("/srv/nfs") */
+	bool has_server_ip;
+	uint32_t server_ip;      /* NFS server in cmdline.txt (tftp export) */
+	const char *dhcp_range;  /* dnsmasq: "FIRST,LAST[,NETMASK]" = full DHCP; NULL = proxy */
+	const char *proxy_network; /* dnsmasq proxy "192.168.1.0"; NULL = from the boards' IPs */
+	const char *interface;   /* dnsmasq interface= / Kea interfaces-config; NULL = all */
+	const char *domain;      /* hosts, Kea, Ansible: domain for FQDNs; NULL = none */
+	const char *nfs_options; /* exports: default "rw,sync,no_subtree_check,no_root_squash" */
+	const char *namespace_;  /* tinkerbell: metadata.namespace (default "tink-system") */
+	/* tftp export */
+	const char *template_dir; /* boot files to populate each folder from */
+	bool copy;               /* copy the template instead of symlinking it */
+	bool prune;              /* remove folders piprov created for boards no longer listed */
+};
+
+void pv_export_opts_init(struct pv_export_opts *opts);
+
+/* Text exports by name: dnsmasq, ethers, hosts, csv, json, exports, kea, tinkerbell,
+ * ansible. Unknown names fail with PV_ERR_INVALID. */
+int pv_inventory_export(const char *format, const struct pv_inventory *inv,
+			const struct pv_export_opts *opts, struct pv_buf *out);
+/* Names of all formats, NULL-terminated (for --help). */
+const char *const *pv_inventory_export_formats(void);
+
+int pv_export_dnsmasq(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		      struct pv_buf *out);
+int pv_export_ethers(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		     struct pv_buf *out);
+int pv_export_hosts(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		    struct pv_buf *out);
+int pv_export_csv(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		  struct pv_buf *out);
+int pv_export_json(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		   struct pv_buf *out);
+int pv_export_nfs(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		  struct pv_buf *out);
+int pv_export_kea(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		  struct pv_buf *out);
+int pv_export_tinkerbell(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+			 struct pv_buf *out);
+int pv_export_ansible(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		      struct pv_buf *out);
+
+/* One record as a JSON object (jansson json_t *, returned as void * to keep jansson out of
+ * this header): serial, serial8, mac, hostname, ip, board_revision, model, tftp_dir,
+ * sources, ... Caller json_decref()s it. NULL on allocation failure. */
+void *pv_export_record_json(const struct pv_inventory_record *rec);
+
+/* The TFTP tree. Each board gets <root>/<tftp_dir>/ with the template's entries (symlinks,
+ * or copies with opts->copy) and a cmdline.txt booting from <server>:<nfs_root>/<tftp_dir>.
+ * Everything created is listed in <root>/.piprov-manifest; an existing file piprov did not
+ * create is never changed or removed (it is counted in `kept`). Running it twice changes
+ * nothing. */
+struct pv_tftp_report {
+	unsigned boards;      /* folders handled */
+	unsigned created;     /* files, links and folders created */
+	unsigned updated;     /* cmdline.txt files rewritten because they changed */
+	unsigned kept;        /* foreign files left alone */
+	unsigned pruned;      /* entries removed (opts->prune) */
+	unsigned skipped;     /* boards without a folder name (mac mode, no MAC) */
+};
+int pv_export_tftp(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+		   struct pv_tftp_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

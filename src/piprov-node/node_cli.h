@@ -1,0 +1,53 @@
+/* piprov-node: the on-Pi helper's command line. The only layer that prints or exits; the
+ * work is done by the node library (include/piprov/node.h). */
+#ifndef PIPROV_NODE_CLI_H
+#define PIPROV_NODE_CLI_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "piprov/error.h"
+#include "piprov/log.h"
+#include "piprov/node.h"
+
+enum node_exit {
+	NODE_EXIT_OK = 0,
+	NODE_EXIT_FAILURE = 1,
+	NODE_EXIT_USAGE = 2,
+};
+
+struct node_context {
+	const char *root_path;  /* --root, default "/" */
+	struct pv_node_root root;
+	int verbosity;
+	bool quiet;
+};
+
+struct node_command {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct node_context *ctx);
+	const char *summary;
+};
+
+int node_fail(int status);
+int node_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int node_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void node_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void node_info(const struct node_context *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Read the board: opens the mailbox when the root has one (a real Pi). The caller
+ * releases id. Prints the failure and returns non-zero on error. */
+int node_read_identity(struct node_context *ctx, struct pv_node_identity *id);
+/* The status JSON object (shared by status and report). */
+json_t *node_identity_json(const struct pv_node_identity *id);
+/* Print a JSON value to stdout, indented, with a final newline. */
+int node_print_json(json_t *value);
+
+int cmd_status(int argc, char **argv, struct node_context *ctx);
+int cmd_netboot(int argc, char **argv, struct node_context *ctx);
+int cmd_report(int argc, char **argv, struct node_context *ctx);
+int cmd_provision(int argc, char **argv, struct node_context *ctx);
+
+#endif
