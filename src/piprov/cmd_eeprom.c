@@ -69,7 +69,11 @@ static bool conf_acceptable(const struct pv_eeprom_conf *conf, const struct pv_e
 {
 	struct pv_eeprom_conf_target t = { .soc = img->soc };
 	struct pv_eeprom_conf_issue *issues = NULL;
+	struct pv_eeprom_info info;
 	size_t n = 0, errors;
+
+	if (pv_eeprom_get_info(img, &info) == 0)
+		t.build_timestamp = info.build_timestamp;
 
 	if (pv_eeprom_file_capacity(img, PV_EEPROM_BOOTCONF_TXT, &t.capacity) != 0) {
 		cli_fail(PV_ERR_NOT_FOUND);
@@ -187,9 +191,11 @@ static int do_info(int argc, char **argv)
 	printf("%-18s %s\n", "version", info.version[0] ? info.version : "(none)");
 	if (info.mfg_version >= 0)
 		printf("%-18s %ld\n", "mfg version", info.mfg_version);
-	printf("%-18s %zu bytes used of %zu at 0x%zx%s\n", "bootconf.txt", info.bootconf_len,
-	       info.bootconf_capacity, info.bootconf_offset,
-	       info.bootconf_is_last ? " (last section)" : "");
+	printf("%-18s %zu bytes used of %zu (%zu free) at 0x%zx%s\n", "bootconf.txt",
+	       info.bootconf_len, info.bootconf_capacity,
+	       info.bootconf_capacity > info.bootconf_len ? info.bootconf_capacity - info.bootconf_len
+							  : 0,
+	       info.bootconf_offset, info.bootconf_is_last ? " (last section)" : "");
 	printf("%-18s %s\n", "signed config",
 	       !info.has_bootconf_sig ? "not supported by this image"
 	       : info.config_signed   ? "yes (bootconf.sig present)"
@@ -461,9 +467,12 @@ static int do_check(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error("eeprom check: expected one CONFIG");
 	if (image) {
+		struct pv_eeprom_info info;
 		rc = pv_eeprom_load(&img, image);
 		if (rc == 0)
 			rc = pv_eeprom_file_capacity(&img, PV_EEPROM_BOOTCONF_TXT, &t.capacity);
+		if (rc == 0 && pv_eeprom_get_info(&img, &info) == 0)
+			t.build_timestamp = info.build_timestamp;
 		if (rc) {
 			pv_eeprom_release(&img);
 			return cli_fail(rc);
