@@ -76,6 +76,7 @@ struct pv_eeprom_image {
 	size_t nsections;
 	bool ab;                            /* has a bootsys section (A/B layout) */
 	char *name;                         /* file name or caller's label, for messages */
+	bool mapped;                        /* internal: data is a private file mapping */
 };
 
 /* Parse `size` bytes (copied) into img. `name` labels messages ("'NAME': ..."); it may be
