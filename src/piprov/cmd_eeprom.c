@@ -25,9 +25,9 @@ static void usage(FILE *f)
 	      "  info IMAGE [--json]                  SoC, versions, sections, capacity, signing\n"
 	      "  config IMAGE                         print bootconf.txt (exact bytes)\n"
 	      "  set IMAGE -o OUT [KEY=VALUE...] [--unset KEY] [--preset NAME]\n"
-	      "        [--first MODE] [--fallback MODE] [--timestamp N] [--force]\n"
+	      "        [--first MODE] [--fallback MODE] [--timestamp N] [--board NAME] [--force]\n"
 	      "                                       edit the config in place, print the diff\n"
-	      "  apply IMAGE CONFIG -o OUT [--timestamp N] [--force]\n"
+	      "  apply IMAGE CONFIG -o OUT [--timestamp N] [--board NAME] [--force]\n"
 	      "                                       replace the config with CONFIG\n"
 	      "  check CONFIG [--board NAME | --soc 2711|2712 | --image IMAGE]\n"
 	      "                                       validate a config (errors exit 1)\n"
@@ -63,15 +63,34 @@ static void print_issues(const char *name, const struct pv_eeprom_conf_issue *is
 	}
 }
 
-/* Validate conf for img; print the findings; true when it may be written. */
-static bool conf_acceptable(const struct pv_eeprom_conf *conf, const struct pv_eeprom_image *img,
-			    const char *name, bool force)
+/* --board NAME: a board with a bootloader EEPROM, or NULL after printing why not. */
+static const struct pv_board_type *board_arg(const char *cmd, const char *name)
 {
-	struct pv_eeprom_conf_target t = { .soc = img->soc };
+	const struct pv_board_type *b = pv_board_by_short_name(name);
+
+	if (!b || !(b->features & PV_BOARD_HAS_EEPROM)) {
+		cli_usage_error("eeprom %s: '%s' is not a board with a bootloader EEPROM (pi4, "
+				"pi400, cm4, cm4s, pi5, cm5, pi500, ...)", cmd, name);
+		return NULL;
+	}
+	return b;
+}
+
+/* Validate conf for img (and board, when given); print the findings; true when it may be
+ * written. */
+static bool conf_acceptable(const struct pv_eeprom_conf *conf, const struct pv_eeprom_image *img,
+			    const struct pv_board_type *board, const char *name, bool force)
+{
+	struct pv_eeprom_conf_target t = { .soc = img->soc, .board = board };
 	struct pv_eeprom_conf_issue *issues = NULL;
 	struct pv_eeprom_info info;
 	size_t n = 0, errors;
 
+	if (board && board->soc != img->soc->soc) {
+		cli_error("'%s' is a %s image; the %s has a %s", img->name, img->soc->name,
+			  board->name, pv_soc_info(board->soc)->name);
+		return false;
+	}
 	if (pv_eeprom_get_info(img, &info) == 0)
 		t.build_timestamp = info.build_timestamp;
 
@@ -241,12 +260,13 @@ static int do_config(int argc, char **argv)
 
 /* Serialize conf into img (validated), optionally set the timestamp, save to out. */
 static int write_config(struct pv_eeprom_image *img, const struct pv_eeprom_conf *conf,
-			const char *conf_name, bool force, bool set_ts, uint32_t ts, const char *out)
+			const struct pv_board_type *board, const char *conf_name, bool force,
+			bool set_ts, uint32_t ts, const char *out)
 {
 	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
 	int rc;
 
-	if (!conf_acceptable(conf, img, conf_name, force))
+	if (!conf_acceptable(conf, img, board, conf_name, force))
 		return CLI_EXIT_FAILURE;
 	rc = pv_eeprom_conf_serialize(conf, &text);
 	if (rc == 0)
@@ -262,9 +282,11 @@ static int write_config(struct pv_eeprom_image *img, const struct pv_eeprom_conf
 
 static int do_set(int argc, char **argv)
 {
-	enum { OPT_UNSET = 1000, OPT_PRESET, OPT_FIRST, OPT_FALLBACK, OPT_TS, OPT_FORCE };
+	enum { OPT_UNSET = 1000, OPT_PRESET, OPT_FIRST, OPT_FALLBACK, OPT_TS, OPT_FORCE,
+	       OPT_BOARD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "board", required_argument, NULL, OPT_BOARD },
 		{ "unset", required_argument, NULL, OPT_UNSET },
 		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ "first", required_argument, NULL, OPT_FIRST },
@@ -280,6 +302,7 @@ static int do_set(int argc, char **argv)
 	} edits[MAX_EDITS];
 	struct pv_eeprom_image img = { 0 };
 	struct pv_eeprom_conf *before = NULL, *conf = NULL, *preset = NULL;
+	const struct pv_board_type *board = NULL;
 	struct pv_buf diff = PV_BUF_INIT(SIZE_MAX);
 	const unsigned char *data;
 	const char *out = NULL, *image;
@@ -294,6 +317,10 @@ static int do_set(int argc, char **argv)
 			out = optarg;
 		} else if (c == OPT_FORCE) {
 			force = true;
+		} else if (c == OPT_BOARD) {
+			board = board_arg("set", optarg);
+			if (!board)
+				return CLI_EXIT_USAGE;
 		} else if (c == OPT_TS) {
 			if (parse_ts(optarg, &ts))
 				return CLI_EXIT_USAGE;
@@ -376,7 +403,7 @@ static int do_set(int argc, char **argv)
 		status = cli_fail(rc);
 		goto out_free;
 	}
-	status = write_config(&img, conf, "bootconf.txt", force, set_ts, ts, out);
+	status = write_config(&img, conf, board, "bootconf.txt", force, set_ts, ts, out);
 	if (status == CLI_EXIT_OK) {
 		fwrite(diff.data ? diff.data : (const unsigned char *)"", 1, diff.len, stdout);
 		if (!changed)
@@ -392,15 +419,17 @@ out_free:
 
 static int do_apply(int argc, char **argv)
 {
-	enum { OPT_TS = 1000, OPT_FORCE };
+	enum { OPT_TS = 1000, OPT_FORCE, OPT_BOARD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "timestamp", required_argument, NULL, OPT_TS },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "board", required_argument, NULL, OPT_BOARD },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_eeprom_image img = { 0 };
 	struct pv_eeprom_conf *conf = NULL;
+	const struct pv_board_type *board = NULL;
 	const char *out = NULL;
 	bool force = false, set_ts = false;
 	uint32_t ts = 0;
@@ -411,6 +440,8 @@ static int do_apply(int argc, char **argv)
 			out = optarg;
 		else if (c == OPT_FORCE)
 			force = true;
+		else if (c == OPT_BOARD && (board = board_arg("apply", optarg)))
+			continue;
 		else if (c == OPT_TS && parse_ts(optarg, &ts) == 0)
 			set_ts = true;
 		else
@@ -424,7 +455,7 @@ static int do_apply(int argc, char **argv)
 	if (rc)
 		status = cli_fail(rc);
 	else
-		status = write_config(&img, conf, argv[optind + 1], force, set_ts, ts, out);
+		status = write_config(&img, conf, board, argv[optind + 1], force, set_ts, ts, out);
 	pv_eeprom_conf_free(conf);
 	pv_eeprom_release(&img);
 	return status;
@@ -448,11 +479,9 @@ static int do_check(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "b:s:i:", longopts, NULL)) != -1) {
 		if (c == 'b') {
-			t.board = pv_board_by_short_name(optarg);
-			if (!t.board || !(t.board->features & PV_BOARD_HAS_EEPROM))
-				return cli_usage_error("eeprom check: '%s' is not a board with a "
-						       "bootloader EEPROM (pi4, pi400, cm4, cm4s, "
-						       "pi5, cm5, pi500, ...)", optarg);
+			t.board = board_arg("check", optarg);
+			if (!t.board)
+				return CLI_EXIT_USAGE;
 			t.soc = pv_soc_info(t.board->soc);
 		} else if (c == 's') {
 			t.soc = pv_soc_by_name(optarg);

@@ -214,6 +214,13 @@ static void test_eeprom_commands(void **state)
 		free(p);
 	}
 
+	/* --board: NVMe is fine on a CM4, not on a Pi 4 B; a Pi 5 does not take a 2711 image. */
+	assert_int_equal(run(e, &out, "eeprom set synth.bin -o cm4.bin --board cm4 --first nvme"), 0);
+	assert_int_equal(run(e, &out, "eeprom set synth.bin -o pi4.bin --board pi4 --first nvme"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "not available on Raspberry Pi 4 Model B"));
+	assert_int_equal(run(e, &out, "eeprom set synth.bin -o pi5.bin --board pi5 BOOT_UART=1"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "BCM2711 image"));
+
 	/* check: exit 1 on errors, board-specific BOOT_ORDER modes. */
 	pv_test_write_file(bad_conf, "[all]\nBOOT_ORDER=0xf6\n", 22);
 	assert_int_equal(run(e, &out, "eeprom check bad.conf --board pi4"), 1);
