@@ -329,6 +329,31 @@ static void test_save(void **state)
 	assert_memory_equal(back.data, img.data, img.size);
 	assert_int_not_equal(pv_eeprom_save(&img, bad), PV_OK);
 	assert_false(pv_path_exists(bad));
+	/* A loaded (mapped) image edits like a parsed one, and saving over its own file
+	 * works (the rename leaves the mapped original alone). */
+	assert_int_equal(pv_eeprom_update_file(&back, PV_EEPROM_BOOTCONF_TXT, "A=1\n", 4), PV_OK);
+	assert_int_equal(pv_eeprom_save(&back, path), PV_OK);
+	pv_eeprom_release(&back);
+	assert_int_equal(pv_eeprom_load(&back, path), PV_OK);
+	{
+		const unsigned char *conf;
+		size_t len;
+		assert_int_equal(pv_eeprom_get_file(&back, PV_EEPROM_BOOTCONF_TXT, &conf, &len), 0);
+		assert_int_equal(len, 4);
+		assert_memory_equal(conf, "A=1\n", 4);
+	}
+	pv_eeprom_release(&back);
+	/* Empty and oversized files: size messages naming the file. */
+	pv_test_write_file(path, "", 0);
+	assert_int_equal(pv_eeprom_load(&back, path), PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "got 0 bytes"));
+	{
+		unsigned char *big = calloc(1, 2097153);
+		pv_test_write_file(path, big, 2097153);
+		free(big);
+	}
+	assert_int_equal(pv_eeprom_load(&back, path), PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "got 2097153 bytes"));
 	pv_eeprom_release(&back);
 	pv_eeprom_release(&img);
 	pv_test_rmtree(dir);
