@@ -32,7 +32,7 @@ static void usage(FILE *f)
 	      "  check CONFIG [--board NAME | --soc 2711|2712 | --image IMAGE]\n"
 	      "                                       validate a config (errors exit 1)\n"
 	      "  diff A B                             compare two images' configs (or configs)\n"
-	      "  digest IMAGE -o SIG [--key PEM] [--soc] [--timestamp N]\n"
+	      "  digest FILE -o SIG [--key PEM] [--soc[=2711|2712]] [--timestamp N]\n"
 	      "                                       write a .sig (rpi-eeprom-digest format)\n"
 	      "  verify IMAGE SIG [--pubkey PEM]      check a .sig (and its RSA signature)\n"
 	      "  synth SOC -o OUT [--ab] [--config FILE]\n"
@@ -579,46 +579,65 @@ static int do_diff(int argc, char **argv)
 	return status;
 }
 
+/* Any file can be digested (rpi-eeprom-digest signs bootconf.txt and boot.img too); the
+ * hash covers the bytes as stored. --soc takes the SoC from an EEPROM image, --soc=CHIP
+ * names it. */
 static int do_digest(int argc, char **argv)
 {
 	enum { OPT_SOC = 1000, OPT_TS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "key", required_argument, NULL, 'k' },
-		{ "soc", no_argument, NULL, OPT_SOC },
+		{ "soc", optional_argument, NULL, OPT_SOC },
 		{ "timestamp", required_argument, NULL, OPT_TS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_eeprom_sig_options opt = { .timestamp = -1 };
 	struct pv_eeprom_image img = { 0 };
-	struct pv_buf sig = PV_BUF_INIT(SIZE_MAX);
-	const char *out = NULL;
+	struct pv_buf data = PV_BUF_INIT(SIZE_MAX), sig = PV_BUF_INIT(SIZE_MAX);
+	const char *out = NULL, *soc_name = NULL;
 	bool with_soc = false;
 	uint32_t ts;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "o:k:", longopts, NULL)) != -1) {
-		if (c == 'o')
+		if (c == 'o') {
 			out = optarg;
-		else if (c == 'k')
+		} else if (c == 'k') {
 			opt.private_key_path = optarg;
-		else if (c == OPT_SOC)
+		} else if (c == OPT_SOC) {
 			with_soc = true;
-		else if (c == OPT_TS && parse_ts(optarg, &ts) == 0)
+			soc_name = optarg;
+		} else if (c == OPT_TS && parse_ts(optarg, &ts) == 0) {
 			opt.timestamp = ts;
-		else
+		} else {
 			return CLI_EXIT_USAGE;
+		}
 	}
 	if (argc - optind != 1 || !out)
-		return cli_usage_error("eeprom digest: expected IMAGE -o SIG");
-	rc = pv_eeprom_load(&img, argv[optind]);
+		return cli_usage_error("eeprom digest: expected FILE -o SIG");
+	if (soc_name) {
+		opt.target_soc = pv_soc_by_name(soc_name);
+		if (!opt.target_soc || !opt.target_soc->eeprom_size)
+			return cli_usage_error("eeprom digest: unknown SoC '%s' (2711 or 2712)",
+					       soc_name);
+	}
+	rc = pv_file_read_raw(argv[optind], 64u * 1024u * 1024u, &data);
 	if (rc)
-		return cli_fail(rc);
-	if (with_soc)
+		goto out_release;
+	if (with_soc && !soc_name) {
+		rc = pv_eeprom_parse(&img, data.data ? data.data : (const unsigned char *)"",
+				     data.len, argv[optind]);
+		if (rc)
+			goto out_release;
 		opt.target_soc = img.soc;
-	rc = pv_eeprom_sig_create(img.data, img.size, &opt, &sig);
+	}
+	rc = pv_eeprom_sig_create(data.data ? data.data : (const unsigned char *)"", data.len,
+				  &opt, &sig);
 	if (rc == 0)
 		rc = pv_file_write_atomic(out, sig.data, sig.len, 0644);
+out_release:
+	pv_buf_release(&data);
 	pv_buf_release(&sig);
 	pv_eeprom_release(&img);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;

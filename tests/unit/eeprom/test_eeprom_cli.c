@@ -228,6 +228,13 @@ static void test_eeprom_commands(void **state)
 	assert_int_equal(run(e, &out, "eeprom check bad.conf --board cm4"), 0);
 	assert_int_equal(run(e, &out, "eeprom check bad.conf --image synth.bin"), 0);
 
+	/* Any file can be digested; --soc=CHIP names the SoC; a non-image with bare --soc
+	 * is an error. */
+	assert_int_equal(run(e, &out, "eeprom digest bad.conf -o conf.sig --soc=2712 "
+				      "--timestamp 7"), 0);
+	assert_int_equal(run(e, &out, "eeprom verify bad.conf conf.sig"), 0);
+	assert_int_equal(run(e, &out, "eeprom digest bad.conf -o conf2.sig --soc"), 1);
+
 	/* digest + verify, with SOURCE_DATE_EPOCH. */
 	assert_int_equal(run(e, &out, "eeprom digest set.bin -o set.sig --soc"), 0);
 	assert_int_equal(run(e, &out, "eeprom verify set.bin set.sig"), 0);
