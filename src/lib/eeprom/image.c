@@ -228,6 +228,11 @@ static int adopt(struct pv_eeprom_image *img, unsigned char *data, size_t size, 
 	rc = rescan(&tmp);
 	if (rc)
 		goto out_release;
+	if (pv_log_get_level() >= PV_LOG_DEBUG)
+		for (size_t i = 0; i < tmp.nsections; i++)
+			pv_log(PV_LOG_DEBUG, "eeprom", "'%s': section at 0x%zx length %u magic %08x %s",
+			       name, tmp.sections[i].offset, tmp.sections[i].length,
+			       tmp.sections[i].magic, tmp.sections[i].name);
 	*img = tmp;
 	return PV_OK;
 
