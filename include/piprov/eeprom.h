@@ -216,6 +216,12 @@ int pv_eeprom_sig_parse(const void *text, size_t len, const char *name,
 int pv_eeprom_sig_verify(const void *data, size_t len, const struct pv_eeprom_sig *sig,
 			 const char *pubkey_path);
 
+/* Is the image's config validly signed? bootconf.sig must name the sha256 of bootconf.txt
+ * and carry an rsa2048 signature that verifies with the key in pubkey.bin (what the
+ * bootloader checks in signed-boot mode). PV_ERR_NOT_FOUND when the config is unsigned,
+ * PV_ERR_VERIFY when the signature or key does not match. */
+int pv_eeprom_verify_signed_config(const struct pv_eeprom_image *img);
+
 /* ---- synthetic images ---- */
 
 struct pv_eeprom_synth_options {

@@ -144,6 +144,11 @@ static int info_json(const struct pv_eeprom_image *img, const struct pv_eeprom_i
 			    json_integer((json_int_t)info->bootconf_capacity));
 	json_object_set_new(root, "bootconf_is_last", json_boolean(info->bootconf_is_last));
 	json_object_set_new(root, "config_signed", json_boolean(info->config_signed));
+	if (info->config_signed) {
+		json_object_set_new(root, "config_signature_valid",
+				    json_boolean(pv_eeprom_verify_signed_config(img) == 0));
+		pv_clear_error();
+	}
 	json_object_set_new(root, "pubkey_set", json_boolean(info->pubkey_set));
 	if (info->has_update_timestamp)
 		json_object_set_new(root, "update_timestamp",
@@ -215,10 +220,16 @@ static int do_info(int argc, char **argv)
 	       info.bootconf_capacity > info.bootconf_len ? info.bootconf_capacity - info.bootconf_len
 							  : 0,
 	       info.bootconf_offset, info.bootconf_is_last ? " (last section)" : "");
-	printf("%-18s %s\n", "signed config",
-	       !info.has_bootconf_sig ? "not supported by this image"
-	       : info.config_signed   ? "yes (bootconf.sig present)"
-				      : "no");
+	if (!info.has_bootconf_sig) {
+		printf("%-18s %s\n", "signed config", "not supported by this image");
+	} else if (!info.config_signed) {
+		printf("%-18s %s\n", "signed config", "no");
+	} else if (pv_eeprom_verify_signed_config(&img) == 0) {
+		printf("%-18s %s\n", "signed config", "yes, valid for the key in pubkey.bin");
+	} else {
+		printf("%-18s yes, but NOT VALID: %s\n", "signed config", pv_last_error());
+		pv_clear_error();
+	}
 	printf("%-18s %s\n", "public key",
 	       !info.has_pubkey ? "not supported by this image"
 	       : info.pubkey_set ? "set" : "not set");

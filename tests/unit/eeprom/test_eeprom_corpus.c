@@ -261,6 +261,7 @@ static void test_signed_fixtures(void **state)
 	assert_int_equal(pv_eeprom_get_info(&img, &info), PV_OK);
 	assert_true(info.config_signed);
 	assert_true(info.pubkey_set);
+	assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_OK);
 	{
 		struct pv_eeprom_blob c = { conf.data, conf.len, "bootconf.txt" };
 		struct pv_eeprom_blob d = { sig.data, sig.len, "bootconf.sig" };
@@ -269,6 +270,11 @@ static void test_signed_fixtures(void **state)
 		assert_int_equal(pv_eeprom_apply_edits(&img, &edits), PV_OK);
 	}
 	assert_memory_equal(img.data, imgbuf.data, imgbuf.len);
+	/* A changed config no longer matches its signature. */
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_TXT, "BOOT_UART=1\n", 12),
+			 PV_OK);
+	assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_VERIFY);
+	assert_non_null(strstr(pv_last_error(), "sha256 mismatch"));
 	pv_eeprom_release(&img);
 	pv_buf_release(&conf);
 	pv_buf_release(&sig);

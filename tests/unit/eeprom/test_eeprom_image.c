@@ -455,6 +455,41 @@ static void test_sig(void **state)
 	}
 	assert_int_equal(pv_eeprom_pubkey_from_pem("junk", 4, "junk.pem", bin), PV_ERR_CRYPTO);
 
+	/* A signed config inside an image: bootconf.sig over bootconf.txt + pubkey.bin. */
+	{
+		static const char conf[] = "[all]\nBOOT_ORDER=0xf21\nSIGNED_BOOT=1\n";
+		struct pv_eeprom_image img = { 0 };
+		struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
+		unsigned char bin2[PV_EEPROM_PUBKEY_LEN];
+		struct pv_buf pem2 = PV_BUF_INIT(SIZE_MAX);
+
+		assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2712, NULL, &buf), 0);
+		assert_int_equal(pv_eeprom_parse(&img, buf.data, buf.len, "s"), 0);
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_NOT_FOUND);
+		pv_buf_reset(&text);
+		opt.private_key_path = priv;
+		opt.target_soc = NULL;
+		assert_int_equal(pv_eeprom_sig_create(conf, sizeof(conf) - 1, &opt, &text), 0);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_TXT, conf,
+						       sizeof(conf) - 1), 0);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_SIG, text.data,
+						       text.len), 0);
+		/* No key yet. */
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_VERIFY);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_PUBKEY_BIN, bin, sizeof(bin)),
+				 0);
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_OK);
+		/* The other key's pubkey.bin does not verify it. */
+		pv_test_read_file(other, &pem2);
+		assert_int_equal(pv_eeprom_pubkey_from_pem(pem2.data, pem2.len, other, bin2), 0);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_PUBKEY_BIN, bin2,
+						       sizeof(bin2)), 0);
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_VERIFY);
+		pv_eeprom_release(&img);
+		pv_buf_release(&buf);
+		pv_buf_release(&pem2);
+	}
+
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(key2);
 	pv_buf_release(&text);
