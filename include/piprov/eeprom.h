@@ -81,11 +81,14 @@ struct pv_eeprom_image {
 
 /* Parse `size` bytes (copied) into img. `name` labels messages ("'NAME': ..."); it may be
  * NULL ("image"). Fails with PV_ERR_FORMAT on a size other than the EEPROM sizes in the
- * board table, a bad magic, a section running past the image or into the reserved last
- * 4 KiB, or a FILE section too short for its header. */
+ * board table, a bad magic (offset 0 must hold the bootcode section), a truncated header,
+ * a section running past the end of the image, or a FILE section too short for its
+ * name. */
 int pv_eeprom_parse(struct pv_eeprom_image *img, const void *data, size_t size, const char *name);
 
-/* Read and parse a file ("-" = stdin; gzip-compressed files are decompressed). */
+/* Read and parse a file ("-" = stdin; gzip-compressed files are decompressed). A plain
+ * file is mapped copy-on-write rather than read (only pages an edit changes are copied);
+ * do not truncate the file while the image is loaded. */
 int pv_eeprom_load(struct pv_eeprom_image *img, const char *path);
 
 /* Free everything; the struct may be parsed into again. Accepts a zeroed struct. */
