@@ -71,21 +71,23 @@ static unsigned char byte_class(unsigned char c)
 
 /* ---- small matchers over a NUL-terminated line ---- */
 
-static bool starts_with(const char *s, const char *prefix)
+static bool starts_with_n(const char *s, const char *prefix, size_t n)
 {
-	return strncmp(s, prefix, strlen(prefix)) == 0;
+	return strncmp(s, prefix, n) == 0;
 }
 
 /* If *p starts with lit, step over it. */
-static bool take(const char **p, const char *lit)
+static bool take_n(const char **p, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
-
 	if (strncmp(*p, lit, n) != 0)
 		return false;
 	*p += n;
 	return true;
 }
+
+/* For string literals: the length is known at compile time (this runs for every line). */
+#define starts_with(s, lit) starts_with_n((s), "" lit, sizeof(lit) - 1)
+#define take(p, lit) take_n((p), "" lit, sizeof(lit) - 1)
 
 static void skip_spaces(const char **p)
 {
@@ -184,13 +186,18 @@ static bool take_address(const char **p, char out[PV_UART_ADDR_MAX])
 static bool take_mac(const char **p, char out[PV_MAC_STRLEN])
 {
 	char token[PV_MAC_STRLEN];
-	uint8_t mac[6];
 	const char *s = *p;
 
-	if (!take_token(&s, token, sizeof(token)) || strlen(token) != 17 ||
-	    pv_mac_parse(token, mac) != PV_OK)
+	if (!take_token(&s, token, sizeof(token)) || strlen(token) != 17)
 		return false;
-	pv_mac_format(mac, ':', out);
+	for (int i = 0; i < 17; i++) {
+		char c = token[i];
+
+		if (i % 3 == 2 ? c != ':' : !is_hex(c))
+			return false;
+		out[i] = (char)(c >= 'A' && c <= 'F' ? c | 0x20 : c);
+	}
+	out[17] = '\0';
 	*p = s;
 	return true;
 }
@@ -252,6 +259,34 @@ static bool contains_ci(const char *haystack, const char *needle)
 		if (strncasecmp(haystack, needle, n) == 0)
 			return true;
 	return false;
+}
+
+/* Lower-case hex of value with at least min_digits digits into out (size >= 17). Written by
+ * hand because snprintf dominated the profile: headers come twice per boot. */
+static void format_hex(uint64_t value, unsigned min_digits, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	unsigned n = 0;
+
+	do {
+		tmp[n++] = digits[value & 0xf];
+		value >>= 4;
+	} while (value && n < sizeof(tmp));
+	while (n < min_digits && n < sizeof(tmp))
+		tmp[n++] = '0';
+	for (unsigned i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+}
+
+/* Copy len bytes of src as a string into out of size bytes (truncating). */
+static void copy_span(char *out, size_t size, const char *src, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, src, len);
+	out[len] = '\0';
 }
 
 /* ---- report state changes ---- */
@@ -328,7 +363,7 @@ static void set_serial(struct pv_uart_parser *ps, uint32_t serial)
 	}
 	r->have_serial = true;
 	r->serial = serial;
-	pv_serial8_format(serial, r->serial8);
+	format_hex(serial, 8, r->serial8);
 }
 
 static void set_boardrev(struct pv_uart_report *r, uint32_t boardrev)
@@ -336,7 +371,7 @@ static void set_boardrev(struct pv_uart_report *r, uint32_t boardrev)
 	if (boardrev == 0)
 		return;
 	r->boardrev = boardrev;
-	snprintf(r->boardrev_text, sizeof(r->boardrev_text), "%x", boardrev);
+	format_hex(boardrev, 1, r->boardrev_text);
 }
 
 static void set_mac(struct pv_uart_parser *ps, const char *mac, bool primary)
@@ -396,8 +431,7 @@ static void on_header(struct pv_uart_parser *ps, const char *p)
 	if (v) {
 		v += strlen("VERSION:");
 		if (take_hex(&v, 8, &version))
-			snprintf(r->bootloader_version, sizeof(r->bootloader_version), "%08llx",
-				 (unsigned long long)version);
+			format_hex(version, 8, r->bootloader_version);
 	}
 	date = strstr(p, "DATE: ");
 	time_field = strstr(p, " TIME: ");
@@ -406,9 +440,15 @@ static void on_header(struct pv_uart_parser *ps, const char *p)
 		const char *t = time_field + strlen(" TIME: ");
 		size_t date_len = (size_t)(time_field - (date + strlen("DATE: ")));
 
-		if (date_len < 16 && take_token(&t, time_text, sizeof(time_text)))
-			snprintf(r->bootloader_date, sizeof(r->bootloader_date), "%.*s %s",
-				 (int)date_len, date + strlen("DATE: "), time_text);
+		if (date_len < 16 && take_token(&t, time_text, sizeof(time_text))) {
+			/* "DATE TIME": both parts are bounded (16 + 1 + 16 <= 32 with the NUL) */
+			copy_span(r->bootloader_date, sizeof(r->bootloader_date),
+				  date + strlen("DATE: "), date_len);
+			r->bootloader_date[date_len] = ' ';
+			copy_span(r->bootloader_date + date_len + 1,
+				  sizeof(r->bootloader_date) - date_len - 1, time_text,
+				  strlen(time_text));
+		}
 	}
 	r->recognised = true;
 	if (strstr(p, "BOOTMODE:"))
@@ -473,7 +513,7 @@ static void on_boot_mode(struct pv_uart_parser *ps, const char *p)
 		const char *o = p;
 
 		if (take_hex(&o, 16, &order_value))
-			snprintf(r->boot_order, sizeof(r->boot_order), "%.*s", (int)(o - p), p);
+			copy_span(r->boot_order, sizeof(r->boot_order), p, (size_t)(o - p));
 	}
 	r->recognised = true;
 	ps->bootsys_pending = false;
@@ -564,8 +604,8 @@ static void on_tftp_get(struct pv_uart_parser *ps, const char *p)
 		const char *slash = strrchr(path, '/');
 
 		if (slash)
-			snprintf(r->tftp_prefix, sizeof(r->tftp_prefix), "%.*s",
-				 (int)(slash - path), path);
+			copy_span(r->tftp_prefix, sizeof(r->tftp_prefix), path,
+				  (size_t)(slash - path));
 	}
 	if (r->tftp_path_count < PV_UART_TFTP_PATHS_MAX)
 		pv_strlcpy(r->tftp_paths[r->tftp_path_count++], path, PV_UART_PATH_MAX);

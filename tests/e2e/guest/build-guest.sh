@@ -4,8 +4,10 @@
 # qemu-xhci needs, a busybox initramfs with our /init, the programs to test and every shared
 # library they load.
 #
-#   build-guest.sh CACHE_DIR OUT_DIR PROGRAM...
+#   build-guest.sh CACHE_DIR OUT_DIR [--tree SRC GUEST_DIR]... PROGRAM...
 #
+# --tree copies a folder into the guest (e.g. piprov's firmware-templates to the data
+# directory an installed piprov reads them from).
 # CACHE_DIR keeps what is downloaded (the kernel .deb, libusb's Debian source) and what is
 # slow to make (vmlinux, the udev-less libusb) across runs; OUT_DIR receives vmlinux and
 # initrd.cpio.gz. Everything comes from Debian's archive through apt (the system's own apt
@@ -22,11 +24,22 @@ export LC_ALL=C
 die() { echo "build-guest: $*" >&2; exit 1; }
 skip() { echo "build-guest: SKIP: $*" >&2; exit 77; }
 
-[ $# -ge 3 ] || die "usage: build-guest.sh CACHE_DIR OUT_DIR PROGRAM..."
+[ $# -ge 3 ] || die "usage: build-guest.sh CACHE_DIR OUT_DIR [--tree SRC GUEST_DIR]... PROGRAM..."
 cache=$(mkdir -p "$1" && cd "$1" && pwd)
 out=$(mkdir -p "$2" && cd "$2" && pwd)
 shift 2
-programs=("$@")
+programs=()
+trees=()
+while [ $# -gt 0 ]; do
+	if [ "$1" = --tree ]; then
+		[ $# -ge 3 ] || die "--tree needs SRC and GUEST_DIR"
+		trees+=("$2" "$3")
+		shift 3
+	else
+		programs+=("$1")
+		shift
+	fi
+done
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 for tool in apt-get apt-cache dpkg-deb dpkg-source cpio gzip xz make cc ldd; do
@@ -133,6 +146,11 @@ for program in "${programs[@]}"; do
 	if ldd "$program" | grep -q 'libusb-1.0.so.0 =>'; then
 		libusb_dir=$(dirname "$(ldd "$program" | awk '/libusb-1.0.so.0 =>/ { print $3 }')")
 	fi
+done
+for ((i = 0; i < ${#trees[@]}; i += 2)); do
+	[ -d "${trees[i]}" ] || die "'${trees[i]}' is not a folder"
+	mkdir -p "$root${trees[i + 1]}"
+	cp -a "${trees[i]}/." "$root${trees[i + 1]}/"
 done
 if [ -n "$libusb_dir" ]; then
 	mkdir -p "$root$libusb_dir"

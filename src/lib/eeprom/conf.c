@@ -1,0 +1,531 @@
+/* bootconf.txt line model: every byte kept (line endings per line, a missing final newline,
+ * comments, sections), edits touch only the lines they must. Classification and scopes
+ * follow the bootloader's config.txt-style parser (../shared/docs/eeprom-format.md §5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "piprov/eeprom_config.h"
+#include "piprov/fileio.h"
+#include "piprov/text.h"
+#include "eeprom_conf_internal.h"
+#include "banned.h"
+
+#define DEFAULT_BOOT_ORDER 0xf41u
+#define MAX_BOOT_MODES 8u
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+bool pv_eeprom_conf_key_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/* Classify text[0..len) and work out its scope given the scope before it. */
+static void classify(struct pv_conf_line *line, enum pv_conf_scope *scope)
+{
+	const char *t = line->text;
+	size_t b = 0, e = line->len, k = 0;
+
+	line->key_len = 0;
+	free(line->value);
+	line->value = NULL;
+	if (*scope == PV_CONF_SCOPE_CONFIG_TXT) {
+		line->kind = PV_CONF_LINE_OTHER;
+		line->scope = *scope;
+		return;
+	}
+	while (b < e && is_space(t[b]))
+		b++;
+	while (e > b && is_space(t[e - 1]))
+		e--;
+	if (b == e) {
+		line->kind = PV_CONF_LINE_BLANK;
+	} else if (t[b] == '#') {
+		line->kind = PV_CONF_LINE_COMMENT;
+	} else if (t[b] == '[' && t[e - 1] == ']') {
+		size_t n = e - b - 2;
+		const char *f = t + b + 1;
+		line->kind = PV_CONF_LINE_SECTION;
+		if (n == 3 && memcmp(f, "all", 3) == 0)
+			*scope = PV_CONF_SCOPE_ALL;
+		else if (n == 4 && memcmp(f, "none", 4) == 0)
+			*scope = PV_CONF_SCOPE_NONE;
+		else if (n == 10 && memcmp(f, "config.txt", 10) == 0)
+			*scope = PV_CONF_SCOPE_CONFIG_TXT;
+		else
+			*scope = PV_CONF_SCOPE_FILTER;
+	} else {
+		while (k < line->len && pv_eeprom_conf_key_char(t[k]))
+			k++;
+		if (k > 0 && k < line->len && t[k] == '=' && b == 0) {
+			line->kind = PV_CONF_LINE_ASSIGN;
+			line->key_len = k;
+			line->value = strndup(t + k + 1, e > k + 1 ? e - k - 1 : 0);
+		} else {
+			line->kind = PV_CONF_LINE_OTHER;
+		}
+	}
+	line->scope = *scope;
+}
+
+static void reclassify(struct pv_eeprom_conf *conf)
+{
+	enum pv_conf_scope scope = PV_CONF_SCOPE_ALL;
+
+	for (size_t i = 0; i < conf->n; i++)
+		classify(&conf->lines[i], &scope);
+}
+
+static int set_text(struct pv_conf_line *line, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	free(line->text);
+	line->text = copy;
+	line->len = len;
+	return PV_OK;
+}
+
+static int insert_line(struct pv_eeprom_conf *conf, size_t at)
+{
+	if (conf->n == conf->cap) {
+		size_t cap = conf->cap ? conf->cap * 2 : 16;
+		struct pv_conf_line *grown = realloc(conf->lines, cap * sizeof(*grown));
+		if (!grown)
+			return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+		conf->lines = grown;
+		conf->cap = cap;
+	}
+	memmove(&conf->lines[at + 1], &conf->lines[at], (conf->n - at) * sizeof(*conf->lines));
+	memset(&conf->lines[at], 0, sizeof(*conf->lines));
+	conf->lines[at].eol = "";
+	conf->n++;
+	return PV_OK;
+}
+
+static void remove_line(struct pv_eeprom_conf *conf, size_t at)
+{
+	free(conf->lines[at].text);
+	free(conf->lines[at].value);
+	memmove(&conf->lines[at], &conf->lines[at + 1], (conf->n - at - 1) * sizeof(*conf->lines));
+	conf->n--;
+}
+
+int pv_eeprom_conf_parse(const void *text, size_t len, const char *name,
+			 struct pv_eeprom_conf **out)
+{
+	const char *p = text, *end = p + len;
+	struct pv_eeprom_conf *conf;
+	int rc;
+
+	if (!name)
+		name = "config";
+	if (len > PV_EEPROM_CONF_MAX_TEXT)
+		return pv_fail(PV_ERR_TOO_BIG, "eeprom", "'%s': larger than %u bytes", name,
+			       PV_EEPROM_CONF_MAX_TEXT);
+	conf = calloc(1, sizeof(*conf));
+	if (!conf || !(conf->name = strdup(name))) {
+		free(conf);
+		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct pv_conf_line *line;
+
+		rc = insert_line(conf, conf->n);
+		if (rc)
+			goto out_free;
+		line = &conf->lines[conf->n - 1];
+		if (nl && n > 0 && p[n - 1] == '\r') {
+			line->eol = "\r\n";
+			n--;
+		} else {
+			line->eol = nl ? "\n" : "";
+		}
+		rc = set_text(line, p, n);
+		if (rc)
+			goto out_free;
+		p = nl ? nl + 1 : end;
+	}
+	reclassify(conf);
+	*out = conf;
+	return PV_OK;
+
+out_free:
+	pv_eeprom_conf_free(conf);
+	return rc;
+}
+
+int pv_eeprom_conf_load(const char *path, struct pv_eeprom_conf **out)
+{
+	struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
+	int rc = pv_file_read_raw(path, PV_EEPROM_CONF_MAX_TEXT, &buf);
+
+	if (rc == 0)
+		rc = pv_eeprom_conf_parse(buf.data ? buf.data : (const unsigned char *)"", buf.len,
+					  path, out);
+	pv_buf_release(&buf);
+	return rc;
+}
+
+void pv_eeprom_conf_free(struct pv_eeprom_conf *conf)
+{
+	if (!conf)
+		return;
+	for (size_t i = 0; i < conf->n; i++) {
+		free(conf->lines[i].text);
+		free(conf->lines[i].value);
+	}
+	free(conf->lines);
+	free(conf->name);
+	free(conf);
+}
+
+int pv_eeprom_conf_serialize(const struct pv_eeprom_conf *conf, struct pv_buf *out)
+{
+	size_t start = out->len;
+
+	for (size_t i = 0; i < conf->n; i++) {
+		if (pv_buf_append(out, conf->lines[i].text, conf->lines[i].len) != 0 ||
+		    pv_buf_append_str(out, conf->lines[i].eol) != 0) {
+			pv_buf_truncate(out, start);
+			return pv_fail(PV_ERR_TOO_BIG, "eeprom", "'%s': output buffer too small",
+				       conf->name);
+		}
+	}
+	return PV_OK;
+}
+
+static bool key_is(const struct pv_conf_line *line, const char *key)
+{
+	size_t n = strlen(key);
+
+	return line->kind == PV_CONF_LINE_ASSIGN && line->key_len == n &&
+	       memcmp(line->text, key, n) == 0;
+}
+
+static long last_unconditional(const struct pv_eeprom_conf *conf, const char *key)
+{
+	for (size_t i = conf->n; i-- > 0;)
+		if (conf->lines[i].scope == PV_CONF_SCOPE_ALL && key_is(&conf->lines[i], key))
+			return (long)i;
+	return -1;
+}
+
+const char *pv_eeprom_conf_get(const struct pv_eeprom_conf *conf, const char *key)
+{
+	long i = last_unconditional(conf, key);
+
+	if (i < 0)
+		return NULL;
+	return conf->lines[i].value ? conf->lines[i].value : "";
+}
+
+static int check_key_value(const struct pv_eeprom_conf *conf, const char *key,
+			   const char *value)
+{
+	size_t klen = strlen(key);
+
+	if (klen == 0 || klen > PV_EEPROM_CONF_MAX_KEY)
+		return pv_fail(PV_ERR_INVALID, "eeprom", "'%s': bad property name '%.64s'",
+			       conf->name, key);
+	for (size_t i = 0; i < klen; i++)
+		if (!pv_eeprom_conf_key_char(key[i]))
+			return pv_fail(PV_ERR_INVALID, "eeprom",
+				       "'%s': bad property name '%.64s' (letters, digits and _ only)",
+				       conf->name, key);
+	if (!value)
+		return PV_OK;
+	if (strlen(value) > PV_EEPROM_CONF_MAX_VALUE)
+		return pv_fail(PV_ERR_TOO_BIG, "eeprom", "'%s': value of '%s' longer than %u bytes",
+			       conf->name, key, PV_EEPROM_CONF_MAX_VALUE);
+	for (const char *v = value; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return pv_fail(PV_ERR_INVALID, "eeprom",
+				       "'%s': value of '%s' contains a control character",
+				       conf->name, key);
+	return PV_OK;
+}
+
+/* The file's line ending: that of its first terminated line, else "\n". */
+static const char *dominant_eol(const struct pv_eeprom_conf *conf)
+{
+	for (size_t i = 0; i < conf->n; i++)
+		if (conf->lines[i].eol[0])
+			return conf->lines[i].eol;
+	return "\n";
+}
+
+/* Where a new unconditional assignment goes: after the last one; failing that, at the end
+ * of the first unconditional region, before its trailing blank lines. */
+static size_t insertion_point(const struct pv_eeprom_conf *conf)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < conf->n; i++)
+		if (conf->lines[i].scope == PV_CONF_SCOPE_ALL &&
+		    conf->lines[i].kind == PV_CONF_LINE_ASSIGN)
+			at = i + 1;
+	if (at)
+		return at;
+	while (at < conf->n && conf->lines[at].scope == PV_CONF_SCOPE_ALL)
+		at++;
+	while (at > 0 && conf->lines[at - 1].kind == PV_CONF_LINE_BLANK)
+		at--;
+	return at;
+}
+
+int pv_eeprom_conf_set(struct pv_eeprom_conf *conf, const char *key, const char *value)
+{
+	char text[PV_EEPROM_CONF_MAX_KEY + 1 + PV_EEPROM_CONF_MAX_VALUE + 1];
+	int len, rc = check_key_value(conf, key, value);
+	long found;
+	size_t at;
+
+	if (rc)
+		return rc;
+	len = snprintf(text, sizeof(text), "%s=%s", key, value);
+	found = last_unconditional(conf, key);
+	if (found >= 0) {
+		rc = set_text(&conf->lines[found], text, (size_t)len);
+		reclassify(conf);
+		return rc;
+	}
+	at = insertion_point(conf);
+	rc = insert_line(conf, at);
+	if (rc)
+		return rc;
+	rc = set_text(&conf->lines[at], text, (size_t)len);
+	if (rc) {
+		remove_line(conf, at);
+		return rc;
+	}
+	if (at + 1 < conf->n) {
+		conf->lines[at].eol = dominant_eol(conf);
+	} else if (at > 0 && !conf->lines[at - 1].eol[0]) {
+		/* Appending after a last line without newline: keep the file unterminated. */
+		conf->lines[at - 1].eol = dominant_eol(conf);
+		conf->lines[at].eol = "";
+	} else {
+		conf->lines[at].eol = dominant_eol(conf);
+	}
+	reclassify(conf);
+	return PV_OK;
+}
+
+int pv_eeprom_conf_unset(struct pv_eeprom_conf *conf, const char *key)
+{
+	bool removed = false;
+	int rc = check_key_value(conf, key, NULL);
+
+	if (rc)
+		return rc;
+	for (size_t i = conf->n; i-- > 0;) {
+		if (conf->lines[i].scope == PV_CONF_SCOPE_ALL && key_is(&conf->lines[i], key)) {
+			/* Removing the unterminated last line: the new last line loses its EOL. */
+			if (i + 1 == conf->n && !conf->lines[i].eol[0] && i > 0)
+				conf->lines[i - 1].eol = "";
+			remove_line(conf, i);
+			removed = true;
+		}
+	}
+	if (!removed)
+		return pv_fail(PV_ERR_NOT_FOUND, "eeprom", "'%s': '%s' is not set", conf->name, key);
+	reclassify(conf);
+	return PV_OK;
+}
+
+int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_conf *preset)
+{
+	for (size_t i = 0; i < preset->n; i++) {
+		const struct pv_conf_line *l = &preset->lines[i];
+		char key[PV_EEPROM_CONF_MAX_KEY + 1];
+		int rc;
+
+		if (l->scope != PV_CONF_SCOPE_ALL || l->kind != PV_CONF_LINE_ASSIGN)
+			continue;
+		if (l->key_len > PV_EEPROM_CONF_MAX_KEY)
+			return pv_fail(PV_ERR_INVALID, "eeprom", "'%s': line %zu: name too long",
+				       preset->name, i + 1);
+		memcpy(key, l->text, l->key_len);
+		key[l->key_len] = '\0';
+		rc = pv_eeprom_conf_set(conf, key, l->value ? l->value : "");
+		if (rc)
+			return rc;
+	}
+	return PV_OK;
+}
+
+int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
+			  struct pv_eeprom_conf **out)
+{
+	const char *dirs[3];
+	size_t ndirs = 0;
+	char path[4096];
+
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+		      *c == '_'))
+			return pv_fail(PV_ERR_INVALID, "eeprom", "bad preset name '%.64s'", name);
+	if (!soc || !soc->eeprom_size)
+		return pv_fail(PV_ERR_INVALID, "eeprom", "presets need a SoC with an EEPROM");
+	if (dir) {
+		dirs[ndirs++] = dir;
+	} else {
+		const char *env = getenv("PIPROV_FIRMWARE_TEMPLATES");
+		if (env && *env)
+			dirs[ndirs++] = env;
+		dirs[ndirs++] = PIPROV_TEMPLATES_INSTALL_DIR;
+		dirs[ndirs++] = PIPROV_TEMPLATES_SOURCE_DIR;
+	}
+	for (size_t i = 0; i < ndirs; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s.conf", dirs[i], soc->chip, name);
+		if (pv_path_exists(path))
+			return pv_eeprom_conf_load(path, out);
+	}
+	return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
+		       "no preset '%s' for %s (looked for %s/%s.conf under %s%s)", name, soc->name,
+		       soc->chip, name, dirs[0], ndirs > 1 ? " and the default places" : "");
+}
+
+/* ---- BOOT_ORDER ---- */
+
+static const struct {
+	unsigned nibble;
+	const char *name;
+	const char *alias;
+} boot_modes[] = {
+	{ 0x0, "sd-detect", NULL },
+	{ 0x1, "sd", "emmc" },
+	{ 0x2, "network", "net" },
+	{ 0x3, "rpiboot", "usbboot" },
+	{ 0x4, "usb", "usb-msd" },
+	{ 0x5, "bcm-usb", "bcm-usb-msd" },
+	{ 0x6, "nvme", NULL },
+	{ 0x7, "http", NULL },
+	{ 0xe, "stop", NULL },
+	{ 0xf, "restart", NULL },
+};
+
+int pv_eeprom_boot_mode_parse(const char *name)
+{
+	for (size_t i = 0; i < PV_ARRAY_SIZE(boot_modes); i++)
+		if (strcmp(name, boot_modes[i].name) == 0 ||
+		    (boot_modes[i].alias && strcmp(name, boot_modes[i].alias) == 0))
+			return (int)boot_modes[i].nibble;
+	if (name[0] && !name[1]) {
+		uint32_t v;
+		if (pv_parse_u32(name, 16, &v) == 0 && pv_eeprom_boot_mode_name(v))
+			return (int)v;
+	}
+	return -1;
+}
+
+const char *pv_eeprom_boot_mode_name(unsigned nibble)
+{
+	for (size_t i = 0; i < PV_ARRAY_SIZE(boot_modes); i++)
+		if (boot_modes[i].nibble == nibble)
+			return boot_modes[i].name;
+	return NULL;
+}
+
+int pv_eeprom_conf_boot_order(const struct pv_eeprom_conf *conf, uint32_t *order)
+{
+	const char *v = pv_eeprom_conf_get(conf, "BOOT_ORDER");
+	uint32_t value;
+
+	if (!v || !*v) {
+		*order = DEFAULT_BOOT_ORDER;
+		return PV_OK;
+	}
+	if (pv_parse_u32(v, 0, &value) != 0)
+		return pv_fail(PV_ERR_FORMAT, "eeprom", "'%s': BOOT_ORDER '%s' is not a number",
+			       conf->name, v);
+	*order = value;
+	return PV_OK;
+}
+
+/* Nibbles from the lowest (first tried) up; returns the count. */
+static size_t order_to_modes(uint32_t order, unsigned modes[MAX_BOOT_MODES])
+{
+	size_t n = 0;
+
+	while (order && n < MAX_BOOT_MODES) {
+		modes[n++] = order & 0xf;
+		order >>= 4;
+	}
+	return n;
+}
+
+static int store_modes(struct pv_eeprom_conf *conf, const unsigned *modes, size_t n)
+{
+	char text[16];
+	uint32_t order = 0;
+
+	if (n > MAX_BOOT_MODES)
+		return pv_fail(PV_ERR_NO_SPACE, "eeprom",
+			       "'%s': BOOT_ORDER can hold at most %u modes", conf->name,
+			       MAX_BOOT_MODES);
+	for (size_t i = n; i-- > 0;)
+		order = order << 4 | modes[i];
+	snprintf(text, sizeof(text), "0x%x", order);
+	return pv_eeprom_conf_set(conf, "BOOT_ORDER", text);
+}
+
+int pv_eeprom_conf_boot_first(struct pv_eeprom_conf *conf, unsigned mode)
+{
+	unsigned modes[MAX_BOOT_MODES], out[MAX_BOOT_MODES + 1];
+	uint32_t order;
+	size_t n, m = 0;
+	int rc;
+
+	if (mode > 0xf || !pv_eeprom_boot_mode_name(mode) || mode == 0)
+		return pv_fail(PV_ERR_INVALID, "eeprom", "bad boot mode 0x%x", mode);
+	rc = pv_eeprom_conf_boot_order(conf, &order);
+	if (rc)
+		return rc;
+	n = order_to_modes(order, modes);
+	out[m++] = mode;
+	for (size_t i = 0; i < n; i++)
+		if (modes[i] != mode)
+			out[m++] = modes[i];
+	return store_modes(conf, out, m);
+}
+
+int pv_eeprom_conf_boot_fallback(struct pv_eeprom_conf *conf, unsigned mode)
+{
+	unsigned modes[MAX_BOOT_MODES + 1];
+	uint32_t order;
+	size_t n, at;
+	int rc;
+
+	if (mode > 0xf || !pv_eeprom_boot_mode_name(mode) || mode == 0 || mode == 0xe ||
+	    mode == 0xf)
+		return pv_fail(PV_ERR_INVALID, "eeprom", "bad fallback boot mode 0x%x", mode);
+	rc = pv_eeprom_conf_boot_order(conf, &order);
+	if (rc)
+		return rc;
+	n = order_to_modes(order, modes);
+	for (size_t i = 0; i < n; i++)
+		if (modes[i] == mode)
+			return PV_OK;
+	at = n;
+	/* RPIBOOT must stay last among the real modes; RESTART/STOP end the list. */
+	while (at > 0 && (modes[at - 1] == 0xf || modes[at - 1] == 0xe ||
+			  (modes[at - 1] == 0x3 && mode != 0x3)))
+		at--;
+	memmove(&modes[at + 1], &modes[at], (n - at) * sizeof(modes[0]));
+	modes[at] = mode;
+	return store_modes(conf, modes, n + 1);
+}
