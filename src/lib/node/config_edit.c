@@ -113,10 +113,9 @@ int pv_node_boot_order_with_network(uint32_t order, bool first, uint32_t *out)
 	unsigned kept[9];
 	uint32_t result = 0;
 
+	/* A 32-bit value holds at most 8 modes. */
 	for (uint32_t o = order; o && n < 8; o >>= 4)
 		nibbles[n++] = o & 0xf;
-	if (order >> (4 * n))
-		return pv_fail(PV_ERR_INVALID, "node", "BOOT_ORDER %#x has more than 8 modes", order);
 	/* Drop an existing network entry; it is put back where asked. */
 	if (first)
 		kept[m++] = BOOT_MODE_NETWORK;

@@ -419,7 +419,9 @@ static void test_boot_order(void **state)
 			fail_msg("%#x %s: got %#x, expected %#x", cases[i].in,
 				 cases[i].first ? "first" : "fallback", out, cases[i].out);
 	}
-	assert_int_equal(pv_node_boot_order_with_network(0x12345671, true, &out), PV_ERR_INVALID);
+	assert_int_equal(pv_node_boot_order_with_network(0x13456713, true, &out), PV_ERR_INVALID);
+	assert_int_equal(pv_node_boot_order_with_network(0x12345671, true, &out), 0);
+	assert_int_equal(out, 0x13456712);
 }
 
 static void test_validate(void **state)
@@ -575,7 +577,11 @@ static void test_pi5_immediate(void **state)
 	pv_test_read_file(flash, &flashed);
 	assert_int_equal(pv_eeprom_parse(&img, flashed.data, flashed.len, "flash"), 0);
 	assert_int_equal(pv_eeprom_get_file(&img, PV_EEPROM_BOOTCONF_TXT, &conf, &len), 0);
-	assert_non_null(strstr(strndup((const char *)conf, len), "BOOT_ORDER=0xf4612\n"));
+	{
+		char *text = strndup((const char *)conf, len);
+		assert_non_null(strstr(text, "BOOT_ORDER=0xf4612\n"));
+		free(text);
+	}
 	/* Nothing staged: the flash was written directly. */
 	staged = path_join(root, "boot/firmware/pieeprom.upd");
 	assert_false(pv_path_exists(staged));
