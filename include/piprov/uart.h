@@ -64,6 +64,8 @@ enum pv_uart_reason {
 	PV_UART_REASON_WAITING_FOR_DHCP,
 	PV_UART_REASON_DHCP_IN_PROGRESS,
 	PV_UART_REASON_TFTP_IN_PROGRESS,
+	/* failure: "start4.elf: is not compatible", the firmware files are too old */
+	PV_UART_REASON_FIRMWARE_INCOMPATIBLE,
 };
 
 struct pv_uart_report {
@@ -126,10 +128,17 @@ struct pv_uart_parser;
  * the log live. len <= PV_UART_LINE_MAX. */
 typedef void (*pv_uart_line_fn)(const char *line, size_t len, void *user);
 
+/* Called with the report of a board, verdict settled, when another board's header appears
+ * on the same line (the adapter was moved to the next board during a long capture). The
+ * last board is the parser's own report at the end. */
+typedef void (*pv_uart_board_fn)(const struct pv_uart_report *report, void *user);
+
 int pv_uart_parser_new(struct pv_uart_parser **out);
 void pv_uart_parser_free(struct pv_uart_parser *parser);
 void pv_uart_parser_set_line_callback(struct pv_uart_parser *parser, pv_uart_line_fn fn,
 				      void *user);
+void pv_uart_parser_set_board_callback(struct pv_uart_parser *parser, pv_uart_board_fn fn,
+				       void *user);
 /* Consume any number of bytes; never fails on content (bad bytes are noise). */
 void pv_uart_parser_feed(struct pv_uart_parser *parser, const void *data, size_t len);
 /* End of input: parse an unterminated last line and settle the verdict. Feeding after
@@ -170,12 +179,17 @@ struct pv_uart_capture_options {
 	int timeout_ms;              /* stop after this long; <= 0 = until end of input */
 	bool until_done;             /* stop once pv_uart_parser_done() */
 	volatile sig_atomic_t *cancel; /* optional: stop when it becomes non-zero (SIGINT) */
+	/* optional: every chunk as read, before parsing (to save the raw log); a non-zero
+	 * return stops the capture with that status */
+	int (*on_data)(const void *data, size_t len, void *user);
+	void *user;
 };
 
 /* Read source ("-" = stdin, a terminal device, a FIFO or a regular file) into parser until
  * end of input, the timeout, done or cancel; a terminal is switched to raw 8N1 at the baud
- * rate (no flow control, no echo, no translation) and restored afterwards. A terminal that
- * hangs up (USB adapter unplugged, pty closed) ends the input. Calls
+ * rate (no flow control, no echo, no translation) and restored afterwards; it is locked
+ * (flock) for the capture, so a second capture of the same device fails with PV_ERR_BUSY. A
+ * terminal that hangs up (USB adapter unplugged, pty closed) ends the input. Calls
  * pv_uart_parser_finish() before returning 0. */
 int pv_uart_capture(const char *source, const struct pv_uart_capture_options *options,
 		    struct pv_uart_parser *parser);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "piprov/fileio.h"
 #include "piprov/inventory.h"
 #include "piprov/uart.h"
 #include "banned.h"
@@ -24,18 +25,20 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: piprov uart capture DEVICE|FILE|- [--baud N] [--until SECONDS|done]\n"
-		"                           [--inventory FILE] [--json] [--no-log]\n"
+		"                           [--inventory FILE] [--save FILE] [--json] [--no-log]\n"
 		"       piprov uart parse FILE... [--json]\n"
 		"       piprov uart diagnose FILE\n"
 		"\n"
-		"Reads the bootloader's serial log (turn it on with 'piprov eeprom set ...\n"
-		"BOOT_UART=1'): the board's serial, revision and MAC, every DHCP/TFTP step, and\n"
-		"why a network boot failed. A serial device is read raw 8N1 (default 115200).\n"
+		"Reads the bootloader's serial log (turn it on with 'piprov eeprom set IMAGE\n"
+		"-o OUT BOOT_UART=1' and flash OUT): the board's serial, revision and MAC, every\n"
+		"DHCP/TFTP step, and why a network boot failed. A serial device is read raw 8N1\n"
+		"(default 115200).\n"
 		"\n"
 		"  --baud N            line speed of a serial device (9600..4000000)\n"
 		"  --until SECONDS     stop capturing after SECONDS\n"
 		"  --until done        stop once the boot succeeded or failed for good\n"
 		"  --inventory FILE    record the board in the inventory (source 'uart')\n"
+		"  --save FILE         capture: keep the raw bytes in FILE (for 'diagnose' later)\n"
 		"  --json              print the result as JSON (one object per log)\n"
 		"  --no-log            capture: do not echo the log while it arrives\n");
 }
@@ -136,6 +139,29 @@ out_free_result:
 
 /* ---- capture ---- */
 
+/* A long capture can see several boards (the adapter moved from board to board): each one
+ * is announced, and recorded with --inventory, as soon as the next board shows up. */
+struct board_sink {
+	const char *inventory;
+	bool failed;
+};
+
+static void on_board_left(const struct pv_uart_report *r, void *user)
+{
+	struct board_sink *sink = user;
+
+	fprintf(stderr, "piprov: board %s (MAC %s) finished: %s (%s)\n", r->serial8,
+		r->mac[0] ? r->mac : "unknown", pv_uart_result_name(r->result),
+		pv_uart_reason_name(r->reason));
+	if (sink->inventory && record_in_inventory(sink->inventory, r) != CLI_EXIT_OK)
+		sink->failed = true;
+}
+
+static int save_chunk(const void *data, size_t len, void *user)
+{
+	return pv_atomic_write(user, data, len);
+}
+
 static void echo_line(const char *line, size_t len, void *user)
 {
 	FILE *out = user;
@@ -169,6 +195,7 @@ static int cmd_capture(int argc, char **argv)
 		{ "baud", required_argument, NULL, 'b' },
 		{ "until", required_argument, NULL, 'u' },
 		{ "inventory", required_argument, NULL, 'i' },
+		{ "save", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-log", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -177,12 +204,14 @@ static int cmd_capture(int argc, char **argv)
 	struct pv_uart_capture_options options = { .baud = 115200, .cancel = &capture_interrupted };
 	struct pv_uart_parser *parser = NULL;
 	struct sigaction sa = { .sa_handler = on_interrupt }, old_int, old_term;
-	const char *inventory = NULL;
+	const char *inventory = NULL, *save = NULL;
+	struct pv_atomic_file saved = { .fd = -1 };
+	struct board_sink sink = { NULL, false };
 	bool json = false, echo = true;
 	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
 	int opt, rc, status = CLI_EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, "b:u:i:jnh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "b:u:i:s:jnh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'b': {
 			char *end;
@@ -205,6 +234,9 @@ static int cmd_capture(int argc, char **argv)
 		case 'i':
 			inventory = optarg;
 			break;
+		case 's':
+			save = optarg;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -221,9 +253,21 @@ static int cmd_capture(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_usage_error("uart capture: give one DEVICE, FILE or '-'");
 
+	if (save) {
+		/* written beside FILE and renamed at the end: never a half-written log */
+		rc = pv_atomic_open(&saved, save, 0644);
+		if (rc)
+			return cli_fail(rc);
+		options.on_data = save_chunk;
+		options.user = &saved;
+	}
 	rc = pv_uart_parser_new(&parser);
-	if (rc)
-		return cli_fail(rc);
+	if (rc) {
+		status = cli_fail(rc);
+		goto out_abort_save;
+	}
+	sink.inventory = inventory;
+	pv_uart_parser_set_board_callback(parser, on_board_left, &sink);
 	/* With --json, stdout carries only the JSON: the live log goes to stderr. */
 	if (echo)
 		pv_uart_parser_set_line_callback(parser, echo_line, json ? stderr : stdout);
@@ -237,6 +281,14 @@ static int cmd_capture(int argc, char **argv)
 		status = cli_fail(rc);
 		goto out_free_parser;
 	}
+	if (save) {
+		/* kept even after Ctrl-C: what arrived is what the user wants to look at */
+		rc = pv_atomic_commit(&saved);
+		if (rc) {
+			status = cli_fail(rc);
+			goto out_free_parser;
+		}
+	}
 	if (json) {
 		status = print_json(NULL, pv_uart_parser_report(parser));
 	} else {
@@ -249,9 +301,13 @@ static int cmd_capture(int argc, char **argv)
 	}
 	if (inventory && status == CLI_EXIT_OK)
 		status = record_in_inventory(inventory, pv_uart_parser_report(parser));
+	if (sink.failed)
+		status = CLI_EXIT_FAILURE;
 out_free_parser:
 	pv_buf_release(&text);
 	pv_uart_parser_free(parser);
+out_abort_save:
+	pv_atomic_abort(&saved); /* no-op once committed */
 	return status;
 }
 

@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "piprov/eeprom.h"
 #include "piprov/fileio.h"
 #include "eeprom_internal.h"
+#include "eeprom_conf_internal.h"
 #include "banned.h"
 
 #define BOOTCODE_RESERVED (128u * 1024u) /* non-A/B images keep 128 KiB for the bootcode */
@@ -52,11 +55,11 @@ static const char *label(const struct pv_eeprom_image *img)
 /* Build the section table of data[0..size). Everything a later edit relies on is checked
  * here: headers and payloads inside the image, FILE
  * sections long enough for their name, the generic section at offset 0. */
-static int scan_sections(const unsigned char *data, size_t size, const char *name,
-			 struct pv_eeprom_section **out, size_t *count)
+static int scan_sections_from(const unsigned char *data, size_t size, size_t start,
+			      const char *name, struct pv_eeprom_section **out, size_t *count)
 {
 	struct pv_eeprom_section *sections = NULL, *grown;
-	size_t n = 0, cap = 0, off = 0;
+	size_t n = 0, cap = 0, off = start;
 	int rc;
 
 	while (off < size) {
@@ -131,7 +134,7 @@ static int scan_sections(const unsigned char *data, size_t size, const char *nam
 		}
 		off = (off + 8 + length + 7) & ~(size_t)7;
 	}
-	if (n == 0) {
+	if (n == 0 && start == 0) {
 		rc = pv_fail(PV_ERR_FORMAT, "eeprom",
 			     "'%s': not a bootloader EEPROM image: no sections (blank flash?)", name);
 		goto out_free_sections;
@@ -141,6 +144,24 @@ static int scan_sections(const unsigned char *data, size_t size, const char *nam
 	return PV_OK;
 
 out_free_sections:
+	free(sections);
+	return rc;
+}
+
+static int scan_sections(const unsigned char *data, size_t size, const char *name,
+			 struct pv_eeprom_section **out, size_t *count)
+{
+	return scan_sections_from(data, size, 0, name, out, count);
+}
+
+/* Would the section stream starting at `start` of the current bytes parse? */
+static int check_stream_from(const struct pv_eeprom_image *img, size_t start)
+{
+	struct pv_eeprom_section *sections = NULL;
+	size_t n = 0;
+	int rc = scan_sections_from(img->data, img->size, start, img->name ? img->name : "image",
+				    &sections, &n);
+
 	free(sections);
 	return rc;
 }
@@ -163,40 +184,55 @@ static int rescan(struct pv_eeprom_image *img)
 	return PV_OK;
 }
 
-int pv_eeprom_parse(struct pv_eeprom_image *img, const void *data, size_t size, const char *name)
+static const struct pv_soc_info *soc_for_size(size_t size, const char *name)
+{
+	const struct pv_soc_info *soc = pv_soc_by_eeprom_size(size);
+	char sizes[64] = "";
+	size_t used = 0;
+
+	if (soc)
+		return soc;
+	for (size_t i = 0; pv_soc_at(i); i++) {
+		const struct pv_soc_info *s = pv_soc_at(i);
+		if (!s->eeprom_size || used >= sizeof(sizes))
+			continue;
+		used += (size_t)snprintf(sizes + used, sizeof(sizes) - used, "%s%zu",
+					 used ? ", " : "", s->eeprom_size);
+	}
+	pv_fail(PV_ERR_FORMAT, "eeprom", "'%s': expected an image of %s bytes, got %zu bytes",
+		name, sizes, size);
+	return NULL;
+}
+
+/* Parse `data` (malloc'd, or mmap'd when `mapped`) and take ownership of it, also on
+ * failure. */
+static int adopt(struct pv_eeprom_image *img, unsigned char *data, size_t size, const char *name,
+		 bool mapped)
 {
 	struct pv_eeprom_image tmp = { 0 };
-	const struct pv_soc_info *soc = pv_soc_by_eeprom_size(size);
 	int rc;
 
-	if (!name)
-		name = "image";
-	if (!soc) {
-		char sizes[64] = "";
-		size_t used = 0;
-		for (size_t i = 0; pv_soc_at(i); i++) {
-			const struct pv_soc_info *s = pv_soc_at(i);
-			if (!s->eeprom_size || used >= sizeof(sizes))
-				continue;
-			used += (size_t)snprintf(sizes + used, sizeof(sizes) - used, "%s%zu",
-						 used ? ", " : "", s->eeprom_size);
-		}
-		return pv_fail(PV_ERR_FORMAT, "eeprom",
-			       "'%s': expected an image of %s bytes, got %zu bytes", name, sizes,
-			       size);
+	tmp.data = data;
+	tmp.mapped = mapped;
+	tmp.size = size;
+	tmp.soc = soc_for_size(size, name);
+	if (!tmp.soc) {
+		rc = PV_ERR_FORMAT;
+		goto out_release;
 	}
-	tmp.data = malloc(size);
 	tmp.name = strdup(name);
-	if (!tmp.data || !tmp.name) {
+	if (!tmp.name) {
 		rc = pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
 		goto out_release;
 	}
-	memcpy(tmp.data, data, size);
-	tmp.size = size;
-	tmp.soc = soc;
 	rc = rescan(&tmp);
 	if (rc)
 		goto out_release;
+	if (pv_log_get_level() >= PV_LOG_DEBUG)
+		for (size_t i = 0; i < tmp.nsections; i++)
+			pv_log(PV_LOG_DEBUG, "eeprom", "'%s': section at 0x%zx length %u magic %08x %s",
+			       name, tmp.sections[i].offset, tmp.sections[i].length,
+			       tmp.sections[i].magic, tmp.sections[i].name);
 	*img = tmp;
 	return PV_OK;
 
@@ -205,17 +241,75 @@ out_release:
 	return rc;
 }
 
-int pv_eeprom_load(struct pv_eeprom_image *img, const char *path)
+int pv_eeprom_parse(struct pv_eeprom_image *img, const void *data, size_t size, const char *name)
 {
-	/* One byte over the largest size so an oversized file reports its size class. */
-	struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
+	unsigned char *copy;
+
+	if (!name)
+		name = "image";
+	if (!soc_for_size(size, name))
+		return PV_ERR_FORMAT;
+	copy = malloc(size);
+	if (!copy)
+		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+	memcpy(copy, data, size);
+	return adopt(img, copy, size, name, false);
+}
+
+static size_t largest_eeprom(void)
+{
 	size_t max = 0;
-	int rc;
 
 	for (size_t i = 0; pv_soc_at(i); i++)
 		if (pv_soc_at(i)->eeprom_size > max)
 			max = pv_soc_at(i)->eeprom_size;
-	rc = pv_file_read(path, max + 1, &buf);
+	return max;
+}
+
+/* A plain file of an EEPROM size: map it copy-on-write instead of reading it, so only the
+ * pages an edit changes are ever copied (an image is 2 MiB; a config edit touches one
+ * page). 1 when mapped, 0 when the caller should read it, negative on failure. */
+static int map_image(struct pv_eeprom_image *img, const char *path)
+{
+	struct stat st;
+	unsigned char magic[2];
+	void *map;
+	int fd, rc = 0;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* the read path reports it */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    !pv_soc_by_eeprom_size((size_t)st.st_size) || pread(fd, magic, 2, 0) != 2 ||
+	    (magic[0] == 0x1f && magic[1] == 0x8b))
+		goto out_close;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		goto out_close;
+	rc = adopt(img, map, (size_t)st.st_size, path, true);
+	rc = rc ? rc : 1;
+out_close:
+	close(fd);
+	return rc;
+}
+
+int pv_eeprom_load(struct pv_eeprom_image *img, const char *path)
+{
+	struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
+	size_t max = largest_eeprom(), len;
+	unsigned char *data;
+	int rc = map_image(img, path);
+
+	if (rc)
+		return rc < 0 ? rc : PV_OK;
+
+	/* One allocation for the whole image; one byte over the largest size so an
+	 * oversized file is recognised. */
+	rc = pv_buf_reserve(&buf, max + 1);
+	if (rc == 0)
+		rc = pv_file_read(path, max + 1, &buf);
 	if (rc == PV_ERR_TOO_BIG) {
 		rc = pv_fail(PV_ERR_FORMAT, "eeprom",
 			     "'%s': too large for a bootloader EEPROM image (over %zu bytes)",
@@ -224,7 +318,14 @@ int pv_eeprom_load(struct pv_eeprom_image *img, const char *path)
 	}
 	if (rc)
 		goto out_release_buf;
-	rc = pv_eeprom_parse(img, buf.data ? buf.data : (const unsigned char *)"", buf.len, path);
+	data = pv_buf_detach(&buf, &len);
+	if (!data) {
+		soc_for_size(0, path); /* an empty file: the size message */
+		rc = PV_ERR_FORMAT;
+		goto out_release_buf;
+	}
+	return adopt(img, data, len, path, false);
+
 out_release_buf:
 	pv_buf_release(&buf);
 	return rc;
@@ -234,45 +335,68 @@ void pv_eeprom_release(struct pv_eeprom_image *img)
 {
 	if (!img)
 		return;
-	free(img->data);
+	if (img->mapped)
+		munmap(img->data, img->size);
+	else
+		free(img->data);
 	free(img->sections);
 	free(img->name);
 	memset(img, 0, sizeof(*img));
 }
 
+/* Compare the file at path with data, reading it back in small chunks. */
+static int read_back_matches(const char *path, const unsigned char *data, size_t size)
+{
+	unsigned char chunk[64 * 1024];
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = PV_OK;
+
+	if (fd < 0)
+		return pv_fail_errno(errno, "eeprom", "cannot read back '%s'", path);
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = pv_fail_errno(errno, "eeprom", "cannot read back '%s'", path);
+			break;
+		}
+		if (got == 0 || done + (size_t)got > size ||
+		    memcmp(chunk, data + done, (size_t)got) != 0) {
+			if (got != 0 || done != size)
+				rc = pv_fail(PV_ERR_VERIFY, "eeprom",
+					     "'%s': read-back differs from what was written", path);
+			break;
+		}
+		done += (size_t)got;
+	}
+	close(fd);
+	return rc;
+}
+
 int pv_eeprom_save(const struct pv_eeprom_image *img, const char *path)
 {
-	struct pv_eeprom_image check = { 0 };
+	struct pv_eeprom_section *sections = NULL;
 	struct pv_atomic_file af;
-	struct pv_buf back = PV_BUF_INIT(SIZE_MAX);
+	size_t n = 0;
 	int rc;
 
 	/* Never write something this engine could not read back. */
-	rc = pv_eeprom_parse(&check, img->data, img->size, path);
+	rc = scan_sections(img->data, img->size, path, &sections, &n);
 	if (rc)
 		return rc;
-	pv_eeprom_release(&check);
+	free(sections);
 	rc = pv_atomic_open(&af, path, 0644);
 	if (rc)
 		return rc;
 	rc = pv_atomic_write(&af, img->data, img->size);
-	if (rc)
-		goto out_abort;
-	rc = pv_file_read_raw(af.tmp_path, img->size, &back);
-	if (rc)
-		goto out_abort;
-	if (back.len != img->size || memcmp(back.data, img->data, img->size) != 0) {
-		rc = pv_fail(PV_ERR_VERIFY, "eeprom", "'%s': read-back differs from what was written",
-			     path);
-		goto out_abort;
+	if (rc == 0)
+		rc = read_back_matches(af.tmp_path, img->data, img->size);
+	if (rc) {
+		pv_atomic_abort(&af);
+		return rc;
 	}
-	pv_buf_release(&back);
 	return pv_atomic_commit(&af);
-
-out_abort:
-	pv_buf_release(&back);
-	pv_atomic_abort(&af);
-	return rc;
 }
 
 long pv_eeprom_find_section(const struct pv_eeprom_image *img, const char *name, size_t lo,
@@ -381,6 +505,25 @@ int pv_eeprom_file_capacity(const struct pv_eeprom_image *img, const char *name,
 
 /* Content ends at p: 0xff to the 8-byte boundary, then a PAD header unless the section is
  * the last one, then 0xff up to next. */
+/* memset(p, 0xff, len), but only where a byte differs: the gap is nearly always erased
+ * already, and not writing it keeps a copy-on-write mapped image from copying its pages. */
+static void set_erased(unsigned char *p, size_t len)
+{
+	const size_t chunk = 4096;
+
+	while (len) {
+		size_t n = len < chunk ? len : chunk;
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] != 0xff) {
+				memset(p + i, 0xff, n - i);
+				break;
+			}
+		}
+		p += n;
+		len -= n;
+	}
+}
+
 static void fill_to(struct pv_eeprom_image *img, size_t p, size_t next, bool is_last)
 {
 	size_t pad;
@@ -395,22 +538,19 @@ static void fill_to(struct pv_eeprom_image *img, size_t p, size_t next, bool is_
 		pv_eeprom_put_be32(img->data + p + 4, (uint32_t)pad);
 		p += 8;
 	}
-	memset(img->data + p, 0xff, pad);
+	set_erased(img->data + p, pad);
 }
 
-/* Run an edit of data[lo..hi) and re-scan; if the result does not parse (which would be
- * an engine bug), put the old bytes back. */
-static int commit_edit(struct pv_eeprom_image *img, const unsigned char *saved, size_t lo,
-		       size_t hi)
+/* After an edit only the bytes from the edited section's header up to `next` change, and
+ * the callers check beforehand that the stream resuming after them parses; so the re-scan
+ * cannot fail and a failed edit never needs undoing. */
+static int finish_edit(struct pv_eeprom_image *img)
 {
 	int rc = rescan(img);
 
-	if (rc) {
-		memcpy(img->data + lo, saved, hi - lo);
-		rescan(img);
-		return pv_fail(PV_ERR_FORMAT, "eeprom", "'%s': edit produced an unreadable image",
-			       label(img));
-	}
+	if (rc)
+		return pv_fail(PV_ERR_FORMAT, "eeprom", "'%s': internal error: edit produced an "
+			       "unreadable image", label(img));
 	return PV_OK;
 }
 
@@ -418,7 +558,6 @@ int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const v
 			  size_t len)
 {
 	struct file_slot slot;
-	unsigned char *saved;
 	size_t hdr, cap, end;
 	int rc;
 
@@ -436,28 +575,28 @@ int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const v
 			       "'%s': no space for %s of %zu bytes: this image has room for %zu "
 			       "bytes", label(img), name, len, cap);
 	hdr = img->sections[slot.index].offset;
-	/* Up to 4 bytes (then alignment) may land past next: see slot_capacity(). */
+	/* Where the parser resumes after the rewritten section: at `next` behind a PAD, at
+	 * the content's aligned end when that reaches past `next` (the 4-byte tail case), and
+	 * nowhere when 0xff fills up to `next` (end of stream). That part is not rewritten,
+	 * so it must already parse; a crafted image whose "free" space holds garbage is
+	 * refused here rather than turned into an unreadable one. */
 	end = (hdr + 24 + len + 7) & ~(size_t)7;
-	if (end < slot.next)
-		end = slot.next;
-	saved = malloc(end - hdr);
-	if (!saved)
-		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
-	memcpy(saved, img->data + hdr, end - hdr);
+	if (end >= slot.next || (!slot.is_last && slot.next - end >= 8))
+		rc = check_stream_from(img, end >= slot.next ? end : slot.next);
+	else
+		rc = PV_OK;
+	if (rc)
+		return rc;
 	pv_eeprom_put_be32(img->data + hdr + 4, (uint32_t)(len + PV_EEPROM_FILENAME_LEN + 4));
 	if (len)
 		memcpy(img->data + hdr + 8 + 16, data, len);
 	fill_to(img, hdr + 8 + 16 + len, slot.next, slot.is_last);
-	rc = commit_edit(img, saved, hdr, end);
-	free(saved);
-	return rc;
+	return finish_edit(img);
 }
 
 int pv_eeprom_update_bootcode(struct pv_eeprom_image *img, const void *data, size_t len)
 {
 	size_t next = 0;
-	unsigned char *saved;
-	int rc;
 
 	for (size_t i = 1; i < img->nsections; i++) {
 		if (img->sections[i].magic != PV_EEPROM_MAGIC_PAD) {
@@ -476,17 +615,12 @@ int pv_eeprom_update_bootcode(struct pv_eeprom_image *img, const void *data, siz
 		return pv_fail(PV_ERR_NO_SPACE, "eeprom",
 			       "'%s': no space for a bootcode of %zu bytes: this image has room "
 			       "for %zu bytes", label(img), len, next - 8);
-	saved = malloc(next);
-	if (!saved)
-		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
-	memcpy(saved, img->data, next);
+	/* `next` is a section of the parsed stream, so everything from it on stays valid. */
 	pv_eeprom_put_be32(img->data + 4, (uint32_t)len);
 	if (len)
 		memcpy(img->data + 8, data, len);
 	fill_to(img, 8 + len, next, false);
-	rc = commit_edit(img, saved, 0, next);
-	free(saved);
-	return rc;
+	return finish_edit(img);
 }
 
 /* Where set_timestamp writes: the read-only updatetime file, else the image tail. */
@@ -530,17 +664,26 @@ int pv_eeprom_set_timestamp(struct pv_eeprom_image *img, uint32_t ts)
 	return PV_OK;
 }
 
-/* Find "KEY" in the image and return the text that follows it (bounded). */
+/* Find "KEY" standing on its own (not the tail of a longer name such as
+ * "VC_BUILD_ID_VERSION:") and return the text that follows it. */
 static const unsigned char *find_string(const struct pv_eeprom_image *img, const char *key,
 					size_t *avail)
 {
-	const unsigned char *hit = memmem(img->data, img->size, key, strlen(key));
+	size_t klen = strlen(key), from = 0;
 
-	if (!hit)
-		return NULL;
-	hit += strlen(key);
-	*avail = (size_t)(img->data + img->size - hit);
-	return hit;
+	while (from < img->size) {
+		const unsigned char *hit = memmem(img->data + from, img->size - from, key, klen);
+		size_t at;
+		if (!hit)
+			return NULL;
+		at = (size_t)(hit - img->data);
+		if (at == 0 || !(pv_eeprom_conf_key_char((char)img->data[at - 1]))) {
+			*avail = img->size - at - klen;
+			return hit + klen;
+		}
+		from = at + 1;
+	}
+	return NULL;
 }
 
 static bool all_zero(const unsigned char *p, size_t len)
@@ -635,33 +778,47 @@ static int apply_blob(struct pv_eeprom_image *img, const char *name,
 	return pv_eeprom_update_file(img, name, blob->data, blob->len);
 }
 
-int pv_eeprom_apply_edits(struct pv_eeprom_image *img, const struct pv_eeprom_edits *edits)
+static int apply_all(struct pv_eeprom_image *img, const struct pv_eeprom_edits *edits)
 {
-	struct pv_eeprom_image work = { 0 };
 	unsigned char pubkey[PV_EEPROM_PUBKEY_LEN];
-	int rc = pv_eeprom_parse(&work, img->data, img->size, img->name);
+	int rc = PV_OK;
 
-	if (rc)
-		return rc;
 	if (edits->set_timestamp)
-		rc = pv_eeprom_set_timestamp(&work, edits->timestamp);
+		rc = pv_eeprom_set_timestamp(img, edits->timestamp);
 	if (rc == 0 && edits->bootcode)
-		rc = pv_eeprom_update_bootcode(&work, edits->bootcode->data, edits->bootcode->len);
+		rc = pv_eeprom_update_bootcode(img, edits->bootcode->data, edits->bootcode->len);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_BOOTSYS, edits->bootsys);
+		rc = apply_blob(img, PV_EEPROM_BOOTSYS, edits->bootsys);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_CACERT_DER, edits->cacert);
+		rc = apply_blob(img, PV_EEPROM_CACERT_DER, edits->cacert);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_BOOTCONF_TXT, edits->config);
+		rc = apply_blob(img, PV_EEPROM_BOOTCONF_TXT, edits->config);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_BOOTCONF_SIG, edits->digest);
+		rc = apply_blob(img, PV_EEPROM_BOOTCONF_SIG, edits->digest);
 	if (rc == 0 && edits->pubkey_pem) {
 		rc = pv_eeprom_pubkey_from_pem(edits->pubkey_pem->data, edits->pubkey_pem->len,
 					       edits->pubkey_pem->source, pubkey);
 		if (rc == 0)
-			rc = pv_eeprom_update_file(&work, PV_EEPROM_PUBKEY_BIN, pubkey,
+			rc = pv_eeprom_update_file(img, PV_EEPROM_PUBKEY_BIN, pubkey,
 						   sizeof(pubkey));
 	}
+	return rc;
+}
+
+int pv_eeprom_apply_edits(struct pv_eeprom_image *img, const struct pv_eeprom_edits *edits)
+{
+	struct pv_eeprom_image work = { 0 };
+	int nedits = edits->set_timestamp + !!edits->bootcode + !!edits->bootsys +
+		     !!edits->cacert + !!edits->config + !!edits->digest + !!edits->pubkey_pem;
+	int rc;
+
+	/* Each edit alone is all-or-nothing; several need a scratch copy to stay so. */
+	if (nedits <= 1)
+		return apply_all(img, edits);
+	rc = pv_eeprom_parse(&work, img->data, img->size, img->name);
+	if (rc)
+		return rc;
+	rc = apply_all(&work, edits);
 	if (rc) {
 		pv_eeprom_release(&work);
 		return rc;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <string.h>
 #include <termios.h>
 #include <time.h>
@@ -120,6 +121,12 @@ static int read_loop(int fd, const char *source, const struct pv_uart_capture_op
 			continue;
 		n = read(fd, chunk, sizeof(chunk));
 		if (n > 0) {
+			if (options->on_data) {
+				int rc = options->on_data(chunk, (size_t)n, options->user);
+
+				if (rc)
+					return rc;
+			}
 			pv_uart_parser_feed(parser, chunk, (size_t)n);
 			continue;
 		}
@@ -129,7 +136,7 @@ static int read_loop(int fd, const char *source, const struct pv_uart_capture_op
 			continue;
 		/* A terminal whose other side went away (USB adapter unplugged, pty master
 		 * closed) reports EIO: that is the end of this capture, not a failure. */
-		if (errno == EIO) {
+		if (errno == EIO || errno == ENODEV || errno == ENXIO) {
 			pv_log(PV_LOG_INFO, "uart", "'%s': hung up", source);
 			break;
 		}
@@ -144,7 +151,8 @@ int pv_uart_capture(const char *source, const struct pv_uart_capture_options *op
 	struct pv_uart_capture_options defaults = { 0 };
 	struct termios saved;
 	bool is_stdin = strcmp(source, "-") == 0;
-	bool restore = false;
+	const char *name = is_stdin ? "stdin" : source;
+	bool terminal;
 	int fd, rc;
 
 	if (!options)
@@ -156,18 +164,28 @@ int pv_uart_capture(const char *source, const struct pv_uart_capture_options *op
 		if (fd < 0)
 			return pv_fail_errno(errno, "uart", "cannot open '%s'", source);
 	}
-	if (isatty(fd)) {
-		rc = configure_raw(fd, is_stdin ? "stdin" : source,
-				   options->baud ? options->baud : 115200, &saved);
-		if (rc)
+	terminal = isatty(fd);
+	if (terminal) {
+		/* Two readers of one serial line would each get part of the bytes. */
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			rc = errno == EWOULDBLOCK
+				     ? pv_fail(PV_ERR_BUSY, "uart", "'%s': in use by another capture",
+					       name)
+				     : pv_fail_errno(errno, "uart", "'%s': cannot lock", name);
 			goto out_close_fd;
-		restore = true;
+		}
+		rc = configure_raw(fd, name, options->baud ? options->baud : 115200, &saved);
+		if (rc)
+			goto out_unlock;
 	}
-	rc = read_loop(fd, is_stdin ? "stdin" : source, options, parser);
+	rc = read_loop(fd, name, options, parser);
 	if (rc == PV_OK)
 		pv_uart_parser_finish(parser);
-	if (restore)
+	if (terminal)
 		tcsetattr(fd, TCSANOW, &saved);
+out_unlock:
+	if (terminal)
+		flock(fd, LOCK_UN);
 out_close_fd:
 	if (!is_stdin)
 		close(fd);

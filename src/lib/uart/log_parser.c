@@ -21,6 +21,7 @@
  * still explain the failure. */
 struct net_attempt {
 	bool active;            /* a network attempt was seen in this boot */
+	bool implied;           /* started by a network line, before any "Boot mode:" */
 	bool waited_for_link;
 	bool link_up;
 	unsigned dhcp_offers;
@@ -37,6 +38,8 @@ struct net_attempt {
 	bool cancelled;         /* NETBOOT CANCEL */
 	bool init_failed;
 	bool abandoned;         /* the bootloader went on to another boot mode */
+	bool incompatible;      /* the firmware that arrived refused this board */
+	bool gave_up;           /* "Firmware not found": no fallback left */
 	char last_path[PV_UART_PATH_MAX];
 };
 
@@ -53,6 +56,10 @@ struct pv_uart_parser {
 	char line[PV_UART_LINE_MAX + 1];
 	pv_uart_line_fn line_fn;
 	void *line_user;
+	pv_uart_board_fn board_fn;
+	void *board_user;
+	/* the report as it was when the latest boot began, for board_fn */
+	struct pv_uart_report before_boot;
 };
 
 /* Byte classes for the line splitter. */
@@ -297,7 +304,7 @@ static bool attempt_failed(const struct net_attempt *net)
 {
 	return net->active && !net->loaded &&
 	       (net->cancelled || net->init_failed || net->abandoned || net->not_found ||
-		net->tftp_error || net->timeout);
+		net->tftp_error || net->timeout || net->incompatible);
 }
 
 static void start_attempt(struct pv_uart_parser *ps)
@@ -308,6 +315,8 @@ static void start_attempt(struct pv_uart_parser *ps)
 	 * while the new attempt has not failed on its own. */
 	if (attempt_failed(&ps->net)) {
 		ps->prev_failure = failure_reason(&ps->net);
+	} else if (ps->net.implied) {
+		r->network_attempts--; /* the "Boot mode:" line names the attempt under way */
 	} else if (ps->net.active) {
 		ps->prev_failure = PV_UART_REASON_NONE;
 		r->failed_path[0] = r->tftp_error[0] = '\0';
@@ -320,10 +329,21 @@ static void start_attempt(struct pv_uart_parser *ps)
 	r->link_up = false;
 }
 
+static void compute_verdict(const struct pv_uart_parser *ps, enum pv_uart_result *result,
+			    enum pv_uart_reason *reason, bool *final);
+
 /* A new bootloader start: everything but the board's identity and the stream counters. */
 static void start_boot(struct pv_uart_parser *ps)
 {
 	struct pv_uart_report *r = &ps->report;
+
+	if (ps->board_fn && r->have_serial) {
+		bool final;
+
+		/* kept in case the new boot turns out to be another board's (set_serial) */
+		ps->before_boot = *r;
+		compute_verdict(ps, &ps->before_boot.result, &ps->before_boot.reason, &final);
+	}
 
 	r->boot_mode[0] = '\0';
 	r->boot_mode_code = -1;
@@ -355,6 +375,8 @@ static void set_serial(struct pv_uart_parser *ps, uint32_t serial)
 	struct pv_uart_report *r = &ps->report;
 
 	if (r->have_serial && r->serial != serial) {
+		if (ps->board_fn && ps->before_boot.have_serial && ps->before_boot.serial == r->serial)
+			ps->board_fn(&ps->before_boot, ps->board_user);
 		r->mac[0] = '\0';
 		r->mac_mismatch = false;
 		ps->mac_from_primary = false;
@@ -400,6 +422,7 @@ static bool in_network_attempt(struct pv_uart_parser *ps)
 		return false;
 	ps->current_mode_is_network = true;
 	start_attempt(ps);
+	ps->net.implied = true;
 	return true;
 }
 
@@ -622,7 +645,7 @@ static void file_arrived(struct pv_uart_parser *ps, const char *path)
 {
 	struct pv_uart_report *r = &ps->report;
 
-	if (!is_boot_payload(path) || ps->net.loaded)
+	if (!is_boot_payload(path) || ps->net.loaded || ps->net.incompatible)
 		return;
 	ps->net.loaded = true;
 	pv_strlcpy(r->loaded_path, path, sizeof(r->loaded_path));
@@ -651,8 +674,19 @@ static void on_tftp(struct pv_uart_parser *ps, const char *p)
 		r->recognised = true;
 		return;
 	}
-	if (starts_with(rest, "disconnect"))
-		return; /* printed after every transfer, successful or not */
+	if (starts_with(rest, "disconnect")) {
+		/* Printed after every transfer, good or bad ("timeouts 1" after a complete one
+		 * is normal). Only a transfer that ends with neither "complete" nor an error
+		 * was cut off by TFTP_FILE_TIMEOUT. */
+		if (net->request_open) {
+			net->request_open = false;
+			if (!net->timeout && !net->not_found && !net->tftp_error)
+				pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
+			net->timeout = true;
+			r->recognised = true;
+		}
+		return;
+	}
 	if (take_decimal(&rest, &code) && take(&rest, ":")) {
 		skip_spaces(&rest);
 		net->request_open = false;
@@ -687,15 +721,62 @@ static void on_tftp(struct pv_uart_parser *ps, const char *p)
 /* "Read 6e87a417/config.txt bytes     1540 hnd 0x0" */
 static void on_read(struct pv_uart_parser *ps, const char *p)
 {
+	struct pv_uart_report *r = &ps->report;
 	char path[PV_UART_PATH_MAX];
 
 	if (!ps->current_mode_is_network || !take_path(&p, path))
 		return;
 	skip_spaces(&p);
-	if (!starts_with(p, "bytes"))
+	if (starts_with(p, "bytes")) {
+		ps->net.request_open = false;
+		file_arrived(ps, path);
+	} else if (starts_with(p, "failed") && !ps->net.tftp_error && !ps->net.not_found &&
+		   !ps->net.timeout && !is_optional_probe(path)) {
+		/* "Read 1234abcd/start4.elf failed" */
+		ps->net.tftp_error = true;
+		pv_strlcpy(r->failed_path, path, sizeof(r->failed_path));
+		pv_strlcpy(r->tftp_error, "read failed", sizeof(r->tftp_error));
+	}
+}
+
+/* "Firmware not found": neither start4.elf nor start.elf, under the prefix or at the root.
+ * "start4.elf: is not compatible": the firmware on the server is older than the board. */
+static void on_firmware_verdict(struct pv_uart_parser *ps, const char *line)
+{
+	struct pv_uart_report *r = &ps->report;
+	struct net_attempt *net = &ps->net;
+	const char *colon;
+
+	if (!ps->current_mode_is_network)
 		return;
-	ps->net.request_open = false;
-	file_arrived(ps, path);
+	if (strcmp(line, "Firmware not found") == 0) {
+		/* The bootloader gave up on the firmware; an earlier timeout or error is the
+		 * cause when there was one, a missing file otherwise. */
+		if (!net->not_found && !net->timeout && !net->tftp_error) {
+			pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
+			pv_strlcpy(r->tftp_error, "Firmware not found", sizeof(r->tftp_error));
+			net->not_found = true;
+		}
+		net->gave_up = true;
+		r->recognised = true;
+		return;
+	}
+	colon = strstr(line, ": is not compatible");
+	if (colon && colon[strlen(": is not compatible")] == '\0' && colon > line) {
+		size_t name_len = (size_t)(colon - line);
+		const char *last = base_name(net->last_path);
+
+		/* name the file as requested ("1234abcd/start4.elf") when it is the last one */
+		if (strlen(last) == name_len && memcmp(last, line, name_len) == 0)
+			pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
+		else
+			copy_span(r->failed_path, sizeof(r->failed_path), line, name_len);
+		pv_strlcpy(r->tftp_error, "is not compatible", sizeof(r->tftp_error));
+		net->incompatible = true;
+		net->loaded = false;
+		r->loaded_path[0] = '\0';
+		r->recognised = true;
+	}
 }
 
 /* "DHCP src: <server mac> <server ip>": an offer or ACK arrived. */
@@ -840,6 +921,10 @@ static void dispatch_line(struct pv_uart_parser *ps, char *line, size_t len)
 		if (take(&p, "DHCP src: "))
 			on_dhcp_src(ps, p);
 		break;
+	case 'F':
+		if (starts_with(p, "Firmware not found"))
+			on_firmware_verdict(ps, p);
+		break;
 	case 'G':
 		if (take(&p, "GENET: UMAC_START "))
 			on_umac_start(ps, p);
@@ -902,6 +987,8 @@ static void dispatch_line(struct pv_uart_parser *ps, char *line, size_t len)
 	default:
 		break;
 	}
+	if (p[0] == 's' && ends_with(p, ": is not compatible"))
+		on_firmware_verdict(ps, p);
 }
 
 static void end_line(struct pv_uart_parser *ps)
@@ -967,6 +1054,8 @@ static enum pv_uart_reason failure_reason(const struct net_attempt *net)
 {
 	if (net->init_failed)
 		return PV_UART_REASON_NETBOOT_INIT_FAILED;
+	if (net->incompatible)
+		return PV_UART_REASON_FIRMWARE_INCOMPATIBLE;
 	if (net->not_found)
 		return PV_UART_REASON_TFTP_NOT_FOUND;
 	if (net->tftp_error)
@@ -1017,12 +1106,16 @@ static void compute_verdict(const struct pv_uart_parser *ps, enum pv_uart_result
 		*result = PV_UART_RESULT_FAILED;
 		*reason = failure_reason(net);
 		*final = true;
+	} else if (net->active && net->incompatible) {
+		*result = PV_UART_RESULT_FAILED;
+		*reason = PV_UART_REASON_FIRMWARE_INCOMPATIBLE;
+		*final = true;
 	} else if (net->active && (net->not_found || net->tftp_error || net->timeout)) {
 		/* The evidence is there even if the log stops before the bootloader gives up; a
 		 * missing file at the TFTP root leaves no fallback, so that one is final. */
 		*result = PV_UART_RESULT_FAILED;
 		*reason = failure_reason(net);
-		*final = net->not_found_unprefixed;
+		*final = net->not_found_unprefixed || net->gave_up;
 	} else if (net->active && ps->prev_failure != PV_UART_REASON_NONE) {
 		/* retrying after a failure that is likely to repeat */
 		*result = PV_UART_RESULT_FAILED;
@@ -1075,6 +1168,13 @@ int pv_uart_parser_new(struct pv_uart_parser **out)
 void pv_uart_parser_free(struct pv_uart_parser *ps)
 {
 	free(ps);
+}
+
+void pv_uart_parser_set_board_callback(struct pv_uart_parser *ps, pv_uart_board_fn fn,
+				       void *user)
+{
+	ps->board_fn = fn;
+	ps->board_user = user;
 }
 
 void pv_uart_parser_set_line_callback(struct pv_uart_parser *ps, pv_uart_line_fn fn, void *user)

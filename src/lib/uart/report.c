@@ -33,6 +33,7 @@ static const char *const reason_names[] = {
 	[PV_UART_REASON_WAITING_FOR_DHCP] = "waiting-for-dhcp",
 	[PV_UART_REASON_DHCP_IN_PROGRESS] = "dhcp-in-progress",
 	[PV_UART_REASON_TFTP_IN_PROGRESS] = "tftp-in-progress",
+	[PV_UART_REASON_FIRMWARE_INCOMPATIBLE] = "firmware-incompatible",
 };
 
 const char *pv_uart_result_name(enum pv_uart_result result)
@@ -186,13 +187,17 @@ static int explain_not_found(const struct pv_uart_report *r, struct pv_buf *out)
 				     "Its TFTP folder '%s/' is missing (or lacks the boot files) "
 				     "on the server.\n",
 				     folder);
+		rc |= pv_buf_appendf(out, "Next step: record the board in the inventory and create "
+					  "its folder:\n");
+		if (r->serial8[0])
+			rc |= pv_buf_appendf(out, "  piprov inventory add --serial %s%s%s\n",
+					     r->serial8, r->mac[0] ? " --mac " : "", r->mac);
 		rc |= pv_buf_appendf(
 			out,
-			"Next step: record the board in the inventory and create its folder:\n"
-			"  piprov inventory export tftp ...   (makes <tftp root>/%s/ for every "
-			"board)\n"
-			"or copy the boot files into <tftp root>/%s/ yourself. ",
-			folder, folder);
+			"  piprov inventory export tftp --tftp-root DIR --template BOOTFILES\n"
+			"('piprov uart capture DEVICE --inventory FILE' records the board as well), or "
+			"copy the boot files into <tftp root>/%s/ yourself.\n",
+			folder);
 		if (r->serial8[0] && strcmp(folder, r->serial8) == 0)
 			rc |= pv_buf_appendf(out, "The folder name is the board's serial "
 						  "(TFTP_PREFIX=0, the default).\n");
@@ -204,7 +209,8 @@ static int explain_not_found(const struct pv_uart_report *r, struct pv_buf *out)
 				     "The file is missing from the root of the TFTP server.\n"
 				     "Next step: put the boot files (start4.elf, fixup4.dat, "
 				     "config.txt, kernel, device trees) into the TFTP root, or give "
-				     "each board its folder with 'piprov inventory export tftp ...'.\n");
+				     "each board its folder with 'piprov inventory export tftp "
+				     "--tftp-root DIR --template BOOTFILES'.\n");
 	}
 	return rc;
 }
@@ -217,12 +223,12 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 	case PV_UART_RESULT_UNKNOWN:
 		return pv_buf_appendf(
 			out,
-			"No bootloader output was recognised (%" PRIu64 " lines, %" PRIu64
+			"No bootloader output was recognised (%" PRIu64 " line(s), %" PRIu64
 			" bytes of noise).\n"
 			"%s"
 			"Next step: check the wiring (adapter RX to the Pi's TX = GPIO14, GND to "
 			"GND; Pi 5: the 3-pin debug UART), 115200 8N1, and turn the log on in the "
-			"EEPROM config:\n  piprov eeprom set ... BOOT_UART=1\n",
+			"EEPROM config:\n  piprov eeprom set IMAGE -o OUT BOOT_UART=1   (then flash OUT)\n",
 			r->lines, r->noise_bytes,
 			r->noise_bytes > r->lines ? "Much of it is noise: a wrong baud rate or a "
 						    "floating RX line looks like this.\n"
@@ -235,15 +241,16 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			r->fell_back_to_root
 				? "But its own folder lacked the files: the bootloader fell back "
 				  "to the TFTP root, so it runs what every board without a folder "
-				  "gets.\nNext step: 'piprov inventory export tftp ...' to give it "
-				  "its own folder.\n"
+				  "gets.\nNext step: 'piprov inventory export tftp --tftp-root DIR "
+				  "--template BOOTFILES' to give it its own folder.\n"
 				: "");
 	case PV_UART_RESULT_NOT_NETWORK:
 		return pv_buf_appendf(
 			out,
 			"The board booted in mode %s and did not try network boot in this log.\n"
 			"Next step: put network boot (mode 2) into BOOT_ORDER, e.g. "
-			"'piprov eeprom set ... BOOT_ORDER=0xf21' (SD, then network, repeat).\n",
+			"'piprov eeprom set IMAGE -o OUT BOOT_ORDER=0xf21' (SD, then network, "
+			"repeat), then flash OUT.\n",
 			r->boot_mode);
 	case PV_UART_RESULT_INCOMPLETE:
 		break;
@@ -260,7 +267,8 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			"The Ethernet link came up but no DHCP server answered the board.\n"
 			"Next step: check that the DHCP server (dnsmasq) runs and listens on this "
 			"segment/VLAN ('journalctl -u dnsmasq', 'tcpdump -ni IFACE port 67 or port "
-			"68'); 'piprov inventory export dnsmasq ...' writes a working config.\n");
+			"68'); 'piprov inventory export dnsmasq -o /etc/dnsmasq.d/piprov.conf' "
+			"writes a working config (proxy DHCP beside an existing router).\n");
 	case PV_UART_REASON_NO_PXE_OPTION:
 		return pv_buf_appendf(
 			out,
@@ -269,7 +277,7 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			"no DHCP offer with option 43.\n"
 			"Next step: add 'pxe-service=0,\"Raspberry Pi Boot\"' to dnsmasq (proxy DHCP "
 			"works beside an existing router), or export it with 'piprov inventory "
-			"export dnsmasq ...'.\n",
+			"export dnsmasq -o /etc/dnsmasq.d/piprov.conf'.\n",
 			r->dhcp_offers, or_unknown(r->dhcp_server));
 	case PV_UART_REASON_DHCP_INCOMPLETE:
 		return pv_buf_appendf(
@@ -308,6 +316,16 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			"'tftp-secure' it must be owned by the dnsmasq user) and check the server "
 			"log.\n",
 			server, or_unknown(r->failed_path), r->tftp_error);
+	case PV_UART_REASON_FIRMWARE_INCOMPATIBLE:
+		return pv_buf_appendf(
+			out,
+			"The board loaded '%s' from %s, but the firmware is not compatible with "
+			"it: the boot files on the server are older than this board.\n"
+			"Next step: copy current firmware files (start4.elf, fixup4.dat and the "
+			"device trees from the Raspberry Pi OS boot partition or the firmware "
+			"repository) into the board's TFTP folder, then 'piprov inventory export "
+			"tftp ...' if you use a shared template.\n",
+			or_unknown(r->failed_path), server);
 	case PV_UART_REASON_NETBOOT_CANCELLED:
 		return pv_buf_appendf(
 			out,
@@ -352,9 +370,57 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 				   "--until done').\n");
 }
 
+/* Wrap prose lines at DIAGNOSE_WIDTH columns for a terminal; lines that start with two
+ * spaces are commands to copy and stay whole. */
+#define DIAGNOSE_WIDTH 78
+
+static int append_wrapped(const char *text, struct pv_buf *out)
+{
+	int rc = 0;
+
+	while (*text && rc == 0) {
+		const char *end = strchr(text, '\n');
+		size_t len = end ? (size_t)(end - text) : strlen(text);
+
+		if (text[0] == ' ' && text[1] == ' ') {
+			rc = pv_buf_append(out, text, len);
+		} else {
+			const char *line = text;
+			size_t left = len;
+
+			while (left > DIAGNOSE_WIDTH && rc == 0) {
+				size_t cut = DIAGNOSE_WIDTH;
+
+				while (cut > 0 && line[cut] != ' ')
+					cut--;
+				if (cut == 0) /* one long word: break after it */
+					for (cut = DIAGNOSE_WIDTH; cut < left && line[cut] != ' '; cut++)
+						;
+				if (cut >= left)
+					break;
+				rc |= pv_buf_append(out, line, cut);
+				rc |= pv_buf_putc(out, '\n');
+				line += cut + 1;
+				left -= cut + 1;
+			}
+			if (rc == 0)
+				rc = pv_buf_append(out, line, left);
+		}
+		if (rc == 0 && end)
+			rc = pv_buf_putc(out, '\n');
+		text += len + (end ? 1 : 0);
+	}
+	return rc;
+}
+
 int pv_uart_diagnose(const struct pv_uart_report *r, struct pv_buf *out)
 {
-	if (describe_board(r, out) || explain(r, out))
-		return pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the diagnosis");
-	return PV_OK;
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	int rc = PV_OK;
+
+	if (describe_board(r, &text) || explain(r, &text) ||
+	    append_wrapped(pv_buf_str(&text), out))
+		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the diagnosis");
+	pv_buf_release(&text);
+	return rc;
 }

@@ -278,7 +278,8 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 	pthread_mutex_lock(&job->lock);
 	seen = slot->sightings;
 	pthread_mutex_unlock(&job->lock);
-	rc = pv_usb_rom_boot(t, payload->second_stage, payload->second_stage_size, NULL, to,
+	rc = pv_usb_rom_boot(t, payload->second_stage, payload->second_stage_size,
+			     payload->signature, to,
 			     &reenumerating);
 	pv_usb_transport_destroy(t);
 	if (rc) {

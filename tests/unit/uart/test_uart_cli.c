@@ -137,6 +137,43 @@ static void test_capture_stdin_into_inventory(void **state)
 	assert_int_equal(rec->seen[PV_FACT_MAC].source, PV_INVENTORY_SOURCE_UART);
 	pv_inventory_release(&inv);
 
+	/* --save keeps exactly the bytes that arrived, written atomically */
+	{
+		struct pv_buf original = PV_BUF_INIT(SIZE_MAX), kept = PV_BUF_INIT(SIZE_MAX);
+		char *saved = NULL;
+
+		assert_true(asprintf(&saved, "%s/boot.log", dir) > 0);
+		assert_int_equal(run(&out, 1, "capture '%s' --no-log --json --save '%s'", log,
+				     saved),
+				 0);
+		assert_contains(&out, "\"result\":\"ok\"");
+		assert_true(strstr(pv_buf_str(&out), "BOOTMODE:") == NULL); /* --no-log */
+		pv_test_read_file(log, &original);
+		pv_test_read_file(saved, &kept);
+		assert_int_equal(kept.len, original.len);
+		assert_memory_equal(kept.data, original.data, original.len);
+		pv_buf_release(&original);
+		pv_buf_release(&kept);
+		free(saved);
+	}
+
+	/* two boards in one capture: both recorded */
+	{
+		char *two = uart_test_log_path("two-boards.log");
+
+		assert_int_equal(run(&out, 1, "capture '%s' --no-log --inventory '%s'", two,
+				     inventory),
+				 0);
+		assert_contains(&out, "board 11111111 (MAC dc:a6:32:11:11:11) finished: failed");
+		pv_inventory_init(&inv);
+		assert_int_equal(pv_inventory_load(inventory, &inv), PV_OK);
+		assert_non_null(pv_inventory_find_serial(&inv, 0x11111111, 8));
+		assert_non_null(pv_inventory_find_serial(&inv, 0x22222222, 8));
+		assert_int_equal(inv.count, 3);
+		pv_inventory_release(&inv);
+		free(two);
+	}
+
 	/* a log without a serial records nothing and says so */
 	free(command);
 	assert_true(asprintf(&command,

@@ -113,7 +113,7 @@ static void test_synthetic_logs(void **state)
 
 	(void)state;
 	assert_true(asprintf(&dir, "%s/tests/unit/uart/logs", pv_test_source_dir()) > 0);
-	assert_true(check_expected_tsv(dir) >= 10);
+	assert_int_equal(check_expected_tsv(dir), 12);
 	free(dir);
 }
 
@@ -123,7 +123,7 @@ static const char *const synthetic_logs[] = {
 	"pi4-folder-missing.log", "pi4-fallback-root.log", "cm4-2024-ok-crlf.log",
 	"no-dhcp-offer.log",      "no-option43.log",      "tftp-unreachable.log",
 	"tftp-timeout.log",       "sd-boot.log",          "two-boards.log",
-	"pi5-arp-sender.log",
+	"pi5-arp-sender.log",     "tftp-transfer-timeout.log", "firmware-incompatible.log",
 };
 
 static char *parse_whole(const unsigned char *data, size_t len)
@@ -302,6 +302,22 @@ static void test_variants_and_mac_cross_check(void **state)
 	assert_int_equal(report.boot_mode_code, 2);
 }
 
+/* A capture started in the middle of a boot: network lines before any "Boot mode:" imply an
+ * attempt, and the "Boot mode:" that follows names that attempt instead of adding one. */
+static void test_capture_from_mid_boot(void **state)
+{
+	static const char log[] = "LINK STATUS: speed: 1000 full duplex\n"
+				  "Boot mode: NETWORK (02) order f\n"
+				  "NET_BOOT: dc:a6:32:00:00:01 wait for link TFTP: 0.0.0.0\n";
+	struct pv_uart_report report;
+
+	(void)state;
+	assert_int_equal(pv_uart_parse_buffer(log, sizeof(log) - 1, &report), PV_OK);
+	assert_int_equal(report.network_attempts, 1);
+	assert_int_equal(report.result, PV_UART_RESULT_INCOMPLETE);
+	assert_int_equal(report.reason, PV_UART_REASON_WAITING_FOR_LINK);
+}
+
 static void test_header_twice_is_one_boot(void **state)
 {
 	struct pv_buf log = PV_BUF_INIT(SIZE_MAX);
@@ -327,6 +343,44 @@ static void test_header_twice_is_one_boot(void **state)
 	assert_string_equal(report.serial8, "22222222");
 	assert_string_equal(report.mac, "2c:cf:67:22:22:22");
 	assert_false(report.mac_mismatch);
+	pv_buf_release(&log);
+}
+
+static void collect_board(const struct pv_uart_report *report, void *user)
+{
+	struct pv_buf *seen = user;
+
+	assert_int_equal(pv_buf_appendf(seen, "%s %s %s %s;", report->serial8, report->mac,
+					pv_uart_result_name(report->result),
+					pv_uart_reason_name(report->reason)),
+			 PV_OK);
+}
+
+/* Each board that leaves the line is handed over once, with its verdict; the header pair of
+ * the next board and a reboot of the same board do not count. */
+static void test_board_callback(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX), seen = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_parser *parser = NULL;
+
+	(void)state;
+	uart_read_test_log("two-boards.log", &log);
+	/* the second board reboots once more before the log ends */
+	assert_int_equal(pv_buf_append_str(&log, "RPi: BOOTSYS release VERSION:4c845bd3 DATE: "
+						 "2024/02/16 TIME: 15:28:41\n"
+						 "BOOTMODE: 0x06 partition 0 build-ts "
+						 "BUILD_TIMESTAMP=1708097321 serial 22222222 "
+						 "boardrev d04170 stc 1622082\n"),
+			 PV_OK);
+	assert_int_equal(pv_uart_parser_new(&parser), PV_OK);
+	pv_uart_parser_set_board_callback(parser, collect_board, &seen);
+	pv_uart_parser_feed(parser, log.data, log.len);
+	pv_uart_parser_finish(parser);
+	assert_string_equal(pv_buf_str(&seen), "11111111 dc:a6:32:11:11:11 failed no-dhcp-offer;");
+	assert_string_equal(pv_uart_parser_report(parser)->serial8, "22222222");
+	assert_int_equal(pv_uart_parser_report(parser)->boots, 3);
+	pv_uart_parser_free(parser);
+	pv_buf_release(&seen);
 	pv_buf_release(&log);
 }
 
@@ -395,6 +449,13 @@ static char *diagnose_text(const char *data, size_t len)
 	assert_int_equal(pv_uart_parse_buffer(data, len, report), PV_OK);
 	assert_int_equal(pv_uart_diagnose(report, &text), PV_OK);
 	free(report);
+	/* the text is wrapped for a terminal: match phrases across line ends */
+	for (size_t i = 0; i < text.len; i++) {
+		if (text.data[i] == '\n')
+			text.data[i] = ' ';
+		else
+			assert_true(i == 0 || text.data[i - 1] != '\n');
+	}
 	return (char *)pv_buf_detach(&text, NULL);
 }
 
@@ -434,6 +495,11 @@ static void test_diagnose_explains_and_advises(void **state)
 		{ "tftp-unreachable.log",
 		  { "TFTP server unreachable", "0badf00d/start4.elf", "172.16.0.9", NULL } },
 		{ "tftp-timeout.log", { "timed out", "UDP port 69", NULL } },
+		{ "tftp-transfer-timeout.log",
+		  { "172.16.0.3 timed out (file '0c0ffee0/start4.elf')", "tftp-timeout", NULL } },
+		{ "firmware-incompatible.log",
+		  { "loaded '0dd0dd00/start4.elf'", "not compatible", "firmware-incompatible",
+		    NULL } },
 		{ "pi4-fallback-root.log",
 		  { "Network boot works", "fell back to the TFTP root",
 		    "piprov inventory export tftp", NULL } },
@@ -449,6 +515,26 @@ static void test_diagnose_explains_and_advises(void **state)
 			assert_contains(text, cases[i].says[k]);
 		free(text);
 	}
+}
+
+static void test_diagnose_wraps_prose_not_commands(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX), text = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_report *report = malloc(sizeof(*report));
+	char *save = NULL, *line;
+
+	(void)state;
+	assert_non_null(report);
+	uart_read_test_log("no-option43.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, report), PV_OK);
+	assert_int_equal(pv_uart_diagnose(report, &text), PV_OK);
+	for (line = strtok_r((char *)text.data, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!(line[0] == ' ' && line[1] == ' ') && strlen(line) > 78)
+			fail_msg("line over 78 columns: '%s'", line);
+	pv_buf_release(&text);
+	pv_buf_release(&log);
+	free(report);
 }
 
 static void test_diagnose_cancel_and_unknown(void **state)
@@ -575,10 +661,13 @@ int main(void)
 		cmocka_unit_test(test_long_lines_are_ignored),
 		cmocka_unit_test(test_server_mac_never_taken),
 		cmocka_unit_test(test_variants_and_mac_cross_check),
+		cmocka_unit_test(test_capture_from_mid_boot),
 		cmocka_unit_test(test_header_twice_is_one_boot),
+		cmocka_unit_test(test_board_callback),
 		cmocka_unit_test(test_tftp_paths_bounded),
 		cmocka_unit_test(test_done_only_at_final_verdict),
 		cmocka_unit_test(test_diagnose_explains_and_advises),
+		cmocka_unit_test(test_diagnose_wraps_prose_not_commands),
 		cmocka_unit_test(test_diagnose_cancel_and_unknown),
 		cmocka_unit_test(test_json_report),
 		cmocka_unit_test(test_inventory_record),

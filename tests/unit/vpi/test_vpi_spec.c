@@ -1,0 +1,168 @@
+#include <string.h>
+
+#include "piprov/error.h"
+#include "piprov/text.h"
+#include "piprov/vpi.h"
+#include "test_support.h"
+
+static void test_minimal_spec(void **state)
+{
+	struct pv_vpi_spec spec;
+	struct pv_vpi_options opts;
+	char serial[PV_SERIAL_STRLEN];
+
+	(void)state;
+	assert_int_equal(pv_vpi_spec_parse("pi4", &spec), PV_OK);
+	assert_string_equal(spec.board->short_name, "pi4");
+	assert_int_equal(spec.count, 1);
+	assert_false(spec.has_serial);
+	assert_null(spec.dump_dir);
+	assert_int_equal(pv_vpi_spec_board_options(&spec, 0, &opts), PV_OK);
+	assert_int_equal(opts.soc->soc, PV_SOC_BCM2711);
+	/* Pi 4 serials: top 32 bits are always 10000000. */
+	pv_serial_format(opts.serial, 16, serial);
+	assert_memory_equal(serial, "10000000", 8);
+	assert_int_equal(opts.boardrev >> 4 & 0xff, 0x11);
+	assert_true(opts.boardrev & (1u << 23));
+	assert_int_equal(opts.mac[0], 0xdc);
+	assert_int_equal(opts.fault, PV_VPI_FAULT_NONE);
+	assert_int_equal(pv_vpi_spec_board_options(&spec, 1, &opts), PV_ERR_INVALID);
+	pv_vpi_spec_release(&spec);
+}
+
+static void test_full_spec(void **state)
+{
+	struct pv_vpi_spec spec;
+	struct pv_vpi_options opts;
+
+	(void)state;
+	assert_int_equal(pv_vpi_spec_parse("pi5,serial=0c8f7e5cbd989ae1,mac=2c:cf:67:70:76:f3,"
+					   "boardrev=d04170,flash-ms=250,usb-mbps=480,"
+					   "dump=/tmp/x,fault=7",
+					   &spec),
+			 PV_OK);
+	assert_string_equal(spec.board->short_name, "pi5");
+	assert_true(spec.has_serial && spec.has_mac && spec.has_boardrev && spec.has_fault);
+	assert_true(spec.serial == 0x0c8f7e5cbd989ae1ull);
+	assert_int_equal(spec.boardrev, 0xd04170);
+	assert_int_equal(spec.flash_ms, 250);
+	assert_int_equal(spec.usb_mbps, 480);
+	assert_string_equal(spec.dump_dir, "/tmp/x");
+	assert_true(spec.fault_seed == 7);
+	assert_int_equal(pv_vpi_spec_board_options(&spec, 0, &opts), PV_OK);
+	assert_true(opts.serial == 0x0c8f7e5cbd989ae1ull);
+	assert_int_equal(opts.mac[5], 0xf3);
+	assert_int_equal(opts.flash_ms, 250);
+	assert_string_equal(opts.dump_dir, "/tmp/x");
+	pv_vpi_spec_release(&spec);
+}
+
+static void test_count_gives_distinct_boards(void **state)
+{
+	struct pv_vpi_spec spec;
+	struct pv_vpi_options opts[32];
+
+	(void)state;
+	assert_int_equal(pv_vpi_spec_parse("cm4,count=32", &spec), PV_OK);
+	assert_int_equal(spec.count, 32);
+	for (unsigned i = 0; i < 32; i++)
+		assert_int_equal(pv_vpi_spec_board_options(&spec, i, &opts[i]), PV_OK);
+	for (unsigned i = 0; i < 32; i++)
+		for (unsigned j = i + 1; j < 32; j++) {
+			assert_true(opts[i].serial != opts[j].serial);
+			/* the 8-digit TFTP serial must differ too */
+			assert_true((uint32_t)opts[i].serial != (uint32_t)opts[j].serial);
+			assert_memory_not_equal(opts[i].mac, opts[j].mac, 6);
+		}
+	pv_vpi_spec_release(&spec);
+
+	/* A given serial and MAC count up; BCM2712 boards use three MACs each. */
+	assert_int_equal(pv_vpi_spec_parse("pi5,count=3,serial=0c8f7e5cbd989ae1,"
+					   "mac=2c:cf:67:70:76:f3", &spec), PV_OK);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(pv_vpi_spec_board_options(&spec, i, &opts[i]), PV_OK);
+	assert_true(opts[2].serial == 0x0c8f7e5cbd989ae3ull);
+	assert_int_equal(opts[1].mac[5], 0xf6);
+	assert_int_equal(opts[2].mac[5], 0xf9);
+	pv_vpi_spec_release(&spec);
+}
+
+static void test_fault_seed_is_deterministic(void **state)
+{
+	struct pv_vpi_spec spec;
+	struct pv_vpi_options a, b;
+	unsigned seen[PV_VPI_FAULT_COUNT] = { 0 };
+
+	(void)state;
+	assert_int_equal(pv_vpi_spec_parse("pi4,count=200,fault=12345", &spec), PV_OK);
+	for (unsigned i = 0; i < 200; i++) {
+		assert_int_equal(pv_vpi_spec_board_options(&spec, i, &a), PV_OK);
+		assert_int_equal(pv_vpi_spec_board_options(&spec, i, &b), PV_OK);
+		assert_int_equal(a.fault, b.fault);
+		seen[a.fault]++;
+	}
+	/* every fault kind is drawn from 200 boards */
+	for (unsigned f = 0; f < PV_VPI_FAULT_COUNT; f++)
+		assert_true(seen[f] > 0);
+	pv_vpi_spec_release(&spec);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+	struct pv_vpi_spec spec;
+
+	assert_int_not_equal(pv_vpi_spec_parse(text, &spec), PV_OK);
+	if (!strstr(pv_last_error(), needle))
+		fail_msg("spec '%s': error '%s' does not mention '%s'", text, pv_last_error(),
+			 needle);
+}
+
+static void test_bad_specs_name_the_key(void **state)
+{
+	(void)state;
+	expect_error("", "unknown model");
+	expect_error("pi9", "unknown model 'pi9'");
+	expect_error("pi4,serial=1234", "key 'serial'");
+	expect_error("pi4,serial=10000000f8b7377g", "key 'serial'");
+	expect_error("pi4,mac=zz:00:00:00:00:00", "key 'mac'");
+	expect_error("pi4,boardrev=d04170", "key 'boardrev'");     /* a Pi 5 code */
+	expect_error("pi4,boardrev=0002", "key 'boardrev'");       /* old-style */
+	expect_error("pi4,count=0", "key 'count'");
+	expect_error("pi4,count=257", "key 'count'");
+	expect_error("pi4,count=-1", "key 'count'");
+	expect_error("pi4,flash-ms=abc", "key 'flash-ms'");
+	expect_error("pi4,usb-mbps=99999", "key 'usb-mbps'");
+	expect_error("pi4,dump=", "key 'dump'");
+	expect_error("pi4,fault=x", "key 'fault'");
+	expect_error("pi4,colour=red", "unknown key 'colour'");
+	expect_error("pi4,count", "'count' is not key=value");
+	expect_error("pi4,count=2,count=3", "key 'count' given twice");
+	expect_error("pi4,,count=2", "is not key=value");
+	expect_error("pi4,serial=\x01", "control characters");
+}
+
+static void test_models(void **state)
+{
+	static const char *const models[] = { "pi4", "pi400", "cm4", "pi5", "cm5", "pi3", "cm3" };
+	struct pv_vpi_spec spec;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+		assert_int_equal(pv_vpi_spec_parse(models[i], &spec), PV_OK);
+		assert_string_equal(spec.board->short_name, models[i]);
+		pv_vpi_spec_release(&spec);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_spec),
+		cmocka_unit_test(test_full_spec),
+		cmocka_unit_test(test_count_gives_distinct_boards),
+		cmocka_unit_test(test_fault_seed_is_deterministic),
+		cmocka_unit_test(test_bad_specs_name_the_key),
+		cmocka_unit_test(test_models),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
