@@ -110,7 +110,7 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 	unsigned ms;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "+p:n:lj:d:oh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "p:n:lj:d:oh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			rc = add_to(a->ports, &a->run.port_count, optarg, "--port globs");
