@@ -35,6 +35,9 @@ struct pv_soc_info {
 	const char *spidev;          /* "/dev/spidev0.0" for immediate flashrom updates */
 	uint32_t dhcp_option97_fourcc; /* DHCP_OPTION97 default: "RPi4" = 0x34695052 */
 	const char *tftp_start_file; /* "start4.elf"; Pi 5 boots without one */
+	/* rpi-eeprom-update writes the EEPROM at once with flashrom by default (Pi 5 family;
+	 * eeprom-format.md §4) instead of staging recovery.bin for the next boot. */
+	bool eeprom_immediate_update;
 };
 
 /* Table lookups; NULL when unknown. */
@@ -54,6 +57,9 @@ enum pv_board_feature {
 	PV_BOARD_COMPUTE_MODULE = 1u << 3,
 	PV_BOARD_BCM_USB_MSD = 1u << 4,  /* BOOT_ORDER mode 5 (USB 2.0 Type-C device boot) */
 	PV_BOARD_KEYBOARD = 1u << 5,     /* Pi 400 / 500 */
+	/* rpi-eeprom-update refuses unless CM4_ENABLE_RPI_EEPROM_UPDATE=1: the carrier may
+	 * hold the EEPROM write-protected (nEEPROM_WP), so rpiboot is the usual path. */
+	PV_BOARD_EEPROM_UPDATE_OPT_IN = 1u << 6,
 };
 
 struct pv_board_type {

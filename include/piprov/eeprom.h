@@ -76,15 +76,19 @@ struct pv_eeprom_image {
 	size_t nsections;
 	bool ab;                            /* has a bootsys section (A/B layout) */
 	char *name;                         /* file name or caller's label, for messages */
+	bool mapped;                        /* internal: data is a private file mapping */
 };
 
 /* Parse `size` bytes (copied) into img. `name` labels messages ("'NAME': ..."); it may be
  * NULL ("image"). Fails with PV_ERR_FORMAT on a size other than the EEPROM sizes in the
- * board table, a bad magic, a section running past the image or into the reserved last
- * 4 KiB, or a FILE section too short for its header. */
+ * board table, a bad magic (offset 0 must hold the bootcode section), a truncated header,
+ * a section running past the end of the image, or a FILE section too short for its
+ * name. */
 int pv_eeprom_parse(struct pv_eeprom_image *img, const void *data, size_t size, const char *name);
 
-/* Read and parse a file ("-" = stdin; gzip-compressed files are decompressed). */
+/* Read and parse a file ("-" = stdin; gzip-compressed files are decompressed). A plain
+ * file is mapped copy-on-write rather than read (only pages an edit changes are copied);
+ * do not truncate the file while the image is loaded. */
 int pv_eeprom_load(struct pv_eeprom_image *img, const char *path);
 
 /* Free everything; the struct may be parsed into again. Accepts a zeroed struct. */
@@ -112,7 +116,8 @@ int pv_eeprom_file_capacity(const struct pv_eeprom_image *img, const char *name,
  * new length, content, 0xff to an 8-byte boundary, then a PAD section (or plain 0xff when
  * the file is the last section) up to the next non-PAD section. On failure the image is
  * unchanged: PV_ERR_TOO_BIG (over 4076 bytes), PV_ERR_NOT_FOUND (no such file),
- * PV_ERR_NO_SPACE (message names the capacity). */
+ * PV_ERR_NO_SPACE (message names the capacity; see pv_eeprom_file_capacity), PV_ERR_FORMAT
+ * (a crafted image whose bytes after the edited section would not parse). */
 int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const void *data,
 			  size_t len);
 
@@ -214,6 +219,12 @@ int pv_eeprom_sig_parse(const void *text, size_t len, const char *name,
  * key. */
 int pv_eeprom_sig_verify(const void *data, size_t len, const struct pv_eeprom_sig *sig,
 			 const char *pubkey_path);
+
+/* Is the image's config validly signed? bootconf.sig must name the sha256 of bootconf.txt
+ * and carry an rsa2048 signature that verifies with the key in pubkey.bin (what the
+ * bootloader checks in signed-boot mode). PV_ERR_NOT_FOUND when the config is unsigned,
+ * PV_ERR_VERIFY when the signature or key does not match. */
+int pv_eeprom_verify_signed_config(const struct pv_eeprom_image *img);
 
 /* ---- synthetic images ---- */
 

@@ -103,6 +103,8 @@ struct pv_eeprom_conf_target {
 	const struct pv_soc_info *soc;       /* NULL: any SoC with an EEPROM */
 	const struct pv_board_type *board;   /* NULL: any board of soc */
 	size_t capacity;                     /* bytes bootconf.txt may use; 0: 4076 */
+	uint64_t build_timestamp;            /* the image's BUILD_TIMESTAMP; 0: unknown. Names
+						newer than this bootloader get a warning. */
 };
 
 /* Check conf for target. Fills *issues (malloc'd array, free() it) and *count; returns
@@ -119,7 +121,8 @@ struct pv_eeprom_property {
 	int64_t min, max;              /* numeric range (inclusive) when min <= max */
 	const char *default_value;
 	const char *socs;              /* "" = all, else "2711" / "2712" */
-	const char *since;             /* first release that knows it ("" = always) */
+	const char *since;             /* first release image per SoC that knows the name,
+					  "2711:YYYY-MM-DD 2712:YYYY-MM-DD" ("" = unknown) */
 	const char *summary;
 };
 const struct pv_eeprom_property *pv_eeprom_property_at(size_t index);

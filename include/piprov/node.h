@@ -195,6 +195,20 @@ bool pv_node_config_get(const char *config, const char *key, char *out, size_t s
 /* Pi 3 family: is USB/network boot enabled in OTP? false when unknown (see has_otp_boot_row). */
 bool pv_node_identity_otp_boot_enabled(const struct pv_node_identity *id);
 
+/* ---- Editing the bootloader config ------------------------------------------------ */
+
+/* Set KEY=VALUE: replace the last unconditional assignment in place, else add the line at
+ * the end of the unconditional part (before the first filter section or [config.txt]). */
+int pv_node_config_set(struct pv_buf *config, const char *key, const char *value);
+/* BOOT_ORDER with network boot (mode 2) first, or as the fallback just before the final
+ * RESTART/STOP/RPIBOOT (or last). An existing network entry is moved. */
+int pv_node_boot_order_with_network(uint32_t order, bool first, uint32_t *out);
+/* Check the values this helper knows for the board (BOOT_ORDER modes the board has,
+ * TFTP_PREFIX 0..2, TFTP_PREFIX_STR <= 32 chars, TFTP_IP). board may be NULL. */
+int pv_node_config_validate(const char *config, const struct pv_board_type *board);
+/* Split "KEY=VALUE" (KEY: A-Z 0-9 _; VALUE: printable, one line). */
+int pv_node_setting_parse(const char *text, char *key, size_t key_size, const char **value);
+
 /* ---- Provisioning flow ---------------------------------------------------------------- */
 
 /* /etc/default/rpi-eeprom-update (shell assignments; only plain KEY=VALUE lines count). */
@@ -248,6 +262,11 @@ int pv_node_stage(const struct pv_node_root *root, const char *dir,
 		  const struct pv_node_stage_file *files, size_t count,
 		  const struct pv_node_io_hooks *hooks);
 
+/* One file written the same crash-safe way (directories created as needed), without
+ * touching anything else in dir. */
+int pv_node_write_file(const struct pv_node_root *root, const char *dir, const char *name,
+		       const void *data, size_t len, const struct pv_node_io_hooks *hooks);
+
 /* Immediate update with flashrom (eeprom-format.md §4). */
 struct pv_node_flashrom {
 	const char *flashrom;         /* program, default "flashrom" (PATH) */
@@ -264,6 +283,57 @@ struct pv_node_flashrom {
  * write + verify of image_path (a host path). PV_ERR_VERIFY when every attempt failed. */
 int pv_node_flashrom_update(const struct pv_node_flashrom *fr, const char *image_path,
 			    size_t image_len);
+
+/* ---- netboot: the whole change, computed before anything is written ---------------- */
+
+struct pv_node_netboot_request {
+	bool keep_order;              /* do not touch BOOT_ORDER (a preset or KEY=VALUE sets it) */
+	bool network_first;           /* else network as the fallback */
+	const char *preset;           /* "network", "network-only", "sd", "usb", "nvme"; NULL */
+	const char *tftp_prefix;      /* "serial", "mac" or a TFTP_PREFIX_STR; NULL = keep */
+	const char *tftp_ip;          /* NULL = keep */
+	const char *const *settings;  /* extra KEY=VALUE, applied last */
+	size_t nsettings;
+	const char *private_key;      /* PEM: sign bootconf.txt (needed when SIGNED_BOOT=1) */
+	const char *image;            /* use this pieeprom image instead of the newest release */
+	bool force;                   /* CM4 without CM4_ENABLE_RPI_EEPROM_UPDATE, RPIBOOT mode */
+	int64_t now;                  /* update timestamp and .sig ts; 0 = time(NULL) */
+};
+
+struct pv_node_netboot_plan {
+	const struct pv_soc_info *soc;
+	const struct pv_board_type *board;
+	struct pv_node_update_defaults defaults;
+	struct pv_buf old_config;     /* running config (text) */
+	struct pv_buf new_config;
+	bool changed;                 /* new_config differs from old_config */
+	char image_path[512];         /* root-relative release image (or the host path given) */
+	char recovery_path[512];      /* root-relative recovery.bin */
+	char bootfs[256];             /* root-relative boot partition ("" when not found) */
+	bool immediate_default;       /* flashrom is the default on this SoC / per defaults */
+	struct pv_buf image;          /* pieeprom.upd */
+	struct pv_buf sig;            /* pieeprom.sig */
+	struct pv_buf recovery;       /* recovery.bin */
+};
+
+void pv_node_netboot_plan_init(struct pv_node_netboot_plan *plan);
+void pv_node_netboot_plan_release(struct pv_node_netboot_plan *plan);
+
+/* Compute the new config from the running one, validate it, pick the release image, build
+ * pieeprom.upd (new bootconf.txt, update timestamp) and pieeprom.sig. Writes nothing. */
+int pv_node_netboot_prepare(const struct pv_node_root *root, const struct pv_node_identity *id,
+			    const struct pv_node_netboot_request *req,
+			    struct pv_node_netboot_plan *plan);
+
+/* Save the running config to the backup folder (FIRMWARE_BACKUP_DIR inside the root) as
+ * pieeprom-backup-YYYYmmdd-HHMMSS.conf; the path (root-relative) goes to out. */
+int pv_node_backup_config(const struct pv_node_root *root, const struct pv_node_netboot_plan *plan,
+			  int64_t now, char *out, size_t size);
+
+/* Stage pieeprom.upd, pieeprom.sig and recovery.bin into dir (root-relative; default the
+ * plan's boot partition), as rpi-eeprom-update does, through pv_node_stage(). */
+int pv_node_netboot_stage(const struct pv_node_root *root, const struct pv_node_netboot_plan *plan,
+			  const char *dir, const struct pv_node_io_hooks *hooks);
 
 #ifdef __cplusplus
 }

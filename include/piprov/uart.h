@@ -128,10 +128,17 @@ struct pv_uart_parser;
  * the log live. len <= PV_UART_LINE_MAX. */
 typedef void (*pv_uart_line_fn)(const char *line, size_t len, void *user);
 
+/* Called with the report of a board, verdict settled, when another board's header appears
+ * on the same line (the adapter was moved to the next board during a long capture). The
+ * last board is the parser's own report at the end. */
+typedef void (*pv_uart_board_fn)(const struct pv_uart_report *report, void *user);
+
 int pv_uart_parser_new(struct pv_uart_parser **out);
 void pv_uart_parser_free(struct pv_uart_parser *parser);
 void pv_uart_parser_set_line_callback(struct pv_uart_parser *parser, pv_uart_line_fn fn,
 				      void *user);
+void pv_uart_parser_set_board_callback(struct pv_uart_parser *parser, pv_uart_board_fn fn,
+				       void *user);
 /* Consume any number of bytes; never fails on content (bad bytes are noise). */
 void pv_uart_parser_feed(struct pv_uart_parser *parser, const void *data, size_t len);
 /* End of input: parse an unterminated last line and settle the verdict. Feeding after

@@ -57,6 +57,7 @@ enum pv_usb_job_mode {
 struct pv_usb_payload {
 	const void *second_stage;       /* bootcode*.bin / recovery.bin sent by the ROM stage */
 	size_t second_stage_size;
+	const uint8_t *signature;       /* 20 bytes for the boot message (rpiboot -s), or NULL */
 	struct pv_usb_files *files;     /* the file set served to the second stage */
 	char image_sha256[65];          /* FLASH: lower-case hex of the served pieeprom.bin */
 };
@@ -151,6 +152,61 @@ struct pv_usb_job_result {
  * job itself could not run (PV_ERR_NOMEM, PV_ERR_IO from the bus). */
 int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_result *result);
 void pv_usb_job_result_release(struct pv_usb_job_result *result);
+
+/* ---- Payload sets: what pv_usb_job_config.payload serves, one payload per SoC -------- */
+
+struct pv_usb_payload_set;
+
+/* rpiboot -d: the second stage of each SoC (soc->second_stage, e.g. bootcode4.bin) is looked
+ * up in files with the same rules as any request and read once (at most 4 MiB); the files
+ * are then served as they are. files stays the caller's and must outlive the set. */
+int pv_usb_boot_payloads_new(struct pv_usb_files *files, struct pv_usb_payload_set **out);
+
+/* rpiboot -s (BCM2835-2837 signed boot): put these 20 bytes into every boot message. */
+void pv_usb_boot_payloads_set_signature(struct pv_usb_payload_set *set,
+					const uint8_t signature[20]);
+
+/* Flash: recovery.bin as the second stage, and memory files config.txt (the recovery
+ * config), pieeprom.bin (the release image with the requested bootloader config) and
+ * pieeprom.sig (its sha256 + ts line), built once per SoC on first use. */
+struct pv_usb_flash_options {
+	const char *image_path;       /* --image: used for boards of its SoC (by size) */
+	const char *recovery_path;    /* --recovery: used for boards of its SoC */
+	const char *firmware_dir;     /* --firmware-dir, searched before the system folders */
+	const char *preset;           /* --preset NAME (firmware-templates/<chip>/NAME.conf) */
+	const char *config_path;      /* --config FILE: replaces the image's bootconf.txt */
+	const char *const *settings;  /* KEY=VALUE, applied last */
+	size_t setting_count;
+	/* When no recovery.bin / release image is installed: a stand-in recovery program and
+	 * a synthetic image made by the EEPROM engine (virtual boards only; logged). */
+	const void *placeholder_recovery;
+	size_t placeholder_recovery_size;
+	bool allow_synthetic_image;
+	const char *recovery_config;  /* config.txt served to recovery.bin; NULL: default */
+	pv_usb_opened_fn opened;      /* audit hook, as in pv_usb_files_config */
+	void *opened_user;
+};
+
+int pv_usb_flash_payloads_new(const struct pv_usb_flash_options *options,
+			      struct pv_usb_payload_set **out);
+
+/* The pv_usb_payload_fn for a set (user = the set). */
+int pv_usb_payload_set_get(void *set, const struct pv_soc_info *soc,
+			   const struct pv_usb_payload **payload);
+
+/* What was built for a SoC, for reports (NULL when that SoC was never asked for):
+ * the final bootconf.txt text and where the image and recovery came from. */
+struct pv_usb_payload_report {
+	const char *image_source;     /* path, or "synthetic" */
+	const char *recovery_source;  /* path, or "placeholder" */
+	const char *bootconf;         /* the config written into the image ("" for boot sets) */
+	char bootconf_sha256[65];
+	uint32_t boot_order;          /* 0 when not set */
+};
+const struct pv_usb_payload_report *pv_usb_payload_set_report(struct pv_usb_payload_set *set,
+								 const struct pv_soc_info *soc);
+
+void pv_usb_payload_set_free(struct pv_usb_payload_set *set);
 
 /* The sha256 of data as lower-case hex (65 bytes with the NUL). */
 void pv_usb_sha256_hex(const void *data, size_t len, char out[65]);

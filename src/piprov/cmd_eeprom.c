@@ -25,14 +25,14 @@ static void usage(FILE *f)
 	      "  info IMAGE [--json]                  SoC, versions, sections, capacity, signing\n"
 	      "  config IMAGE                         print bootconf.txt (exact bytes)\n"
 	      "  set IMAGE -o OUT [KEY=VALUE...] [--unset KEY] [--preset NAME]\n"
-	      "        [--first MODE] [--fallback MODE] [--timestamp N] [--force]\n"
+	      "        [--first MODE] [--fallback MODE] [--timestamp N] [--board NAME] [--force]\n"
 	      "                                       edit the config in place, print the diff\n"
-	      "  apply IMAGE CONFIG -o OUT [--timestamp N] [--force]\n"
+	      "  apply IMAGE CONFIG -o OUT [--timestamp N] [--board NAME] [--force]\n"
 	      "                                       replace the config with CONFIG\n"
 	      "  check CONFIG [--board NAME | --soc 2711|2712 | --image IMAGE]\n"
 	      "                                       validate a config (errors exit 1)\n"
 	      "  diff A B                             compare two images' configs (or configs)\n"
-	      "  digest IMAGE -o SIG [--key PEM] [--soc] [--timestamp N]\n"
+	      "  digest FILE -o SIG [--key PEM] [--soc[=2711|2712]] [--timestamp N]\n"
 	      "                                       write a .sig (rpi-eeprom-digest format)\n"
 	      "  verify IMAGE SIG [--pubkey PEM]      check a .sig (and its RSA signature)\n"
 	      "  synth SOC -o OUT [--ab] [--config FILE]\n"
@@ -63,13 +63,36 @@ static void print_issues(const char *name, const struct pv_eeprom_conf_issue *is
 	}
 }
 
-/* Validate conf for img; print the findings; true when it may be written. */
-static bool conf_acceptable(const struct pv_eeprom_conf *conf, const struct pv_eeprom_image *img,
-			    const char *name, bool force)
+/* --board NAME: a board with a bootloader EEPROM, or NULL after printing why not. */
+static const struct pv_board_type *board_arg(const char *cmd, const char *name)
 {
-	struct pv_eeprom_conf_target t = { .soc = img->soc };
+	const struct pv_board_type *b = pv_board_by_short_name(name);
+
+	if (!b || !(b->features & PV_BOARD_HAS_EEPROM)) {
+		cli_usage_error("eeprom %s: '%s' is not a board with a bootloader EEPROM (pi4, "
+				"pi400, cm4, cm4s, pi5, cm5, pi500, ...)", cmd, name);
+		return NULL;
+	}
+	return b;
+}
+
+/* Validate conf for img (and board, when given); print the findings; true when it may be
+ * written. */
+static bool conf_acceptable(const struct pv_eeprom_conf *conf, const struct pv_eeprom_image *img,
+			    const struct pv_board_type *board, const char *name, bool force)
+{
+	struct pv_eeprom_conf_target t = { .soc = img->soc, .board = board };
 	struct pv_eeprom_conf_issue *issues = NULL;
+	struct pv_eeprom_info info;
 	size_t n = 0, errors;
+
+	if (board && board->soc != img->soc->soc) {
+		cli_error("'%s' is a %s image; the %s has a %s", img->name, img->soc->name,
+			  board->name, pv_soc_info(board->soc)->name);
+		return false;
+	}
+	if (pv_eeprom_get_info(img, &info) == 0)
+		t.build_timestamp = info.build_timestamp;
 
 	if (pv_eeprom_file_capacity(img, PV_EEPROM_BOOTCONF_TXT, &t.capacity) != 0) {
 		cli_fail(PV_ERR_NOT_FOUND);
@@ -121,6 +144,11 @@ static int info_json(const struct pv_eeprom_image *img, const struct pv_eeprom_i
 			    json_integer((json_int_t)info->bootconf_capacity));
 	json_object_set_new(root, "bootconf_is_last", json_boolean(info->bootconf_is_last));
 	json_object_set_new(root, "config_signed", json_boolean(info->config_signed));
+	if (info->config_signed) {
+		json_object_set_new(root, "config_signature_valid",
+				    json_boolean(pv_eeprom_verify_signed_config(img) == 0));
+		pv_clear_error();
+	}
 	json_object_set_new(root, "pubkey_set", json_boolean(info->pubkey_set));
 	if (info->has_update_timestamp)
 		json_object_set_new(root, "update_timestamp",
@@ -187,13 +215,21 @@ static int do_info(int argc, char **argv)
 	printf("%-18s %s\n", "version", info.version[0] ? info.version : "(none)");
 	if (info.mfg_version >= 0)
 		printf("%-18s %ld\n", "mfg version", info.mfg_version);
-	printf("%-18s %zu bytes used of %zu at 0x%zx%s\n", "bootconf.txt", info.bootconf_len,
-	       info.bootconf_capacity, info.bootconf_offset,
-	       info.bootconf_is_last ? " (last section)" : "");
-	printf("%-18s %s\n", "signed config",
-	       !info.has_bootconf_sig ? "not supported by this image"
-	       : info.config_signed   ? "yes (bootconf.sig present)"
-				      : "no");
+	printf("%-18s %zu bytes used of %zu (%zu free) at 0x%zx%s\n", "bootconf.txt",
+	       info.bootconf_len, info.bootconf_capacity,
+	       info.bootconf_capacity > info.bootconf_len ? info.bootconf_capacity - info.bootconf_len
+							  : 0,
+	       info.bootconf_offset, info.bootconf_is_last ? " (last section)" : "");
+	if (!info.has_bootconf_sig) {
+		printf("%-18s %s\n", "signed config", "not supported by this image");
+	} else if (!info.config_signed) {
+		printf("%-18s %s\n", "signed config", "no");
+	} else if (pv_eeprom_verify_signed_config(&img) == 0) {
+		printf("%-18s %s\n", "signed config", "yes, valid for the key in pubkey.bin");
+	} else {
+		printf("%-18s yes, but NOT VALID: %s\n", "signed config", pv_last_error());
+		pv_clear_error();
+	}
 	printf("%-18s %s\n", "public key",
 	       !info.has_pubkey ? "not supported by this image"
 	       : info.pubkey_set ? "set" : "not set");
@@ -235,12 +271,13 @@ static int do_config(int argc, char **argv)
 
 /* Serialize conf into img (validated), optionally set the timestamp, save to out. */
 static int write_config(struct pv_eeprom_image *img, const struct pv_eeprom_conf *conf,
-			const char *conf_name, bool force, bool set_ts, uint32_t ts, const char *out)
+			const struct pv_board_type *board, const char *conf_name, bool force,
+			bool set_ts, uint32_t ts, const char *out)
 {
 	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
 	int rc;
 
-	if (!conf_acceptable(conf, img, conf_name, force))
+	if (!conf_acceptable(conf, img, board, conf_name, force))
 		return CLI_EXIT_FAILURE;
 	rc = pv_eeprom_conf_serialize(conf, &text);
 	if (rc == 0)
@@ -256,9 +293,11 @@ static int write_config(struct pv_eeprom_image *img, const struct pv_eeprom_conf
 
 static int do_set(int argc, char **argv)
 {
-	enum { OPT_UNSET = 1000, OPT_PRESET, OPT_FIRST, OPT_FALLBACK, OPT_TS, OPT_FORCE };
+	enum { OPT_UNSET = 1000, OPT_PRESET, OPT_FIRST, OPT_FALLBACK, OPT_TS, OPT_FORCE,
+	       OPT_BOARD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "board", required_argument, NULL, OPT_BOARD },
 		{ "unset", required_argument, NULL, OPT_UNSET },
 		{ "preset", required_argument, NULL, OPT_PRESET },
 		{ "first", required_argument, NULL, OPT_FIRST },
@@ -274,6 +313,7 @@ static int do_set(int argc, char **argv)
 	} edits[MAX_EDITS];
 	struct pv_eeprom_image img = { 0 };
 	struct pv_eeprom_conf *before = NULL, *conf = NULL, *preset = NULL;
+	const struct pv_board_type *board = NULL;
 	struct pv_buf diff = PV_BUF_INIT(SIZE_MAX);
 	const unsigned char *data;
 	const char *out = NULL, *image;
@@ -288,6 +328,10 @@ static int do_set(int argc, char **argv)
 			out = optarg;
 		} else if (c == OPT_FORCE) {
 			force = true;
+		} else if (c == OPT_BOARD) {
+			board = board_arg("set", optarg);
+			if (!board)
+				return CLI_EXIT_USAGE;
 		} else if (c == OPT_TS) {
 			if (parse_ts(optarg, &ts))
 				return CLI_EXIT_USAGE;
@@ -370,7 +414,7 @@ static int do_set(int argc, char **argv)
 		status = cli_fail(rc);
 		goto out_free;
 	}
-	status = write_config(&img, conf, "bootconf.txt", force, set_ts, ts, out);
+	status = write_config(&img, conf, board, "bootconf.txt", force, set_ts, ts, out);
 	if (status == CLI_EXIT_OK) {
 		fwrite(diff.data ? diff.data : (const unsigned char *)"", 1, diff.len, stdout);
 		if (!changed)
@@ -386,15 +430,17 @@ out_free:
 
 static int do_apply(int argc, char **argv)
 {
-	enum { OPT_TS = 1000, OPT_FORCE };
+	enum { OPT_TS = 1000, OPT_FORCE, OPT_BOARD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "timestamp", required_argument, NULL, OPT_TS },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "board", required_argument, NULL, OPT_BOARD },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_eeprom_image img = { 0 };
 	struct pv_eeprom_conf *conf = NULL;
+	const struct pv_board_type *board = NULL;
 	const char *out = NULL;
 	bool force = false, set_ts = false;
 	uint32_t ts = 0;
@@ -405,6 +451,8 @@ static int do_apply(int argc, char **argv)
 			out = optarg;
 		else if (c == OPT_FORCE)
 			force = true;
+		else if (c == OPT_BOARD && (board = board_arg("apply", optarg)))
+			continue;
 		else if (c == OPT_TS && parse_ts(optarg, &ts) == 0)
 			set_ts = true;
 		else
@@ -418,7 +466,7 @@ static int do_apply(int argc, char **argv)
 	if (rc)
 		status = cli_fail(rc);
 	else
-		status = write_config(&img, conf, argv[optind + 1], force, set_ts, ts, out);
+		status = write_config(&img, conf, board, argv[optind + 1], force, set_ts, ts, out);
 	pv_eeprom_conf_free(conf);
 	pv_eeprom_release(&img);
 	return status;
@@ -442,11 +490,9 @@ static int do_check(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "b:s:i:", longopts, NULL)) != -1) {
 		if (c == 'b') {
-			t.board = pv_board_by_short_name(optarg);
-			if (!t.board || !(t.board->features & PV_BOARD_HAS_EEPROM))
-				return cli_usage_error("eeprom check: '%s' is not a board with a "
-						       "bootloader EEPROM (pi4, pi400, cm4, cm4s, "
-						       "pi5, cm5, pi500, ...)", optarg);
+			t.board = board_arg("check", optarg);
+			if (!t.board)
+				return CLI_EXIT_USAGE;
 			t.soc = pv_soc_info(t.board->soc);
 		} else if (c == 's') {
 			t.soc = pv_soc_by_name(optarg);
@@ -461,9 +507,12 @@ static int do_check(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error("eeprom check: expected one CONFIG");
 	if (image) {
+		struct pv_eeprom_info info;
 		rc = pv_eeprom_load(&img, image);
 		if (rc == 0)
 			rc = pv_eeprom_file_capacity(&img, PV_EEPROM_BOOTCONF_TXT, &t.capacity);
+		if (rc == 0 && pv_eeprom_get_info(&img, &info) == 0)
+			t.build_timestamp = info.build_timestamp;
 		if (rc) {
 			pv_eeprom_release(&img);
 			return cli_fail(rc);
@@ -541,46 +590,65 @@ static int do_diff(int argc, char **argv)
 	return status;
 }
 
+/* Any file can be digested (rpi-eeprom-digest signs bootconf.txt and boot.img too); the
+ * hash covers the bytes as stored. --soc takes the SoC from an EEPROM image, --soc=CHIP
+ * names it. */
 static int do_digest(int argc, char **argv)
 {
 	enum { OPT_SOC = 1000, OPT_TS };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "key", required_argument, NULL, 'k' },
-		{ "soc", no_argument, NULL, OPT_SOC },
+		{ "soc", optional_argument, NULL, OPT_SOC },
 		{ "timestamp", required_argument, NULL, OPT_TS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_eeprom_sig_options opt = { .timestamp = -1 };
 	struct pv_eeprom_image img = { 0 };
-	struct pv_buf sig = PV_BUF_INIT(SIZE_MAX);
-	const char *out = NULL;
+	struct pv_buf data = PV_BUF_INIT(SIZE_MAX), sig = PV_BUF_INIT(SIZE_MAX);
+	const char *out = NULL, *soc_name = NULL;
 	bool with_soc = false;
 	uint32_t ts;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "o:k:", longopts, NULL)) != -1) {
-		if (c == 'o')
+		if (c == 'o') {
 			out = optarg;
-		else if (c == 'k')
+		} else if (c == 'k') {
 			opt.private_key_path = optarg;
-		else if (c == OPT_SOC)
+		} else if (c == OPT_SOC) {
 			with_soc = true;
-		else if (c == OPT_TS && parse_ts(optarg, &ts) == 0)
+			soc_name = optarg;
+		} else if (c == OPT_TS && parse_ts(optarg, &ts) == 0) {
 			opt.timestamp = ts;
-		else
+		} else {
 			return CLI_EXIT_USAGE;
+		}
 	}
 	if (argc - optind != 1 || !out)
-		return cli_usage_error("eeprom digest: expected IMAGE -o SIG");
-	rc = pv_eeprom_load(&img, argv[optind]);
+		return cli_usage_error("eeprom digest: expected FILE -o SIG");
+	if (soc_name) {
+		opt.target_soc = pv_soc_by_name(soc_name);
+		if (!opt.target_soc || !opt.target_soc->eeprom_size)
+			return cli_usage_error("eeprom digest: unknown SoC '%s' (2711 or 2712)",
+					       soc_name);
+	}
+	rc = pv_file_read_raw(argv[optind], 64u * 1024u * 1024u, &data);
 	if (rc)
-		return cli_fail(rc);
-	if (with_soc)
+		goto out_release;
+	if (with_soc && !soc_name) {
+		rc = pv_eeprom_parse(&img, data.data ? data.data : (const unsigned char *)"",
+				     data.len, argv[optind]);
+		if (rc)
+			goto out_release;
 		opt.target_soc = img.soc;
-	rc = pv_eeprom_sig_create(img.data, img.size, &opt, &sig);
+	}
+	rc = pv_eeprom_sig_create(data.data ? data.data : (const unsigned char *)"", data.len,
+				  &opt, &sig);
 	if (rc == 0)
 		rc = pv_file_write_atomic(out, sig.data, sig.len, 0644);
+out_release:
+	pv_buf_release(&data);
 	pv_buf_release(&sig);
 	pv_eeprom_release(&img);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;

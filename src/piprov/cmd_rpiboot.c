@@ -1,10 +1,184 @@
-/* Placeholder until the command group lands (the issue that owns it replaces this file). */
+/* piprov rpiboot: a drop-in for rpiboot's command line (-d -l -o -v -m -p -i -j -s -V -0..-98)
+ * on top of the same engine as `piprov usb boot`. Differences that are fixes, not breaks:
+ * several boards are served at once, the exit status is 0/1/2 instead of always 0 (or 255),
+ * metadata JSON is escaped, and nothing outside the served folder is read. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "piprov/fileio.h"
+#include "piprov/text.h"
+#include "piprov/usb.h"
+#include "usb_run.h"
 #include "banned.h"
+
+#define DEFAULT_MSG_DIR "/usr/share/rpiboot/mass-storage-gadget64/"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: piprov rpiboot [options]   (drop-in for rpiboot)\n"
+		"  -d DIR      boot directory (default " DEFAULT_MSG_DIR ")\n"
+		"  -o          look in DIR/<usb port path>/ first (needs -d)\n"
+		"  -l          loop: serve boards until interrupted\n"
+		"  -m N        accepted for compatibility (piprov does not poll)\n"
+		"  -v, -vv     verbose\n"
+		"  -p PATH     only the board on this port path (e.g. 1-1.3.2)\n"
+		"  -0 ... -98  only boards on this port number of their hub\n"
+		"  -i SERIAL   only the board with this USB serial\n"
+		"  -j [DIR]    metadata JSON in DIR/<serial>.json (stdout without DIR)\n"
+		"  -s          signed boot (BCM2835-2837): DIR/bootcode.sig in the boot message\n"
+		"  -V          version\n"
+		"  --timeout S give up when no board appears for S seconds (default: wait)\n"
+		"Exit status: 0 served, 1 failed, 2 usage error.\n");
+}
+
+static int check_boot_dir(const char *dir, bool use_bootfiles)
+{
+	struct pv_usb_files_config fc = { .dir = dir, .use_bootfiles = use_bootfiles };
+	struct pv_usb_files *files;
+	bool found = false;
+	int rc = pv_usb_files_new(&fc, &files);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; !found && pv_soc_at(i); i++) {
+		const struct pv_soc_info *soc = pv_soc_at(i);
+		struct pv_usb_served_file f;
+
+		if (pv_usb_files_open(files, soc->chip, "", soc->second_stage, &f) == PV_OK) {
+			found = true;
+			pv_usb_served_file_close(&f);
+		}
+	}
+	pv_usb_files_free(files);
+	return found ? PV_OK : PV_ERR_NOT_FOUND;
+}
 
 int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 {
-	(void)argc;
-	(void)ctx;
-	return cli_error("'%s' is not available in this build yet", argv[0]);
+	struct usb_run run;
+	const char *dir = NULL, *path = NULL;
+	bool overlay = false, signed_boot = false;
+	struct pv_usb_files_config fc = { 0 };
+	struct pv_usb_files *files = NULL;
+	struct pv_usb_payload_set *set = NULL;
+	uint32_t number;
+	int status, rc;
+
+	usb_run_init(&run, ctx);
+	run.count = 1;
+	run.timeout_s = 0; /* rpiboot waits for a board as long as it takes */
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		} else if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
+			printf("RPIBOOT: piprov %s\n", PIPROV_VERSION);
+			return CLI_EXIT_OK;
+		} else if (strcmp(arg, "-d") == 0 && next) {
+			dir = argv[++i];
+		} else if (strcmp(arg, "-o") == 0) {
+			overlay = true;
+		} else if (strcmp(arg, "-l") == 0) {
+			run.loop = true;
+			run.count = 0;
+		} else if (strcmp(arg, "-m") == 0 && next) {
+			if (pv_parse_u32(argv[++i], 10, &number) || number == 0)
+				return cli_usage_error("rpiboot -m '%s': microseconds > 0", argv[i]);
+		} else if (strcmp(arg, "-v") == 0) {
+			ctx->verbosity = ctx->verbosity < 1 ? 1 : ctx->verbosity;
+		} else if (strcmp(arg, "-vv") == 0) {
+			ctx->verbosity = 2;
+		} else if (strcmp(arg, "-p") == 0 && next) {
+			path = argv[++i];
+		} else if (strcmp(arg, "-i") == 0 && next) {
+			run.serial = argv[++i];
+		} else if (strcmp(arg, "-j") == 0) {
+			if (next && next[0] != '-')
+				run.metadata_dir = argv[++i];
+			else
+				run.metadata_stdout = true;
+		} else if (strcmp(arg, "-s") == 0) {
+			signed_boot = true;
+		} else if (strcmp(arg, "--timeout") == 0 && next) {
+			unsigned ms;
+			if (usb_parse_seconds(argv[++i], &ms))
+				return cli_usage_error("--timeout '%s': seconds", argv[i]);
+			run.timeout_s = (ms + 999) / 1000;
+		} else if (arg[0] == '-' && pv_parse_u32(arg + 1, 10, &number) == PV_OK &&
+			   number <= 98) {
+			run.port_number = (int)number;
+		} else {
+			usage(stderr);
+			return cli_usage_error("rpiboot: unknown or incomplete option '%s'", arg);
+		}
+	}
+	if (overlay && !dir)
+		return cli_usage_error("rpiboot -o needs -d DIR");
+	if (path && run.port_number >= 0)
+		return cli_usage_error("rpiboot: -p and -N exclude each other");
+	if (signed_boot && !dir)
+		return cli_usage_error("rpiboot -s needs -d DIR (for bootcode.sig)");
+	if (ctx->verbosity > 0)
+		pv_log_set_level(ctx->verbosity >= 2 ? PV_LOG_DEBUG : PV_LOG_INFO);
+	if (dir && check_boot_dir(dir, true) != PV_OK)
+		return cli_usage_error("rpiboot: no 'bootcode' files found in '%s'", dir);
+	if (path) {
+		run.ports = &path;
+		run.port_count = 1;
+	}
+	fc.dir = dir ? dir : DEFAULT_MSG_DIR;
+	fc.overlay = overlay;
+	fc.use_bootfiles = true;
+	rc = pv_usb_files_new(&fc, &files);
+	if (rc)
+		return cli_fail(rc);
+	rc = pv_usb_boot_payloads_new(files, &set);
+	if (rc)
+		goto out_free_files;
+	if (signed_boot) {
+		struct pv_buf sig = PV_BUF_INIT(SIZE_MAX);
+		char *sig_path = NULL;
+
+		if (asprintf(&sig_path, "%s/bootcode.sig", dir) < 0) {
+			rc = PV_ERR_NOMEM;
+			goto out_free_set;
+		}
+		rc = pv_file_read_raw(sig_path, 4096, &sig);
+		if (!rc && sig.len < 20)
+			rc = PV_ERR_FORMAT;
+		if (rc) {
+			pv_buf_release(&sig);
+			status = cli_error("rpiboot -s: '%s' must hold a 20-byte signature",
+					   sig_path);
+			free(sig_path);
+			goto out_free_set_status;
+		}
+		pv_usb_boot_payloads_set_signature(set, sig.data);
+		pv_buf_release(&sig);
+		free(sig_path);
+	}
+	run.mode = PV_USB_JOB_BOOT;
+	run.payload = pv_usb_payload_set_get;
+	run.payload_user = set;
+	status = usb_run_open_bus(&run);
+	if (status == CLI_EXIT_OK) {
+		status = usb_run_job(&run);
+		usb_run_close_bus(&run);
+	}
+out_free_set_status:
+	pv_usb_payload_set_free(set);
+	pv_usb_files_free(files);
+	return status;
+
+out_free_set:
+	pv_usb_payload_set_free(set);
+out_free_files:
+	pv_usb_files_free(files);
+	return cli_fail(rc);
 }

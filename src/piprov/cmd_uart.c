@@ -139,6 +139,24 @@ out_free_result:
 
 /* ---- capture ---- */
 
+/* A long capture can see several boards (the adapter moved from board to board): each one
+ * is announced, and recorded with --inventory, as soon as the next board shows up. */
+struct board_sink {
+	const char *inventory;
+	bool failed;
+};
+
+static void on_board_left(const struct pv_uart_report *r, void *user)
+{
+	struct board_sink *sink = user;
+
+	fprintf(stderr, "piprov: board %s (MAC %s) finished: %s (%s)\n", r->serial8,
+		r->mac[0] ? r->mac : "unknown", pv_uart_result_name(r->result),
+		pv_uart_reason_name(r->reason));
+	if (sink->inventory && record_in_inventory(sink->inventory, r) != CLI_EXIT_OK)
+		sink->failed = true;
+}
+
 static int save_chunk(const void *data, size_t len, void *user)
 {
 	return pv_atomic_write(user, data, len);
@@ -188,6 +206,7 @@ static int cmd_capture(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_interrupt }, old_int, old_term;
 	const char *inventory = NULL, *save = NULL;
 	struct pv_atomic_file saved = { .fd = -1 };
+	struct board_sink sink = { NULL, false };
 	bool json = false, echo = true;
 	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
 	int opt, rc, status = CLI_EXIT_OK;
@@ -247,6 +266,8 @@ static int cmd_capture(int argc, char **argv)
 		status = cli_fail(rc);
 		goto out_abort_save;
 	}
+	sink.inventory = inventory;
+	pv_uart_parser_set_board_callback(parser, on_board_left, &sink);
 	/* With --json, stdout carries only the JSON: the live log goes to stderr. */
 	if (echo)
 		pv_uart_parser_set_line_callback(parser, echo_line, json ? stderr : stdout);
@@ -280,6 +301,8 @@ static int cmd_capture(int argc, char **argv)
 	}
 	if (inventory && status == CLI_EXIT_OK)
 		status = record_in_inventory(inventory, pv_uart_parser_report(parser));
+	if (sink.failed)
+		status = CLI_EXIT_FAILURE;
 out_free_parser:
 	pv_buf_release(&text);
 	pv_uart_parser_free(parser);

@@ -1,10 +1,331 @@
-/* Placeholder until the command group lands (the issue that owns it replaces this file). */
+/* piprov usb list|boot|flash: the USB boot host (docs/usb.md, piprov-usb(1)). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "piprov/text.h"
+#include "piprov/usb.h"
+#include "piprov/vpi.h"
+#include "usb_run.h"
 #include "banned.h"
+
+#define DEFAULT_BOOT_DIR "/usr/share/rpiboot/mass-storage-gadget64"
+#define LIST_MAX 64
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: piprov usb list [--json] [--port GLOB]... [--virtual SPEC]... [--real]\n"
+		"       piprov usb boot [-d DIR] [-o] [--no-bootfiles] [OPTIONS]\n"
+		"       piprov usb flash [--preset NAME] [--config FILE] [KEY=VALUE]...\n"
+		"                        [--image FILE] [--recovery FILE] [--firmware-dir DIR]\n"
+		"                        [OPTIONS]\n"
+		"\nOPTIONS (boot and flash):\n"
+		"  -p, --port GLOB       only boards on matching port paths (repeatable; '1-1.*')\n"
+		"      --serial SERIAL   only the board with this USB serial string\n"
+		"  -n, --count N         stop after N boards (default: the boards present first)\n"
+		"  -l, --loop            serve boards until interrupted\n"
+		"      --timeout S       give up when no board appears for S seconds (default 120,\n"
+		"                        0 = wait forever)\n"
+		"      --board-timeout S give up on a board after S seconds (default 180)\n"
+		"  -j, --metadata DIR    write each board's metadata to DIR/<serial>.json\n"
+		"      --inventory FILE  record each board in the inventory\n"
+		"      --log-dir DIR     one progress log per board (DIR/<port>.log)\n"
+		"      --json            one JSON object per event, then a summary object\n"
+		"      --virtual SPEC    attach virtual boards (MODEL[,key=value]...; repeatable)\n"
+		"      --real            with --virtual, also serve real boards\n"
+		"\nExit status: 0 all boards verified/booted, 1 some failed or none appeared,\n"
+		"2 usage error. See piprov-usb(1).\n");
+}
+
+struct usb_args {
+	struct usb_run run;
+	const char *ports[LIST_MAX];
+	const char *virtuals[LIST_MAX];
+	const char *settings[LIST_MAX];
+	size_t setting_count;
+	const char *dir;
+	bool overlay;
+	bool no_bootfiles;
+	struct pv_usb_flash_options flash;
+};
+
+enum {
+	OPT_SERIAL = 256,
+	OPT_TIMEOUT,
+	OPT_BOARD_TIMEOUT,
+	OPT_INVENTORY,
+	OPT_LOG_DIR,
+	OPT_JSON,
+	OPT_VIRTUAL,
+	OPT_REAL,
+	OPT_NO_BOOTFILES,
+	OPT_PRESET,
+	OPT_CONFIG,
+	OPT_IMAGE,
+	OPT_RECOVERY,
+	OPT_FIRMWARE_DIR,
+};
+
+static const struct option long_options[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "count", required_argument, NULL, 'n' },
+	{ "loop", no_argument, NULL, 'l' },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "board-timeout", required_argument, NULL, OPT_BOARD_TIMEOUT },
+	{ "metadata", required_argument, NULL, 'j' },
+	{ "inventory", required_argument, NULL, OPT_INVENTORY },
+	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "virtual", required_argument, NULL, OPT_VIRTUAL },
+	{ "real", no_argument, NULL, OPT_REAL },
+	{ "dir", required_argument, NULL, 'd' },
+	{ "overlay", no_argument, NULL, 'o' },
+	{ "no-bootfiles", no_argument, NULL, OPT_NO_BOOTFILES },
+	{ "preset", required_argument, NULL, OPT_PRESET },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "recovery", required_argument, NULL, OPT_RECOVERY },
+	{ "firmware-dir", required_argument, NULL, OPT_FIRMWARE_DIR },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int add_to(const char **list, size_t *count, const char *value, const char *what)
+{
+	if (*count >= LIST_MAX)
+		return cli_usage_error("too many %s (at most %d)", what, LIST_MAX);
+	list[(*count)++] = value;
+	return CLI_EXIT_OK;
+}
+
+/* Parses everything after the subcommand. Returns a cli exit status (OK to go on). */
+static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
+{
+	bool is_flash = strcmp(sub, "flash") == 0, is_boot = strcmp(sub, "boot") == 0;
+	uint32_t number;
+	unsigned ms;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "p:n:lj:d:oh", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			rc = add_to(a->ports, &a->run.port_count, optarg, "--port globs");
+			if (rc)
+				return rc;
+			break;
+		case OPT_SERIAL:
+			a->run.serial = optarg;
+			break;
+		case 'n':
+			if (pv_parse_u32(optarg, 10, &number) || number == 0)
+				return cli_usage_error("--count '%s': a positive number", optarg);
+			a->run.count = number;
+			break;
+		case 'l':
+			a->run.loop = true;
+			break;
+		case OPT_TIMEOUT:
+			if (usb_parse_seconds(optarg, &ms))
+				return cli_usage_error("--timeout '%s': seconds", optarg);
+			a->run.timeout_s = (ms + 999) / 1000;
+			break;
+		case OPT_BOARD_TIMEOUT:
+			if (usb_parse_seconds(optarg, &ms) || ms == 0)
+				return cli_usage_error("--board-timeout '%s': seconds", optarg);
+			a->run.timeouts.board_ms = ms;
+			break;
+		case 'j':
+			a->run.metadata_dir = optarg;
+			break;
+		case OPT_INVENTORY:
+			a->run.inventory = optarg;
+			break;
+		case OPT_LOG_DIR:
+			a->run.log_dir = optarg;
+			break;
+		case OPT_JSON:
+			a->run.json = true;
+			break;
+		case OPT_VIRTUAL:
+			rc = add_to(a->virtuals, &a->run.virtual_count, optarg, "--virtual specs");
+			if (rc)
+				return rc;
+			break;
+		case OPT_REAL:
+			a->run.real = true;
+			break;
+		case 'd':
+			a->dir = optarg;
+			break;
+		case 'o':
+			a->overlay = true;
+			break;
+		case OPT_NO_BOOTFILES:
+			a->no_bootfiles = true;
+			break;
+		case OPT_PRESET:
+			a->flash.preset = optarg;
+			break;
+		case OPT_CONFIG:
+			a->flash.config_path = optarg;
+			break;
+		case OPT_IMAGE:
+			a->flash.image_path = optarg;
+			break;
+		case OPT_RECOVERY:
+			a->flash.recovery_path = optarg;
+			break;
+		case OPT_FIRMWARE_DIR:
+			a->flash.firmware_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			return cli_usage_error("usb %s: bad option (see 'piprov usb --help')", sub);
+		}
+		if (!is_flash && (opt == OPT_PRESET || opt == OPT_CONFIG || opt == OPT_IMAGE ||
+				  opt == OPT_RECOVERY || opt == OPT_FIRMWARE_DIR))
+			return cli_usage_error("%s is an option of 'usb flash'", argv[optind - 1]);
+		if (!is_boot && (opt == 'd' || opt == 'o' || opt == OPT_NO_BOOTFILES))
+			return cli_usage_error("%s is an option of 'usb boot'", argv[optind - 1]);
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!is_flash || !strchr(argv[i], '=') || argv[i][0] == '=')
+			return cli_usage_error("usb %s: unexpected argument '%s'", sub, argv[i]);
+		rc = add_to(a->settings, &a->setting_count, argv[i], "KEY=VALUE settings");
+		if (rc)
+			return rc;
+	}
+	if (a->run.loop && a->run.count)
+		return cli_usage_error("--count and --loop exclude each other");
+	if (a->overlay && !a->dir)
+		return cli_usage_error("-o/--overlay needs -d DIR (like rpiboot)");
+	a->run.ports = a->ports;
+	a->run.virtual_specs = a->virtuals;
+	a->flash.settings = a->settings;
+	a->flash.setting_count = a->setting_count;
+	return CLI_EXIT_OK;
+}
+
+static void log_opened(void *user, const char *port_path, const char *path)
+{
+	(void)user;
+	fprintf(stderr, "piprov: usb: %s: opened '%s'\n", port_path, path);
+}
+
+static int run_boot(struct usb_args *a, struct cli_context *ctx)
+{
+	struct pv_usb_files_config fc = { 0 };
+	struct pv_usb_files *files = NULL;
+	struct pv_usb_payload_set *set = NULL;
+	int status, rc;
+
+	fc.dir = a->dir ? a->dir : DEFAULT_BOOT_DIR;
+	fc.overlay = a->overlay;
+	fc.use_bootfiles = !a->no_bootfiles;
+	if (ctx->verbosity >= 2)
+		fc.opened = log_opened;
+	rc = pv_usb_files_new(&fc, &files);
+	if (rc)
+		return cli_fail(rc);
+	rc = pv_usb_boot_payloads_new(files, &set);
+	if (rc) {
+		pv_usb_files_free(files);
+		return cli_fail(rc);
+	}
+	a->run.mode = PV_USB_JOB_BOOT;
+	a->run.payload = pv_usb_payload_set_get;
+	a->run.payload_user = set;
+	status = usb_run_open_bus(&a->run);
+	if (status == CLI_EXIT_OK) {
+		status = usb_run_job(&a->run);
+		usb_run_close_bus(&a->run);
+	}
+	pv_usb_payload_set_free(set);
+	pv_usb_files_free(files);
+	return status;
+}
+
+static int run_flash(struct usb_args *a, struct cli_context *ctx)
+{
+	struct pv_usb_payload_set *set = NULL;
+	struct pv_buf placeholder = PV_BUF_INIT(1u << 20);
+	int status, rc;
+
+	status = usb_run_open_bus(&a->run);
+	if (status)
+		return status;
+	/* Virtual boards do not run what they are sent: on a machine without Raspberry Pi
+	 * firmware they get a placeholder recovery and a synthetic image (logged). */
+#if PIPROV_HAVE_VPI
+	if (a->run.only_virtual && pv_vpi_placeholder_recovery(&placeholder) == PV_OK) {
+		a->flash.placeholder_recovery = placeholder.data;
+		a->flash.placeholder_recovery_size = placeholder.len;
+		a->flash.allow_synthetic_image = true;
+	}
+#endif
+	if (ctx->verbosity >= 2) {
+		a->flash.opened = log_opened;
+	}
+	rc = pv_usb_flash_payloads_new(&a->flash, &set);
+	if (rc) {
+		usb_run_close_bus(&a->run);
+		pv_buf_release(&placeholder);
+		return cli_fail(rc);
+	}
+	a->run.mode = PV_USB_JOB_FLASH;
+	a->run.payload = pv_usb_payload_set_get;
+	a->run.payload_user = set;
+	status = usb_run_job(&a->run);
+	usb_run_close_bus(&a->run);
+	pv_usb_payload_set_free(set);
+	pv_buf_release(&placeholder);
+	return status;
+}
 
 int cmd_usb(int argc, char **argv, struct cli_context *ctx)
 {
-	(void)argc;
-	(void)ctx;
-	return cli_error("'%s' is not available in this build yet", argv[0]);
+	struct usb_args *a;
+	const char *sub;
+	int status;
+
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "boot") != 0 && strcmp(sub, "flash") != 0)
+		return cli_usage_error("'usb %s' is not a command (list, boot, flash)", sub);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return cli_error("out of memory");
+	usb_run_init(&a->run, ctx);
+	optind = 1;
+	status = parse(argc - 1, argv + 1, sub, a);
+	if (status < 0) {
+		status = CLI_EXIT_OK; /* --help */
+	} else if (status == CLI_EXIT_OK) {
+		if (strcmp(sub, "list") == 0) {
+			status = usb_run_open_bus(&a->run);
+			if (status == CLI_EXIT_OK) {
+				status = usb_run_list(&a->run);
+				usb_run_close_bus(&a->run);
+			}
+		} else if (strcmp(sub, "boot") == 0) {
+			status = run_boot(a, ctx);
+		} else {
+			status = run_flash(a, ctx);
+		}
+	}
+	free(a);
+	return status;
 }

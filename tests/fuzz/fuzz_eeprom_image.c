@@ -30,14 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char conf[] = "[all]\nBOOT_ORDER=0xf21\n";
-	unsigned char *raw = malloc(IMAGE_SIZE), *before = malloc(IMAGE_SIZE);
+	static unsigned char raw[IMAGE_SIZE], before[IMAGE_SIZE];
 	struct pv_eeprom_image img = { 0 };
 	struct pv_eeprom_info info;
 	const unsigned char *content;
 	size_t len, cap;
 
-	if (!raw || !before)
-		abort();
 	memset(raw, 0xff, IMAGE_SIZE);
 	raw[0] = 0x55, raw[1] = 0xaa, raw[2] = 0xf0, raw[3] = 0x0f;
 	raw[4] = 0, raw[5] = 0, raw[6] = 0xff, raw[7] = 0xf8; /* length 0xfff8: up to 64K */
@@ -63,7 +61,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		edit_checked(&img, pv_eeprom_update_bootcode(&img, conf, sizeof(conf) - 1), before);
 		pv_eeprom_release(&img);
 	}
-	free(raw);
-	free(before);
 	return 0;
 }

@@ -34,6 +34,14 @@ static void check_bounds(const struct pv_uart_report *r)
 			abort();
 }
 
+static void check_board(const struct pv_uart_report *report, void *user)
+{
+	(void)user;
+	check_bounds(report);
+	if (!report->have_serial)
+		abort(); /* only boards that were identified are handed over */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!whole || pv_uart_parse_buffer(data, size, whole) || pv_uart_parser_new(&parser))
 		abort();
 	check_bounds(whole);
+	pv_uart_parser_set_board_callback(parser, check_board, NULL);
 	if (pv_uart_diagnose(whole, &text))
 		abort();
 	while (at < size) {

@@ -13,6 +13,7 @@
 #define CM PV_BOARD_COMPUTE_MODULE
 #define MSD5 PV_BOARD_BCM_USB_MSD
 #define KBD PV_BOARD_KEYBOARD
+#define OPT_IN PV_BOARD_EEPROM_UPDATE_OPT_IN
 
 static const struct pv_board_type board_table[] = {
 	{ 0x00, "Raspberry Pi Model A", "pi1a", "[pi1]", PV_SOC_BCM2835, 0 },
@@ -32,9 +33,9 @@ static const struct pv_board_type board_table[] = {
 	{ 0x12, "Raspberry Pi Zero 2 W", "pi02", "[pi02]", PV_SOC_BCM2837, 0 },
 	{ 0x13, "Raspberry Pi 400", "pi400", "[pi400]", PV_SOC_BCM2711, EEPROM | KBD },
 	{ 0x14, "Raspberry Pi Compute Module 4", "cm4", "[cm4]", PV_SOC_BCM2711,
-	  EEPROM | NVME | EMMC | CM | MSD5 },
+	  EEPROM | NVME | EMMC | CM | MSD5 | OPT_IN },
 	{ 0x15, "Raspberry Pi Compute Module 4S", "cm4s", "[cm4s]", PV_SOC_BCM2711,
-	  EEPROM | EMMC | CM },
+	  EEPROM | EMMC | CM | OPT_IN },
 	{ 0x17, "Raspberry Pi 5", "pi5", "[pi5]", PV_SOC_BCM2712, EEPROM | NVME },
 	{ 0x18, "Raspberry Pi Compute Module 5", "cm5", "[cm5]", PV_SOC_BCM2712,
 	  EEPROM | NVME | EMMC | CM },

@@ -56,6 +56,7 @@ static const struct pv_soc_info soc_table[] = {
 		.eeprom_size = 2 * 1024 * 1024, .firmware_dir = "bootloader-2712",
 		.spidev = "/dev/spidev10.0",
 		.dhcp_option97_fourcc = 0x35695052, .tftp_start_file = NULL,
+		.eeprom_immediate_update = true,
 	},
 };
 

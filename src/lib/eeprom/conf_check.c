@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "piprov/eeprom.h"
@@ -36,79 +37,163 @@ struct prop_def {
 	const char *choices;
 };
 
+/* since: the first release image (by file date) whose bootloader contains the name, per SoC;
+ * found by searching every image of ../shared/fixtures/pieeprom (2712 images start in
+ * 2023-09, so "2712:2023-09-13" means always). */
 #define U32MAX 4294967295LL
 #define I32MAX 2147483647LL
 #define P(n, t, ty, lo, hi, def, soc, since, sum) \
 	{ { n, t, lo, hi, def, soc, since, sum }, ty, 0, NULL }
-#define S(n, max, def, soc, sum) { { n, "string", 0, -1, def, soc, "", sum }, T_STRING, max, NULL }
+#define S(n, max, def, soc, since, sum) \
+	{ { n, "string", 0, -1, def, soc, since, sum }, T_STRING, max, NULL }
 
 static const struct prop_def props[] = {
-	P("BOOT_UART", "bool", T_BOOL, 0, 1, "0", "", "", "bootloader log on the UART (GPIO 14/15)"),
-	{ { "UART_BAUD", "choice", 0, -1, "115200", "2712", "", "UART speed" }, T_CHOICE, 0,
+	P("BOOT_UART", "bool", T_BOOL, 0, 1, "0", "", "2711:2019-07-15 2712:2023-09-13",
+	  "bootloader log on the UART (GPIO 14/15)"),
+	{ { "UART_BAUD", "choice", 0, -1, "115200", "2712", "2711:2024-04-17 2712:2023-09-13",
+	    "UART speed" }, T_CHOICE, 0,
 	  "9600,19200,38400,57600,115200,230400,460800,921600" },
-	P("WAKE_ON_GPIO", "int", T_INT, 0, 2, "1", "2711", "", "wake from halt on GPIO3 (2: Pi 400 button)"),
-	P("POWER_OFF_ON_HALT", "bool", T_BOOL, 0, 1, "0", "", "", "switch the PMIC off on halt"),
-	P("WAIT_FOR_POWER_BUTTON", "bool", T_BOOL, 0, 1, "0", "2712", "", "wait for the power button at power-on"),
-	P("BOOT_ORDER", "boot-order", T_BOOT_ORDER, 0, U32MAX, "0xf41", "", "", "boot modes, lowest nibble first"),
-	P("BOOT_WATCHDOG_TIMEOUT", "int", T_INT, 0, I32MAX, "0", "", "2025", "seconds before the boot watchdog fires"),
-	P("BOOT_WATCHDOG_PARTITION", "int", T_INT, 0, 255, "0", "", "2025", "partition tried after a watchdog reset"),
-	P("MAX_RESTARTS", "int", T_INT, -1, I32MAX, "-1", "", "", "RESTART (0xf) loops before giving up"),
-	P("REBOOT_ON_FATAL_ERROR", "bool", T_BOOL, 0, 1, "1", "", "", "reboot after a fatal error"),
-	P("SD_BOOT_MAX_RETRIES", "int", T_INT, -1, I32MAX, "0", "", "", "SD retries (-1: infinite)"),
-	P("NET_BOOT_MAX_RETRIES", "int", T_INT, -1, I32MAX, "0", "", "", "network retries (-1: infinite)"),
-	P("USB_MSD_BOOT_MAX_RETRIES", "int", T_INT, -1, I32MAX, "0", "", "", "USB-MSD retries (older releases)"),
-	P("SD_OVERCURRENT_CHECK", "bool", T_BOOL, 0, 1, "1", "", "", "check SD over-current"),
-	P("SD_QUIRKS", "int", T_INT, 0, U32MAX, "0", "", "", "SD quirks bitfield (0x1: no high speed)"),
-	P("DHCP_TIMEOUT", "int", T_INT, 5000, I32MAX, "45000", "", "", "ms for the whole DHCP exchange"),
-	P("DHCP_REQ_TIMEOUT", "int", T_INT, 500, I32MAX, "4000", "", "", "ms per DHCP request"),
-	P("TFTP_FILE_TIMEOUT", "int", T_INT, 5000, I32MAX, "30000", "", "", "ms per TFTP file"),
-	P("TFTP_IP", "ipv4", T_IPV4, 0, -1, "", "", "", "TFTP server (overrides DHCP)"),
-	P("TFTP_PREFIX", "int", T_INT, 0, 2, "0", "", "", "TFTP folder: 0 serial, 1 TFTP_PREFIX_STR, 2 MAC"),
-	S("TFTP_PREFIX_STR", 32, "", "", "TFTP folder when TFTP_PREFIX=1"),
-	S("PXE_OPTION43", 64, "Raspberry Pi Boot", "", "PXE menu string to match"),
-	P("DHCP_OPTION97", "int", T_INT, 0, U32MAX, "0x34695052", "", "", "client GUID prefix (0: legacy)"),
-	P("MAC_ADDRESS", "mac", T_MAC, 0, -1, "", "", "", "override the Ethernet MAC"),
-	P("MAC_ADDRESS_OTP", "otp-rows", T_OTP_ROWS, 0, -1, "", "", "", "MAC from customer OTP rows"),
-	P("CLIENT_IP", "ipv4", T_IPV4, 0, -1, "", "", "", "static IP (with TFTP_IP: no DHCP)"),
-	P("SUBNET", "ipv4", T_IPV4, 0, -1, "", "", "", "static netmask"),
-	P("GATEWAY", "ipv4", T_IPV4, 0, -1, "", "", "", "static gateway"),
-	P("DISABLE_HDMI", "bool", T_BOOL, 0, 1, "0", "", "", "no HDMI diagnostics screen"),
-	P("HDMI_DELAY", "int", T_INT, 0, 3600, "5", "", "", "seconds before the diagnostics screen"),
-	P("ENABLE_SELF_UPDATE", "bool", T_BOOL, 0, 1, "1", "", "", "bootloader updates itself from the boot partition"),
-	P("FREEZE_VERSION", "bool", T_BOOL, 0, 1, "0", "", "", "rpi-eeprom-update leaves the bootloader alone"),
-	P("HTTP_HOST", "hostname", T_HOSTNAME, 0, -1, "fw-download-alias1.raspberrypi.com", "", "", "HTTP boot server"),
-	P("HTTP_PORT", "int", T_INT, 1, 65535, "443", "", "", "HTTP boot port"),
-	S("HTTP_PATH", 255, "net_install", "", "HTTP boot path"),
-	P("HTTP_CACERT_HASH", "sha256", T_SHA256, 0, -1, "", "", "", "sha256 of cacert.der"),
-	S("IMAGER_REPO_URL", 255, "", "", "Raspberry Pi Imager repository JSON"),
-	P("NET_INSTALL_ENABLED", "bool", T_BOOL, 0, 1, "1", "", "", "network install (shift at power-on)"),
-	P("NET_INSTALL_AT_POWER_ON", "bool", T_BOOL, 0, 1, "0", "", "", "offer network install at power-on"),
-	P("NET_INSTALL_KEYBOARD_WAIT", "int", T_INT, 0, I32MAX, "900", "", "", "ms to wait for a keyboard"),
-	S("NETCONSOLE", 32, "", "", "sport@sip/dev,dport@dip/dmac"),
-	P("PARTITION", "int", T_INT, 0, 255, "0", "", "", "boot partition"),
-	P("PARTITION_WALK", "bool", T_BOOL, 0, 1, "1", "", "", "try the next partitions"),
-	P("BOOTVAR0", "int", T_INT, 0, U32MAX, "0", "", "", "value for [bootvar0] filters"),
-	P("PCIE_PROBE", "bool", T_BOOL, 0, 1, "0", "2712", "", "probe PCIe for non-HAT NVMe"),
-	P("PSU_MAX_CURRENT", "int", T_INT, 0, 10000, "", "2712", "", "mA the supply can give (3000/5000)"),
-	P("USB_MSD_EXCLUDE_VID_PID", "vid-pid", T_VIDPID, 0, -1, "", "", "", "USB devices not to boot from"),
-	P("USB_MSD_DISCOVER_TIMEOUT", "int", T_INT, 5000, I32MAX, "20000", "", "", "ms to find a USB drive"),
-	P("USB_MSD_LUN_TIMEOUT", "int", T_INT, 100, I32MAX, "2000", "", "", "ms per LUN"),
-	P("USB_MSD_PWR_OFF_TIME", "int", T_INT, 0, 5000, "1000", "2711", "", "ms USB power off before boot"),
-	P("USB_MSD_STARTUP_DELAY", "int", T_INT, 0, 30000, "0", "", "", "ms before USB enumeration"),
-	P("VL805", "bool", T_BOOL, 0, 1, "0", "2711", "", "CM4: VL805 USB controller fitted"),
-	P("XHCI_DEBUG", "int", T_INT, 0, 0x7f, "0", "", "", "xHCI debug bitfield"),
-	P("SDRAM_BANKLOW", "int", T_INT, 0, 4, "", "", "", "SDRAM bank-low setting"),
+	P("WAKE_ON_GPIO", "int", T_INT, 0, 2, "1", "2711", "2711:2019-07-15 2712:2023-09-13",
+	  "wake from halt on GPIO3 (2: Pi 400 button)"),
+	P("POWER_OFF_ON_HALT", "bool", T_BOOL, 0, 1, "0", "", "2711:2019-07-15 2712:2023-09-13",
+	  "switch the PMIC off on halt"),
+	P("WAIT_FOR_POWER_BUTTON", "bool", T_BOOL, 0, 1, "0", "2712",
+	  "2711:2025-02-11 2712:2025-01-13",
+	  "wait for the power button at power-on"),
+	P("BOOT_ORDER", "boot-order", T_BOOT_ORDER, 0, U32MAX, "0xf41", "",
+	  "2711:2019-09-23 2712:2023-09-13",
+	  "boot modes, lowest nibble first"),
+	P("BOOT_WATCHDOG_TIMEOUT", "int", T_INT, 0, I32MAX, "0", "",
+	  "2711:2025-07-03 2712:2025-06-20",
+	  "seconds before the boot watchdog fires"),
+	P("BOOT_WATCHDOG_PARTITION", "int", T_INT, 0, 255, "0", "",
+	  "2711:2025-07-03 2712:2025-06-20",
+	  "partition tried after a watchdog reset"),
+	P("MAX_RESTARTS", "int", T_INT, -1, I32MAX, "-1", "", "2711:2020-05-15 2712:2023-09-13",
+	  "RESTART (0xf) loops before giving up"),
+	P("REBOOT_ON_FATAL_ERROR", "bool", T_BOOL, 0, 1, "1", "", "2711:2026-04-14 2712:2026-04-14",
+	  "reboot after a fatal error"),
+	P("SD_BOOT_MAX_RETRIES", "int", T_INT, -1, I32MAX, "0", "",
+	  "2711:2019-09-23 2712:2023-09-13",
+	  "SD retries (-1: infinite)"),
+	P("NET_BOOT_MAX_RETRIES", "int", T_INT, -1, I32MAX, "0", "",
+	  "2711:2019-09-23 2712:2023-09-13",
+	  "network retries (-1: infinite)"),
+	P("USB_MSD_BOOT_MAX_RETRIES", "int", T_INT, -1, I32MAX, "0", "", "2711:2020-05-15",
+	  "USB-MSD retries (older releases)"),
+	P("SD_OVERCURRENT_CHECK", "bool", T_BOOL, 0, 1, "1", "", "2711:2025-07-03 2712:2025-06-29",
+	  "check SD over-current"),
+	P("SD_QUIRKS", "int", T_INT, 0, U32MAX, "0", "", "2711:2025-02-11 2712:2025-01-06",
+	  "SD quirks bitfield (0x1: no high speed)"),
+	P("DHCP_TIMEOUT", "int", T_INT, 5000, I32MAX, "45000", "",
+	  "2711:2019-09-23 2712:2023-09-13",
+	  "ms for the whole DHCP exchange"),
+	P("DHCP_REQ_TIMEOUT", "int", T_INT, 500, I32MAX, "4000", "",
+	  "2711:2019-09-23 2712:2023-09-13",
+	  "ms per DHCP request"),
+	P("TFTP_FILE_TIMEOUT", "int", T_INT, 5000, I32MAX, "30000", "",
+	  "2711:2019-09-23 2712:2023-09-13",
+	  "ms per TFTP file"),
+	P("TFTP_IP", "ipv4", T_IPV4, 0, -1, "", "", "2711:2019-09-23 2712:2023-09-13",
+	  "TFTP server (overrides DHCP)"),
+	P("TFTP_PREFIX", "int", T_INT, 0, 2, "0", "", "2711:2019-10-08 2712:2023-09-13",
+	  "TFTP folder: 0 serial, 1 TFTP_PREFIX_STR, 2 MAC"),
+	S("TFTP_PREFIX_STR", 32, "", "", "2711:2019-10-08 2712:2023-09-13",
+	  "TFTP folder when TFTP_PREFIX=1"),
+	S("PXE_OPTION43", 64, "Raspberry Pi Boot", "", "2711:2020-03-04 2712:2023-09-13",
+	  "PXE menu string to match"),
+	P("DHCP_OPTION97", "int", T_INT, 0, U32MAX, "0x34695052", "",
+	  "2711:2020-03-04 2712:2023-09-13",
+	  "client GUID prefix (0: legacy)"),
+	P("MAC_ADDRESS", "mac", T_MAC, 0, -1, "", "", "2711:2019-11-18 2712:2023-09-13",
+	  "override the Ethernet MAC"),
+	P("MAC_ADDRESS_OTP", "otp-rows", T_OTP_ROWS, 0, -1, "", "",
+	  "2711:2022-11-02 2712:2023-09-13",
+	  "MAC from customer OTP rows"),
+	P("CLIENT_IP", "ipv4", T_IPV4, 0, -1, "", "", "2711:2020-03-04 2712:2023-09-13",
+	  "static IP (with TFTP_IP: no DHCP)"),
+	P("SUBNET", "ipv4", T_IPV4, 0, -1, "", "", "2711:2020-03-04 2712:2023-09-13",
+	  "static netmask"),
+	P("GATEWAY", "ipv4", T_IPV4, 0, -1, "", "", "2711:2020-03-04 2712:2023-09-13",
+	  "static gateway"),
+	P("DISABLE_HDMI", "bool", T_BOOL, 0, 1, "0", "", "2711:2020-03-04 2712:2023-09-13",
+	  "no HDMI diagnostics screen"),
+	P("HDMI_DELAY", "int", T_INT, 0, 3600, "5", "", "2711:2020-10-28 2712:2023-09-13",
+	  "seconds before the diagnostics screen"),
+	P("ENABLE_SELF_UPDATE", "bool", T_BOOL, 0, 1, "1", "", "2711:2020-03-04 2712:2023-09-13",
+	  "bootloader updates itself from the boot partition"),
+	P("FREEZE_VERSION", "bool", T_BOOL, 0, 1, "0", "", "2711:2019-09-06 2712:2023-09-13",
+	  "rpi-eeprom-update leaves the bootloader alone"),
+	P("HTTP_HOST", "hostname", T_HOSTNAME, 0, -1, "fw-download-alias1.raspberrypi.com", "",
+	  "2711:2022-02-28 2712:2023-09-13",
+	  "HTTP boot server"),
+	P("HTTP_PORT", "int", T_INT, 1, 65535, "443", "", "2711:2022-02-28 2712:2023-09-13",
+	  "HTTP boot port"),
+	S("HTTP_PATH", 255, "net_install", "", "2711:2022-02-28 2712:2023-09-13", "HTTP boot path"),
+	P("HTTP_CACERT_HASH", "sha256", T_SHA256, 0, -1, "", "", "2711:2024-04-17 2712:2024-04-05",
+	  "sha256 of cacert.der"),
+	S("IMAGER_REPO_URL", 255, "", "", "", "Raspberry Pi Imager repository JSON"),
+	P("NET_INSTALL_ENABLED", "bool", T_BOOL, 0, 1, "1", "", "2711:2022-02-04 2712:2023-09-13",
+	  "network install (shift at power-on)"),
+	P("NET_INSTALL_AT_POWER_ON", "bool", T_BOOL, 0, 1, "0", "",
+	  "2711:2024-10-10 2712:2024-10-10",
+	  "offer network install at power-on"),
+	P("NET_INSTALL_KEYBOARD_WAIT", "int", T_INT, 0, I32MAX, "900", "",
+	  "2711:2022-02-28 2712:2023-09-13",
+	  "ms to wait for a keyboard"),
+	S("NETCONSOLE", 32, "", "", "2711:2020-05-15 2712:2023-09-13",
+	  "sport@sip/dev,dport@dip/dmac"),
+	P("PARTITION", "int", T_INT, 0, 255, "0", "", "2711:2022-02-04 2712:2023-09-13",
+	  "boot partition"),
+	P("PARTITION_WALK", "bool", T_BOOL, 0, 1, "1", "", "2711:2025-02-11 2712:2025-01-27",
+	  "try the next partitions"),
+	P("BOOTVAR0", "int", T_INT, 0, U32MAX, "0", "", "2711:2025-07-17 2712:2025-07-17",
+	  "value for [bootvar0] filters"),
+	P("PCIE_PROBE", "bool", T_BOOL, 0, 1, "0", "2712", "2712:2023-11-20",
+	  "probe PCIe for non-HAT NVMe"),
+	P("PSU_MAX_CURRENT", "int", T_INT, 0, 10000, "", "2712", "2711:2024-04-17 2712:2023-09-13",
+	  "mA the supply can give (3000/5000)"),
+	P("USB_MSD_EXCLUDE_VID_PID", "vid-pid", T_VIDPID, 0, -1, "", "",
+	  "2711:2020-05-15 2712:2023-09-13",
+	  "USB devices not to boot from"),
+	P("USB_MSD_DISCOVER_TIMEOUT", "int", T_INT, 5000, I32MAX, "20000", "",
+	  "2711:2020-05-15 2712:2023-09-13",
+	  "ms to find a USB drive"),
+	P("USB_MSD_LUN_TIMEOUT", "int", T_INT, 100, I32MAX, "2000", "",
+	  "2711:2020-05-15 2712:2023-09-13",
+	  "ms per LUN"),
+	P("USB_MSD_PWR_OFF_TIME", "int", T_INT, 0, 5000, "1000", "2711",
+	  "2711:2020-06-12 2712:2023-09-13",
+	  "ms USB power off before boot"),
+	P("USB_MSD_STARTUP_DELAY", "int", T_INT, 0, 30000, "0", "",
+	  "2711:2021-06-11 2712:2023-09-13",
+	  "ms before USB enumeration"),
+	P("VL805", "bool", T_BOOL, 0, 1, "0", "2711", "2711:2020-03-04 2712:2023-09-13",
+	  "CM4: VL805 USB controller fitted"),
+	P("XHCI_DEBUG", "int", T_INT, 0, 0x7f, "0", "", "2711:2020-05-15 2712:2023-09-13",
+	  "xHCI debug bitfield"),
+	P("SDRAM_BANKLOW", "int", T_INT, 0, 4, "", "", "2711:2024-10-10 2712:2024-09-23",
+	  "SDRAM bank-low setting"),
 	/* Seen in the 2026 binaries but undocumented: known names, values unchecked. */
-	P("SIGNED_BOOT", "any", T_ANY, 0, -1, "", "", "", "(undocumented)"),
-	P("USE_IPV6", "any", T_ANY, 0, -1, "", "", "", "(undocumented)"),
-	P("DNS_IP", "any", T_ANY, 0, -1, "", "", "", "(undocumented)"),
-	P("USB_DEV_BOOT_MAX_RETRIES", "any", T_ANY, 0, -1, "", "", "", "(undocumented)"),
-	P("USB_DEV_FILE_TIMEOUT", "any", T_ANY, 0, -1, "", "", "", "(undocumented)"),
-	P("NVME_CONTROLLER", "any", T_ANY, 0, -1, "", "", "", "(undocumented)"),
-	P("BOOT_MENU_OPTIONS", "any", T_ANY, 0, -1, "", "", "", "(undocumented)"),
-	P("BOOT_MENU_ENABLED", "any", T_ANY, 0, -1, "", "2712", "", "(undocumented)"),
-	P("VC_LOGLEVEL", "any", T_ANY, 0, -1, "", "2712", "", "(undocumented)"),
-	P("ETHERNET_PHY", "any", T_ANY, 0, -1, "", "2712", "", "(undocumented)"),
+	P("SIGNED_BOOT", "any", T_ANY, 0, -1, "", "", "2711:2021-05-19 2712:2023-09-13",
+	  "(undocumented)"),
+	P("USE_IPV6", "any", T_ANY, 0, -1, "", "", "2711:2021-09-23 2712:2023-09-13",
+	  "(undocumented)"),
+	P("DNS_IP", "any", T_ANY, 0, -1, "", "", "2711:2022-02-04 2712:2023-09-13",
+	  "(undocumented)"),
+	P("USB_DEV_BOOT_MAX_RETRIES", "any", T_ANY, 0, -1, "", "",
+	  "2711:2020-03-04 2712:2023-09-13",
+	  "(undocumented)"),
+	P("USB_DEV_FILE_TIMEOUT", "any", T_ANY, 0, -1, "", "", "2711:2020-03-04 2712:2023-09-13",
+	  "(undocumented)"),
+	P("NVME_CONTROLLER", "any", T_ANY, 0, -1, "", "", "2711:2024-05-17 2712:2024-05-13",
+	  "(undocumented)"),
+	P("BOOT_MENU_OPTIONS", "any", T_ANY, 0, -1, "", "", "2711:2024-10-10 2712:2024-10-10",
+	  "(undocumented)"),
+	P("BOOT_MENU_ENABLED", "any", T_ANY, 0, -1, "", "2712", "2712:2026-08-12",
+	  "(undocumented)"),
+	P("VC_LOGLEVEL", "any", T_ANY, 0, -1, "", "2712", "2712:2025-09-22", "(undocumented)"),
+	P("ETHERNET_PHY", "any", T_ANY, 0, -1, "", "2712", "2712:2025-09-22", "(undocumented)"),
 };
 
 /* BOOT_ORDER modes a board needs a feature for (others are valid everywhere). */
@@ -364,6 +449,60 @@ static void check_value(struct checker *c, unsigned line, const struct prop_def 
 	}
 }
 
+/* Release date "YYYY-MM-DD" following "CHIP:" in since, as seconds since the epoch. */
+static bool since_for(const char *since, const char *chip, int64_t *when, char date[11])
+{
+	const char *at = strstr(since, chip);
+	struct tm tm = { 0 };
+	uint32_t y, m, d;
+	char part[5];
+
+	if (!at || at[strlen(chip)] != ':' || strlen(at) < strlen(chip) + 11)
+		return false;
+	at += strlen(chip) + 1;
+	memcpy(date, at, 10);
+	date[10] = '\0';
+	memcpy(part, at, 4);
+	part[4] = '\0';
+	if (pv_parse_u32(part, 10, &y) != 0)
+		return false;
+	memcpy(part, at + 5, 2);
+	part[2] = '\0';
+	if (pv_parse_u32(part, 10, &m) != 0)
+		return false;
+	memcpy(part, at + 8, 2);
+	if (pv_parse_u32(part, 10, &d) != 0)
+		return false;
+	tm.tm_year = (int)y - 1900;
+	tm.tm_mon = (int)m - 1;
+	tm.tm_mday = (int)d;
+	*when = (int64_t)timegm(&tm);
+	return true;
+}
+
+/* A property newer than the target image's bootloader is silently ignored by it. Release
+ * files are named after their date and built up to days earlier: allow two weeks. */
+static void check_since(struct checker *c, unsigned line, const struct prop_def *p)
+{
+	const int64_t slack = 14 * 86400;
+	int64_t when;
+	char date[11], built[11];
+	time_t bt;
+	struct tm tm;
+
+	if (!c->target->soc || !c->target->build_timestamp ||
+	    !since_for(p->pub.since, c->target->soc->chip, &when, date))
+		return;
+	if ((int64_t)c->target->build_timestamp + slack >= when)
+		return;
+	bt = (time_t)c->target->build_timestamp;
+	if (!gmtime_r(&bt, &tm) || !strftime(built, sizeof(built), "%Y-%m-%d", &tm))
+		return;
+	add(c, PV_EEPROM_CONF_WARNING, line,
+	    "%s is not known to this bootloader (built %s; first in the %s release)",
+	    p->pub.name, built, date);
+}
+
 static bool known_filter(const char *f, size_t n)
 {
 	const struct pv_board_type *b;
@@ -420,6 +559,8 @@ static void check_line(struct checker *c, const struct pv_conf_line *l, unsigned
 	if (p->pub.socs[0] && c->target->soc && strcmp(p->pub.socs, c->target->soc->chip) != 0)
 		add(c, PV_EEPROM_CONF_WARNING, lineno, "%s is not used on %s", p->pub.name,
 		    c->target->soc->name);
+	else
+		check_since(c, lineno, p);
 	check_value(c, lineno, p, l->value ? l->value : "");
 }
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -202,13 +204,16 @@ static const struct pv_soc_info *soc_for_size(size_t size, const char *name)
 	return NULL;
 }
 
-/* Parse `data` (malloc'd, size bytes) and take ownership of it, also on failure. */
-static int adopt(struct pv_eeprom_image *img, unsigned char *data, size_t size, const char *name)
+/* Parse `data` (malloc'd, or mmap'd when `mapped`) and take ownership of it, also on
+ * failure. */
+static int adopt(struct pv_eeprom_image *img, unsigned char *data, size_t size, const char *name,
+		 bool mapped)
 {
 	struct pv_eeprom_image tmp = { 0 };
 	int rc;
 
 	tmp.data = data;
+	tmp.mapped = mapped;
 	tmp.size = size;
 	tmp.soc = soc_for_size(size, name);
 	if (!tmp.soc) {
@@ -223,6 +228,11 @@ static int adopt(struct pv_eeprom_image *img, unsigned char *data, size_t size, 
 	rc = rescan(&tmp);
 	if (rc)
 		goto out_release;
+	if (pv_log_get_level() >= PV_LOG_DEBUG)
+		for (size_t i = 0; i < tmp.nsections; i++)
+			pv_log(PV_LOG_DEBUG, "eeprom", "'%s': section at 0x%zx length %u magic %08x %s",
+			       name, tmp.sections[i].offset, tmp.sections[i].length,
+			       tmp.sections[i].magic, tmp.sections[i].name);
 	*img = tmp;
 	return PV_OK;
 
@@ -243,7 +253,7 @@ int pv_eeprom_parse(struct pv_eeprom_image *img, const void *data, size_t size, 
 	if (!copy)
 		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
 	memcpy(copy, data, size);
-	return adopt(img, copy, size, name);
+	return adopt(img, copy, size, name, false);
 }
 
 static size_t largest_eeprom(void)
@@ -256,12 +266,44 @@ static size_t largest_eeprom(void)
 	return max;
 }
 
+/* A plain file of an EEPROM size: map it copy-on-write instead of reading it, so only the
+ * pages an edit changes are ever copied (an image is 2 MiB; a config edit touches one
+ * page). 1 when mapped, 0 when the caller should read it, negative on failure. */
+static int map_image(struct pv_eeprom_image *img, const char *path)
+{
+	struct stat st;
+	unsigned char magic[2];
+	void *map;
+	int fd, rc = 0;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* the read path reports it */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    !pv_soc_by_eeprom_size((size_t)st.st_size) || pread(fd, magic, 2, 0) != 2 ||
+	    (magic[0] == 0x1f && magic[1] == 0x8b))
+		goto out_close;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		goto out_close;
+	rc = adopt(img, map, (size_t)st.st_size, path, true);
+	rc = rc ? rc : 1;
+out_close:
+	close(fd);
+	return rc;
+}
+
 int pv_eeprom_load(struct pv_eeprom_image *img, const char *path)
 {
 	struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
 	size_t max = largest_eeprom(), len;
 	unsigned char *data;
-	int rc;
+	int rc = map_image(img, path);
+
+	if (rc)
+		return rc < 0 ? rc : PV_OK;
 
 	/* One allocation for the whole image; one byte over the largest size so an
 	 * oversized file is recognised. */
@@ -282,7 +324,7 @@ int pv_eeprom_load(struct pv_eeprom_image *img, const char *path)
 		rc = PV_ERR_FORMAT;
 		goto out_release_buf;
 	}
-	return adopt(img, data, len, path);
+	return adopt(img, data, len, path, false);
 
 out_release_buf:
 	pv_buf_release(&buf);
@@ -293,7 +335,10 @@ void pv_eeprom_release(struct pv_eeprom_image *img)
 {
 	if (!img)
 		return;
-	free(img->data);
+	if (img->mapped)
+		munmap(img->data, img->size);
+	else
+		free(img->data);
 	free(img->sections);
 	free(img->name);
 	memset(img, 0, sizeof(*img));
@@ -460,6 +505,25 @@ int pv_eeprom_file_capacity(const struct pv_eeprom_image *img, const char *name,
 
 /* Content ends at p: 0xff to the 8-byte boundary, then a PAD header unless the section is
  * the last one, then 0xff up to next. */
+/* memset(p, 0xff, len), but only where a byte differs: the gap is nearly always erased
+ * already, and not writing it keeps a copy-on-write mapped image from copying its pages. */
+static void set_erased(unsigned char *p, size_t len)
+{
+	const size_t chunk = 4096;
+
+	while (len) {
+		size_t n = len < chunk ? len : chunk;
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] != 0xff) {
+				memset(p + i, 0xff, n - i);
+				break;
+			}
+		}
+		p += n;
+		len -= n;
+	}
+}
+
 static void fill_to(struct pv_eeprom_image *img, size_t p, size_t next, bool is_last)
 {
 	size_t pad;
@@ -474,7 +538,7 @@ static void fill_to(struct pv_eeprom_image *img, size_t p, size_t next, bool is_
 		pv_eeprom_put_be32(img->data + p + 4, (uint32_t)pad);
 		p += 8;
 	}
-	memset(img->data + p, 0xff, pad);
+	set_erased(img->data + p, pad);
 }
 
 /* After an edit only the bytes from the edited section's header up to `next` change, and
@@ -714,33 +778,47 @@ static int apply_blob(struct pv_eeprom_image *img, const char *name,
 	return pv_eeprom_update_file(img, name, blob->data, blob->len);
 }
 
-int pv_eeprom_apply_edits(struct pv_eeprom_image *img, const struct pv_eeprom_edits *edits)
+static int apply_all(struct pv_eeprom_image *img, const struct pv_eeprom_edits *edits)
 {
-	struct pv_eeprom_image work = { 0 };
 	unsigned char pubkey[PV_EEPROM_PUBKEY_LEN];
-	int rc = pv_eeprom_parse(&work, img->data, img->size, img->name);
+	int rc = PV_OK;
 
-	if (rc)
-		return rc;
 	if (edits->set_timestamp)
-		rc = pv_eeprom_set_timestamp(&work, edits->timestamp);
+		rc = pv_eeprom_set_timestamp(img, edits->timestamp);
 	if (rc == 0 && edits->bootcode)
-		rc = pv_eeprom_update_bootcode(&work, edits->bootcode->data, edits->bootcode->len);
+		rc = pv_eeprom_update_bootcode(img, edits->bootcode->data, edits->bootcode->len);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_BOOTSYS, edits->bootsys);
+		rc = apply_blob(img, PV_EEPROM_BOOTSYS, edits->bootsys);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_CACERT_DER, edits->cacert);
+		rc = apply_blob(img, PV_EEPROM_CACERT_DER, edits->cacert);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_BOOTCONF_TXT, edits->config);
+		rc = apply_blob(img, PV_EEPROM_BOOTCONF_TXT, edits->config);
 	if (rc == 0)
-		rc = apply_blob(&work, PV_EEPROM_BOOTCONF_SIG, edits->digest);
+		rc = apply_blob(img, PV_EEPROM_BOOTCONF_SIG, edits->digest);
 	if (rc == 0 && edits->pubkey_pem) {
 		rc = pv_eeprom_pubkey_from_pem(edits->pubkey_pem->data, edits->pubkey_pem->len,
 					       edits->pubkey_pem->source, pubkey);
 		if (rc == 0)
-			rc = pv_eeprom_update_file(&work, PV_EEPROM_PUBKEY_BIN, pubkey,
+			rc = pv_eeprom_update_file(img, PV_EEPROM_PUBKEY_BIN, pubkey,
 						   sizeof(pubkey));
 	}
+	return rc;
+}
+
+int pv_eeprom_apply_edits(struct pv_eeprom_image *img, const struct pv_eeprom_edits *edits)
+{
+	struct pv_eeprom_image work = { 0 };
+	int nedits = edits->set_timestamp + !!edits->bootcode + !!edits->bootsys +
+		     !!edits->cacert + !!edits->config + !!edits->digest + !!edits->pubkey_pem;
+	int rc;
+
+	/* Each edit alone is all-or-nothing; several need a scratch copy to stay so. */
+	if (nedits <= 1)
+		return apply_all(img, edits);
+	rc = pv_eeprom_parse(&work, img->data, img->size, img->name);
+	if (rc)
+		return rc;
+	rc = apply_all(&work, edits);
 	if (rc) {
 		pv_eeprom_release(&work);
 		return rc;

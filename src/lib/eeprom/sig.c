@@ -10,6 +10,7 @@
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/evp.h>
 
 #include "internal.h"
@@ -280,13 +281,11 @@ int pv_eeprom_sig_parse(const void *text, size_t len, const char *name,
 	return PV_OK;
 }
 
-int pv_eeprom_sig_verify(const void *data, size_t len, const struct pv_eeprom_sig *sig,
-			 const char *pubkey_path)
+/* The sha256 of data must be the one sig names. */
+static int check_digest(const void *data, size_t len, const struct pv_eeprom_sig *sig)
 {
 	unsigned char md[32];
 	char hex[65];
-	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *mdctx = NULL;
 	int rc = sha256(data, len, md);
 
 	if (rc)
@@ -296,29 +295,119 @@ int pv_eeprom_sig_verify(const void *data, size_t len, const struct pv_eeprom_si
 		return pv_fail(PV_ERR_VERIFY, "eeprom",
 			       "sha256 mismatch: the data has %s, the signature file says %s", hex,
 			       sig->sha256_hex);
-	if (!pubkey_path)
-		return PV_OK;
+	return PV_OK;
+}
+
+static int check_rsa(const void *data, size_t len, const struct pv_eeprom_sig *sig,
+		     EVP_PKEY *pkey, const char *key_name)
+{
+	EVP_MD_CTX *mdctx;
+	int rc = PV_OK;
+
+	if (!sig->has_rsa)
+		return pv_fail(PV_ERR_VERIFY, "eeprom", "no rsa2048 signature to verify");
+	mdctx = EVP_MD_CTX_new();
+	if (!mdctx)
+		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+	if (EVP_DigestVerifyInit(mdctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
+	    EVP_DigestVerify(mdctx, sig->rsa, sizeof(sig->rsa), data, len) != 1) {
+		ERR_clear_error();
+		rc = pv_fail(PV_ERR_VERIFY, "eeprom",
+			     "rsa2048 signature does not match the data and the key '%s'", key_name);
+	}
+	EVP_MD_CTX_free(mdctx);
+	return rc;
+}
+
+int pv_eeprom_sig_verify(const void *data, size_t len, const struct pv_eeprom_sig *sig,
+			 const char *pubkey_path)
+{
+	EVP_PKEY *pkey = NULL;
+	int rc = check_digest(data, len, sig);
+
+	if (rc || !pubkey_path)
+		return rc;
 	if (!sig->has_rsa)
 		return pv_fail(PV_ERR_VERIFY, "eeprom", "no rsa2048 signature to verify");
 	rc = load_rsa_key(pubkey_path, EVP_PKEY_PUBLIC_KEY, &pkey);
 	if (rc)
 		return rc;
-	mdctx = EVP_MD_CTX_new();
-	if (!mdctx) {
-		rc = pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
-		goto out_free_key;
+	rc = check_rsa(data, len, sig, pkey, pubkey_path);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+/* pubkey.bin (n, e little-endian) back into an RSA public key. */
+static int pubkey_bin_to_pkey(const unsigned char *bin, size_t len, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	EVP_PKEY *pkey = NULL;
+	int rc = PV_OK;
+
+	if (len < PV_EEPROM_PUBKEY_LEN)
+		return pv_fail(PV_ERR_FORMAT, "eeprom", "pubkey.bin is %zu bytes, not %u", len,
+			       PV_EEPROM_PUBKEY_LEN);
+	n = BN_lebin2bn(bin, 256, NULL);
+	e = BN_lebin2bn(bin + 256, 8, NULL);
+	bld = OSSL_PARAM_BLD_new();
+	if (!n || !e || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    !(params = OSSL_PARAM_BLD_to_param(bld)) ||
+	    !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		rc = pv_fail(PV_ERR_CRYPTO, "eeprom", "pubkey.bin is not a usable RSA key (%s)",
+			     openssl_reason());
+		goto out_free;
 	}
-	if (EVP_DigestVerifyInit(mdctx, NULL, EVP_sha256(), NULL, pkey) != 1 ||
-	    EVP_DigestVerify(mdctx, sig->rsa, sizeof(sig->rsa), data, len) != 1) {
-		ERR_clear_error();
-		rc = pv_fail(PV_ERR_VERIFY, "eeprom",
-			     "rsa2048 signature does not match the data and the key '%s'",
-			     pubkey_path);
-		goto out_free_ctx;
-	}
-out_free_ctx:
-	EVP_MD_CTX_free(mdctx);
-out_free_key:
+	*out = pkey;
+out_free:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return rc;
+}
+
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int pv_eeprom_verify_signed_config(const struct pv_eeprom_image *img)
+{
+	const unsigned char *conf, *sig_text, *key;
+	size_t conf_len, sig_len, key_len;
+	struct pv_eeprom_sig sig;
+	EVP_PKEY *pkey = NULL;
+	int rc;
+
+	if (pv_eeprom_get_file(img, PV_EEPROM_BOOTCONF_SIG, &sig_text, &sig_len) != 0 ||
+	    all_zero(sig_text, sig_len))
+		return pv_fail(PV_ERR_NOT_FOUND, "eeprom", "'%s': the config is not signed",
+			       img->name);
+	rc = pv_eeprom_sig_parse(sig_text, sig_len, "bootconf.sig", &sig);
+	if (rc == 0)
+		rc = pv_eeprom_get_file(img, PV_EEPROM_BOOTCONF_TXT, &conf, &conf_len);
+	if (rc == 0)
+		rc = check_digest(conf, conf_len, &sig);
+	if (rc)
+		return rc;
+	if (pv_eeprom_get_file(img, PV_EEPROM_PUBKEY_BIN, &key, &key_len) != 0 ||
+	    all_zero(key, key_len))
+		return pv_fail(PV_ERR_VERIFY, "eeprom",
+			       "'%s': bootconf.sig matches bootconf.txt but no public key is set",
+			       img->name);
+	rc = pubkey_bin_to_pkey(key, key_len, &pkey);
+	if (rc == 0)
+		rc = check_rsa(conf, conf_len, &sig, pkey, "pubkey.bin");
 	EVP_PKEY_free(pkey);
 	return rc;
 }

@@ -228,10 +228,15 @@ int pv_eeprom_synthesize(enum pv_soc soc, const struct pv_eeprom_synth_options *
 	rc = pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_TXT, conf, conf_len);
 	if (rc)
 		goto out_release;
+	if (out->limit < img.size) {
+		rc = pv_fail(PV_ERR_TOO_BIG, "eeprom", "synthetic image does not fit the output "
+			     "buffer");
+		goto out_release;
+	}
 	pv_buf_reset(out);
 	rc = pv_buf_append(out, img.data, img.size);
 	if (rc)
-		rc = pv_fail(rc, "eeprom", "synthetic image does not fit the output buffer");
+		rc = pv_fail(rc, "eeprom", "out of memory");
 out_release:
 	pv_eeprom_release(&img);
 out_free:

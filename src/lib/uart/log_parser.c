@@ -56,6 +56,10 @@ struct pv_uart_parser {
 	char line[PV_UART_LINE_MAX + 1];
 	pv_uart_line_fn line_fn;
 	void *line_user;
+	pv_uart_board_fn board_fn;
+	void *board_user;
+	/* the report as it was when the latest boot began, for board_fn */
+	struct pv_uart_report before_boot;
 };
 
 /* Byte classes for the line splitter. */
@@ -325,10 +329,21 @@ static void start_attempt(struct pv_uart_parser *ps)
 	r->link_up = false;
 }
 
+static void compute_verdict(const struct pv_uart_parser *ps, enum pv_uart_result *result,
+			    enum pv_uart_reason *reason, bool *final);
+
 /* A new bootloader start: everything but the board's identity and the stream counters. */
 static void start_boot(struct pv_uart_parser *ps)
 {
 	struct pv_uart_report *r = &ps->report;
+
+	if (ps->board_fn && r->have_serial) {
+		bool final;
+
+		/* kept in case the new boot turns out to be another board's (set_serial) */
+		ps->before_boot = *r;
+		compute_verdict(ps, &ps->before_boot.result, &ps->before_boot.reason, &final);
+	}
 
 	r->boot_mode[0] = '\0';
 	r->boot_mode_code = -1;
@@ -360,6 +375,8 @@ static void set_serial(struct pv_uart_parser *ps, uint32_t serial)
 	struct pv_uart_report *r = &ps->report;
 
 	if (r->have_serial && r->serial != serial) {
+		if (ps->board_fn && ps->before_boot.have_serial && ps->before_boot.serial == r->serial)
+			ps->board_fn(&ps->before_boot, ps->board_user);
 		r->mac[0] = '\0';
 		r->mac_mismatch = false;
 		ps->mac_from_primary = false;
@@ -1151,6 +1168,13 @@ int pv_uart_parser_new(struct pv_uart_parser **out)
 void pv_uart_parser_free(struct pv_uart_parser *ps)
 {
 	free(ps);
+}
+
+void pv_uart_parser_set_board_callback(struct pv_uart_parser *ps, pv_uart_board_fn fn,
+				       void *user)
+{
+	ps->board_fn = fn;
+	ps->board_user = user;
 }
 
 void pv_uart_parser_set_line_callback(struct pv_uart_parser *ps, pv_uart_line_fn fn, void *user)

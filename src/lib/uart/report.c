@@ -223,7 +223,7 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 	case PV_UART_RESULT_UNKNOWN:
 		return pv_buf_appendf(
 			out,
-			"No bootloader output was recognised (%" PRIu64 " lines, %" PRIu64
+			"No bootloader output was recognised (%" PRIu64 " line(s), %" PRIu64
 			" bytes of noise).\n"
 			"%s"
 			"Next step: check the wiring (adapter RX to the Pi's TX = GPIO14, GND to "

@@ -278,7 +278,8 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 	pthread_mutex_lock(&job->lock);
 	seen = slot->sightings;
 	pthread_mutex_unlock(&job->lock);
-	rc = pv_usb_rom_boot(t, payload->second_stage, payload->second_stage_size, NULL, to,
+	rc = pv_usb_rom_boot(t, payload->second_stage, payload->second_stage_size,
+			     payload->signature, to,
 			     &reenumerating);
 	pv_usb_transport_destroy(t);
 	if (rc) {
@@ -730,16 +731,14 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 			result->waited_out = true;
 			break;
 		}
-		wait = 1000;
+		/* Finished workers and bus changes wake us; a cancel flag set from a signal
+		 * handler cannot, so with one the loop looks at it once a second. */
+		wait = config->cancel ? 1000 : 60000;
 		if (job->active == 0 && config->wait_ms) {
 			uint64_t left = config->wait_ms - (now - job->last_activity_ms);
 			if (left < wait)
 				wait = (unsigned)left;
 		}
-		/* Finished workers wake the bus; a cancel flag set from a signal handler cannot,
-		 * so it is looked at once a second. */
-		if (!config->cancel && (job->active > 0 || !config->wait_ms))
-			wait = 60000;
 		pthread_mutex_unlock(&job->lock);
 		pv_usb_bus_wait_event(config->bus, wait);
 		pthread_mutex_lock(&job->lock);

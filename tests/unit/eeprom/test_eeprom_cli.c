@@ -214,12 +214,26 @@ static void test_eeprom_commands(void **state)
 		free(p);
 	}
 
+	/* --board: NVMe is fine on a CM4, not on a Pi 4 B; a Pi 5 does not take a 2711 image. */
+	assert_int_equal(run(e, &out, "eeprom set synth.bin -o cm4.bin --board cm4 --first nvme"), 0);
+	assert_int_equal(run(e, &out, "eeprom set synth.bin -o pi4.bin --board pi4 --first nvme"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "not available on Raspberry Pi 4 Model B"));
+	assert_int_equal(run(e, &out, "eeprom set synth.bin -o pi5.bin --board pi5 BOOT_UART=1"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "BCM2711 image"));
+
 	/* check: exit 1 on errors, board-specific BOOT_ORDER modes. */
 	pv_test_write_file(bad_conf, "[all]\nBOOT_ORDER=0xf6\n", 22);
 	assert_int_equal(run(e, &out, "eeprom check bad.conf --board pi4"), 1);
 	assert_non_null(strstr(pv_buf_str(&out), "bad.conf:2: error:"));
 	assert_int_equal(run(e, &out, "eeprom check bad.conf --board cm4"), 0);
 	assert_int_equal(run(e, &out, "eeprom check bad.conf --image synth.bin"), 0);
+
+	/* Any file can be digested; --soc=CHIP names the SoC; a non-image with bare --soc
+	 * is an error. */
+	assert_int_equal(run(e, &out, "eeprom digest bad.conf -o conf.sig --soc=2712 "
+				      "--timestamp 7"), 0);
+	assert_int_equal(run(e, &out, "eeprom verify bad.conf conf.sig"), 0);
+	assert_int_equal(run(e, &out, "eeprom digest bad.conf -o conf2.sig --soc"), 1);
 
 	/* digest + verify, with SOURCE_DATE_EPOCH. */
 	assert_int_equal(run(e, &out, "eeprom digest set.bin -o set.sig --soc"), 0);
@@ -240,6 +254,57 @@ static void test_eeprom_commands(void **state)
 	}
 	free(set_out);
 	free(bad_conf);
+	pv_buf_release(&out);
+	pv_buf_release(&file);
+}
+
+/* An A/B BCM2712 image: --bootsys alone writes the image (the official tool prints the
+ * config instead), --bootcode is replaced, -d/-p need --config, --cacertder works. */
+static void test_drop_in_ab_files(void **state)
+{
+	struct env *e = *state;
+	struct pv_buf out = PV_BUF_INIT(SIZE_MAX), file = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf img = PV_BUF_INIT(SIZE_MAX);
+	struct pv_eeprom_synth_options opt = { .ab = true };
+	struct pv_eeprom_image parsed = { 0 };
+	const unsigned char *data;
+	size_t len;
+	char *ab = path_in(e, "ab.bin"), *sys = path_in(e, "bootsys.new"),
+	     *code = path_in(e, "bootcode.new"), *der = path_in(e, "ca.der"),
+	     *out_path = path_in(e, "ab-out.bin");
+
+	assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2712, &opt, &img), 0);
+	pv_test_write_file(ab, img.data, img.len);
+	pv_test_write_file(sys, "new bootsys", 11);
+	pv_test_write_file(code, "new bootcode", 12);
+	pv_test_write_file(der, "0123456789", 10);
+
+	assert_int_equal(run(e, &out, "eeprom-config -s bootsys.new -o ab-out.bin ab.bin"), 0);
+	assert_int_equal(pv_eeprom_load(&parsed, out_path), 0);
+	assert_int_equal(pv_eeprom_get_file(&parsed, "bootsys", &data, &len), 0);
+	assert_int_equal(len, 11);
+	assert_memory_equal(data, "new bootsys", 11);
+	pv_eeprom_release(&parsed);
+
+	assert_int_equal(run(e, &out, "eeprom-config -b bootcode.new --cacertder ca.der "
+				      "-o ab-out.bin ab.bin"), 0);
+	assert_int_equal(pv_eeprom_load(&parsed, out_path), 0);
+	assert_int_equal(pv_eeprom_get_file(&parsed, "bootcode.bin", &data, &len), 0);
+	assert_int_equal(len, 12);
+	assert_int_equal(pv_eeprom_get_file(&parsed, "cacert.der", &data, &len), 0);
+	assert_int_equal(len, 10);
+	pv_eeprom_release(&parsed);
+
+	/* -d without --config: ignored with a warning; the config is printed. */
+	assert_int_equal(run(e, &out, "eeprom-config -d ca.der ab.bin"), 0);
+	assert_non_null(strstr(pv_buf_str(&out), "only used together with --config"));
+	assert_non_null(strstr(pv_buf_str(&out), "BOOT_ORDER=0xf461"));
+	free(ab);
+	free(sys);
+	free(code);
+	free(der);
+	free(out_path);
+	pv_buf_release(&img);
 	pv_buf_release(&out);
 	pv_buf_release(&file);
 }
@@ -282,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_drop_in_read_and_write),
 		cmocka_unit_test(test_drop_in_failures_write_nothing),
 		cmocka_unit_test(test_eeprom_commands),
+		cmocka_unit_test(test_drop_in_ab_files),
 		cmocka_unit_test(test_drop_in_real_images),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

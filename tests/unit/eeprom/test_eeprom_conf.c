@@ -203,6 +203,25 @@ static void test_validate(void **state)
 	free(issues);
 	pv_eeprom_conf_free(conf);
 
+	/* A property newer than the image's bootloader. */
+	conf = parse("HTTP_HOST=boot.example.com\nBOOT_UART=1\n");
+	t.soc = pv_soc_by_name("2711");
+	t.capacity = 0;
+	t.build_timestamp = 1600000000; /* 2020-09-13 */
+	assert_int_equal(pv_eeprom_conf_validate(conf, &t, &issues, &n), PV_OK);
+	assert_int_equal(n, 1);
+	assert_true(has_issue(issues, n, PV_EEPROM_CONF_WARNING, 1,
+			      "HTTP_HOST is not known to this bootloader (built 2020-09-13; "
+			      "first in the 2022-02-28 release)"));
+	free(issues);
+	t.build_timestamp = 1700000000;
+	assert_int_equal(pv_eeprom_conf_validate(conf, &t, &issues, &n), PV_OK);
+	assert_int_equal(n, 0);
+	free(issues);
+	pv_eeprom_conf_free(conf);
+	t.soc = pv_soc_by_name("2712");
+	t.build_timestamp = 0;
+
 	conf = parse("BOOT_ORDER=0xf5891\n");
 	assert_int_equal(pv_eeprom_conf_validate(conf, &t, &issues, &n), PV_OK);
 	assert_true(has_issue(issues, n, PV_EEPROM_CONF_ERROR, 1, "0x9 (mode 2) is not a boot mode"));

@@ -261,6 +261,7 @@ static void test_signed_fixtures(void **state)
 	assert_int_equal(pv_eeprom_get_info(&img, &info), PV_OK);
 	assert_true(info.config_signed);
 	assert_true(info.pubkey_set);
+	assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_OK);
 	{
 		struct pv_eeprom_blob c = { conf.data, conf.len, "bootconf.txt" };
 		struct pv_eeprom_blob d = { sig.data, sig.len, "bootconf.sig" };
@@ -269,6 +270,11 @@ static void test_signed_fixtures(void **state)
 		assert_int_equal(pv_eeprom_apply_edits(&img, &edits), PV_OK);
 	}
 	assert_memory_equal(img.data, imgbuf.data, imgbuf.len);
+	/* A changed config no longer matches its signature. */
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_TXT, "BOOT_UART=1\n", 12),
+			 PV_OK);
+	assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_VERIFY);
+	assert_non_null(strstr(pv_last_error(), "sha256 mismatch"));
 	pv_eeprom_release(&img);
 	pv_buf_release(&conf);
 	pv_buf_release(&sig);
@@ -279,12 +285,42 @@ static void test_signed_fixtures(void **state)
 	free(pub);
 }
 
+/* The official off-by-4: --cacertder of 2284 bytes on 2711/pieeprom-2026-08-04.bin is
+ * accepted by rpi-eeprom-config and overwrites the magic of bootconf.sig behind it. Here
+ * the room is 2280 bytes: 2284 is refused, 2280 fits and the image stays readable. */
+static void test_cacert_overrun_refused(void **state)
+{
+	struct pv_buf imgbuf = PV_BUF_INIT(SIZE_MAX);
+	struct pv_eeprom_image img = { 0 }, back = { 0 };
+	unsigned char der[2284];
+	size_t cap;
+
+	(void)state;
+	pv_test_fixtures_or_skip();
+	memset(der, 0x30, sizeof(der));
+	read_fixture("pieeprom/2711/pieeprom-2026-08-04.bin.gz", &imgbuf);
+	assert_int_equal(pv_eeprom_parse(&img, imgbuf.data, imgbuf.len, "2026-08-04"), PV_OK);
+	assert_int_equal(pv_eeprom_file_capacity(&img, PV_EEPROM_CACERT_DER, &cap), PV_OK);
+	assert_int_equal(cap, 2280);
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_CACERT_DER, der, 2284),
+			 PV_ERR_NO_SPACE);
+	assert_non_null(strstr(pv_last_error(), "room for 2280 bytes"));
+	assert_memory_equal(img.data, imgbuf.data, img.size);
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_CACERT_DER, der, 2280), PV_OK);
+	assert_int_equal(pv_eeprom_parse(&back, img.data, img.size, "patched"), PV_OK);
+	assert_true(pv_eeprom_find_section(&back, PV_EEPROM_BOOTCONF_SIG, 0, SIZE_MAX) > 0);
+	pv_eeprom_release(&back);
+	pv_eeprom_release(&img);
+	pv_buf_release(&imgbuf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_public_expected),
 		cmocka_unit_test(test_details_and_loopback),
 		cmocka_unit_test(test_signed_fixtures),
+		cmocka_unit_test(test_cacert_overrun_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

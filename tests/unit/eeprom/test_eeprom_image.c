@@ -329,6 +329,31 @@ static void test_save(void **state)
 	assert_memory_equal(back.data, img.data, img.size);
 	assert_int_not_equal(pv_eeprom_save(&img, bad), PV_OK);
 	assert_false(pv_path_exists(bad));
+	/* A loaded (mapped) image edits like a parsed one, and saving over its own file
+	 * works (the rename leaves the mapped original alone). */
+	assert_int_equal(pv_eeprom_update_file(&back, PV_EEPROM_BOOTCONF_TXT, "A=1\n", 4), PV_OK);
+	assert_int_equal(pv_eeprom_save(&back, path), PV_OK);
+	pv_eeprom_release(&back);
+	assert_int_equal(pv_eeprom_load(&back, path), PV_OK);
+	{
+		const unsigned char *conf;
+		size_t len;
+		assert_int_equal(pv_eeprom_get_file(&back, PV_EEPROM_BOOTCONF_TXT, &conf, &len), 0);
+		assert_int_equal(len, 4);
+		assert_memory_equal(conf, "A=1\n", 4);
+	}
+	pv_eeprom_release(&back);
+	/* Empty and oversized files: size messages naming the file. */
+	pv_test_write_file(path, "", 0);
+	assert_int_equal(pv_eeprom_load(&back, path), PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "got 0 bytes"));
+	{
+		unsigned char *big = calloc(1, 2097153);
+		pv_test_write_file(path, big, 2097153);
+		free(big);
+	}
+	assert_int_equal(pv_eeprom_load(&back, path), PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "got 2097153 bytes"));
 	pv_eeprom_release(&back);
 	pv_eeprom_release(&img);
 	pv_test_rmtree(dir);
@@ -429,6 +454,41 @@ static void test_sig(void **state)
 		BN_free(n);
 	}
 	assert_int_equal(pv_eeprom_pubkey_from_pem("junk", 4, "junk.pem", bin), PV_ERR_CRYPTO);
+
+	/* A signed config inside an image: bootconf.sig over bootconf.txt + pubkey.bin. */
+	{
+		static const char conf[] = "[all]\nBOOT_ORDER=0xf21\nSIGNED_BOOT=1\n";
+		struct pv_eeprom_image img = { 0 };
+		struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
+		unsigned char bin2[PV_EEPROM_PUBKEY_LEN];
+		struct pv_buf pem2 = PV_BUF_INIT(SIZE_MAX);
+
+		assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2712, NULL, &buf), 0);
+		assert_int_equal(pv_eeprom_parse(&img, buf.data, buf.len, "s"), 0);
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_NOT_FOUND);
+		pv_buf_reset(&text);
+		opt.private_key_path = priv;
+		opt.target_soc = NULL;
+		assert_int_equal(pv_eeprom_sig_create(conf, sizeof(conf) - 1, &opt, &text), 0);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_TXT, conf,
+						       sizeof(conf) - 1), 0);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_SIG, text.data,
+						       text.len), 0);
+		/* No key yet. */
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_VERIFY);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_PUBKEY_BIN, bin, sizeof(bin)),
+				 0);
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_OK);
+		/* The other key's pubkey.bin does not verify it. */
+		pv_test_read_file(other, &pem2);
+		assert_int_equal(pv_eeprom_pubkey_from_pem(pem2.data, pem2.len, other, bin2), 0);
+		assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_PUBKEY_BIN, bin2,
+						       sizeof(bin2)), 0);
+		assert_int_equal(pv_eeprom_verify_signed_config(&img), PV_ERR_VERIFY);
+		pv_eeprom_release(&img);
+		pv_buf_release(&buf);
+		pv_buf_release(&pem2);
+	}
 
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(key2);

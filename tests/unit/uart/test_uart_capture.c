@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -25,6 +26,12 @@ struct pty_pair {
 static void open_pty(struct pty_pair *pty)
 {
 	pty->master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (pty->master < 0 && (errno == ENOENT || errno == ENODEV || errno == ENXIO)) {
+		/* a container without /dev/ptmx: nothing to test the terminal path with */
+		fprintf(stderr, "SKIP: no pseudo-terminals here (/dev/ptmx: %s)\n",
+			strerror(errno));
+		skip();
+	}
 	assert_true(pty->master >= 0);
 	assert_int_equal(grantpt(pty->master), 0);
 	assert_int_equal(unlockpt(pty->master), 0);

@@ -157,6 +157,23 @@ static void test_capture_stdin_into_inventory(void **state)
 		free(saved);
 	}
 
+	/* two boards in one capture: both recorded */
+	{
+		char *two = uart_test_log_path("two-boards.log");
+
+		assert_int_equal(run(&out, 1, "capture '%s' --no-log --inventory '%s'", two,
+				     inventory),
+				 0);
+		assert_contains(&out, "board 11111111 (MAC dc:a6:32:11:11:11) finished: failed");
+		pv_inventory_init(&inv);
+		assert_int_equal(pv_inventory_load(inventory, &inv), PV_OK);
+		assert_non_null(pv_inventory_find_serial(&inv, 0x11111111, 8));
+		assert_non_null(pv_inventory_find_serial(&inv, 0x22222222, 8));
+		assert_int_equal(inv.count, 3);
+		pv_inventory_release(&inv);
+		free(two);
+	}
+
 	/* a log without a serial records nothing and says so */
 	free(command);
 	assert_true(asprintf(&command,

@@ -346,6 +346,44 @@ static void test_header_twice_is_one_boot(void **state)
 	pv_buf_release(&log);
 }
 
+static void collect_board(const struct pv_uart_report *report, void *user)
+{
+	struct pv_buf *seen = user;
+
+	assert_int_equal(pv_buf_appendf(seen, "%s %s %s %s;", report->serial8, report->mac,
+					pv_uart_result_name(report->result),
+					pv_uart_reason_name(report->reason)),
+			 PV_OK);
+}
+
+/* Each board that leaves the line is handed over once, with its verdict; the header pair of
+ * the next board and a reboot of the same board do not count. */
+static void test_board_callback(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX), seen = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_parser *parser = NULL;
+
+	(void)state;
+	uart_read_test_log("two-boards.log", &log);
+	/* the second board reboots once more before the log ends */
+	assert_int_equal(pv_buf_append_str(&log, "RPi: BOOTSYS release VERSION:4c845bd3 DATE: "
+						 "2024/02/16 TIME: 15:28:41\n"
+						 "BOOTMODE: 0x06 partition 0 build-ts "
+						 "BUILD_TIMESTAMP=1708097321 serial 22222222 "
+						 "boardrev d04170 stc 1622082\n"),
+			 PV_OK);
+	assert_int_equal(pv_uart_parser_new(&parser), PV_OK);
+	pv_uart_parser_set_board_callback(parser, collect_board, &seen);
+	pv_uart_parser_feed(parser, log.data, log.len);
+	pv_uart_parser_finish(parser);
+	assert_string_equal(pv_buf_str(&seen), "11111111 dc:a6:32:11:11:11 failed no-dhcp-offer;");
+	assert_string_equal(pv_uart_parser_report(parser)->serial8, "22222222");
+	assert_int_equal(pv_uart_parser_report(parser)->boots, 3);
+	pv_uart_parser_free(parser);
+	pv_buf_release(&seen);
+	pv_buf_release(&log);
+}
+
 static void test_tftp_paths_bounded(void **state)
 {
 	struct pv_buf log = PV_BUF_INIT(SIZE_MAX);
@@ -625,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_variants_and_mac_cross_check),
 		cmocka_unit_test(test_capture_from_mid_boot),
 		cmocka_unit_test(test_header_twice_is_one_boot),
+		cmocka_unit_test(test_board_callback),
 		cmocka_unit_test(test_tftp_paths_bounded),
 		cmocka_unit_test(test_done_only_at_final_verdict),
 		cmocka_unit_test(test_diagnose_explains_and_advises),

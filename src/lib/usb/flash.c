@@ -1,0 +1,339 @@
+/* Flash payloads: for one SoC, find recovery.bin and the newest release image where Debian /
+ * Raspberry Pi OS put them (or take the ones given), apply the requested bootloader config
+ * through the EEPROM engine, and serve pieeprom.bin + pieeprom.sig + a recovery config.txt
+ * from memory. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "piprov/eeprom.h"
+#include "piprov/eeprom_config.h"
+#include "piprov/fileio.h"
+#include "piprov/text.h"
+#include "piprov/usb.h"
+#include "usb_internal.h"
+#include "banned.h"
+
+/* Served as config.txt to recovery.bin: UART output for diagnosis, metadata on (it is how
+ * the flash is verified). */
+static const char default_recovery_config[] =
+	"# Written by piprov usb flash: read by recovery.bin before it flashes pieeprom.bin.\n"
+	"uart_2ndstage=1\n"
+	"recovery_metadata=1\n";
+
+static const char *const system_firmware_roots[] = {
+	"/usr/lib/firmware/raspberrypi",
+	"/lib/firmware/raspberrypi",
+};
+
+int pv_usb_flash_payloads_new(const struct pv_usb_flash_options *options,
+			      struct pv_usb_payload_set **out)
+{
+	struct pv_usb_payload_set *set = calloc(1, sizeof(*set));
+
+	if (!set)
+		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+	pthread_mutex_init(&set->lock, NULL);
+	set->flash = true;
+	set->flash_options = *options;
+	*out = set;
+	return PV_OK;
+}
+
+/* Candidate folders for a SoC, in order: the given firmware folder (its
+ * bootloader-27xx/{default,latest}, 27xx/ and itself), then the system ones. */
+static size_t firmware_folders(const struct pv_usb_flash_options *o,
+			       const struct pv_soc_info *soc, char folders[][512], size_t max)
+{
+	size_t n = 0;
+
+#define ADD(...)                                                                  \
+	do {                                                                      \
+		if (n < max && (size_t)snprintf(folders[n], 512, __VA_ARGS__) < 512) \
+			n++;                                                      \
+	} while (0)
+	if (o->firmware_dir) {
+		ADD("%s/%s/default", o->firmware_dir, soc->firmware_dir);
+		ADD("%s/%s/latest", o->firmware_dir, soc->firmware_dir);
+		ADD("%s/%s", o->firmware_dir, soc->chip);
+		ADD("%s", o->firmware_dir);
+	}
+	for (size_t i = 0; i < PV_ARRAY_SIZE(system_firmware_roots); i++) {
+		ADD("%s/%s/default", system_firmware_roots[i], soc->firmware_dir);
+		ADD("%s/%s/latest", system_firmware_roots[i], soc->firmware_dir);
+	}
+#undef ADD
+	return n;
+}
+
+/* The newest pieeprom-YYYY-MM-DD.bin in folder (names sort by date), or "" */
+static void newest_image(const char *folder, char *out, size_t size)
+{
+	DIR *dir = opendir(folder);
+	struct dirent *ent;
+	char best[256] = "";
+
+	out[0] = '\0';
+	if (!dir)
+		return;
+	while ((ent = readdir(dir)) != NULL) {
+		size_t len = strlen(ent->d_name);
+
+		if (len < 13 || len >= sizeof(best) || strncmp(ent->d_name, "pieeprom-", 9) != 0 ||
+		    strcmp(ent->d_name + len - 4, ".bin") != 0)
+			continue;
+		if (strcmp(ent->d_name, best) > 0)
+			pv_strlcpy(best, ent->d_name, sizeof(best));
+	}
+	closedir(dir);
+	if (best[0])
+		snprintf(out, size, "%s/%s", folder, best);
+}
+
+static int read_recovery(const char *path, struct usb_payload_entry *e)
+{
+	struct pv_buf buf = PV_BUF_INIT(SIZE_MAX);
+	size_t len;
+	int rc = pv_file_read(path, PV_USB_SECOND_STAGE_MAX, &buf);
+
+	if (rc)
+		return rc;
+	if (buf.len == 0) {
+		pv_buf_release(&buf);
+		return pv_fail(PV_ERR_FORMAT, "usb", "'%s': empty recovery program", path);
+	}
+	e->second_stage = pv_buf_detach(&buf, &len);
+	e->payload.second_stage = e->second_stage;
+	e->payload.second_stage_size = len;
+	e->recovery_source = strdup(path);
+	return e->recovery_source ? PV_OK : pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+}
+
+static int find_recovery(const struct pv_usb_flash_options *o, const struct pv_soc_info *soc,
+			 struct usb_payload_entry *e)
+{
+	char folders[8][512], path[600], rpiboot[128];
+
+	if (o->recovery_path)
+		return read_recovery(o->recovery_path, e);
+	for (size_t i = 0, n = firmware_folders(o, soc, folders, 8); i < n; i++) {
+		snprintf(path, sizeof(path), "%s/recovery.bin", folders[i]);
+		if (pv_path_exists(path))
+			return read_recovery(path, e);
+	}
+	/* The rpiboot package's recovery folders hold it as the ROM file name. */
+	snprintf(rpiboot, sizeof(rpiboot), "/usr/share/rpiboot/%s/%s",
+		 soc->soc == PV_SOC_BCM2711 ? "recovery" : "recovery5", soc->second_stage);
+	if (soc->eeprom_size && pv_path_exists(rpiboot))
+		return read_recovery(rpiboot, e);
+	if (o->placeholder_recovery) {
+		e->second_stage = malloc(o->placeholder_recovery_size);
+		e->recovery_source = strdup("placeholder");
+		if (!e->second_stage || !e->recovery_source)
+			return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+		memcpy(e->second_stage, o->placeholder_recovery, o->placeholder_recovery_size);
+		e->payload.second_stage = e->second_stage;
+		e->payload.second_stage_size = o->placeholder_recovery_size;
+		pv_log(PV_LOG_WARN, "usb",
+		       "no recovery.bin for %s is installed: virtual boards get a placeholder "
+		       "recovery program (they do not execute it)",
+		       soc->name);
+		return PV_OK;
+	}
+	return pv_fail(PV_ERR_NOT_FOUND, "usb",
+		       "no recovery.bin for %s: install the rpi-eeprom package or give --recovery "
+		       "or --firmware-dir (looked in %s/%s/{default,latest} and %s)",
+		       soc->name, system_firmware_roots[0], soc->firmware_dir, rpiboot);
+}
+
+static int find_image(const struct pv_usb_flash_options *o, const struct pv_soc_info *soc,
+		      struct pv_eeprom_image *img, struct usb_payload_entry *e)
+{
+	char folders[8][512], path[600];
+	struct pv_buf synth = PV_BUF_INIT(SIZE_MAX);
+	int rc;
+
+	if (o->image_path) {
+		rc = pv_eeprom_load(img, o->image_path);
+		if (rc)
+			return rc;
+		if (img->size == soc->eeprom_size) {
+			e->image_source = strdup(o->image_path);
+			return e->image_source ? PV_OK : pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+		}
+		pv_eeprom_release(img);
+		memset(img, 0, sizeof(*img));
+		pv_log(PV_LOG_INFO, "usb", "--image '%s' is not a %s image: looking for one",
+		       o->image_path, soc->name);
+	}
+	for (size_t i = 0, n = firmware_folders(o, soc, folders, 8); i < n; i++) {
+		newest_image(folders[i], path, sizeof(path));
+		if (!path[0])
+			continue;
+		rc = pv_eeprom_load(img, path);
+		if (rc)
+			return rc;
+		if (img->size != soc->eeprom_size) {
+			pv_eeprom_release(img);
+			return pv_fail(PV_ERR_FORMAT, "usb", "'%s': %zu bytes is not a %s image", path,
+				       img->size, soc->name);
+		}
+		e->image_source = strdup(path);
+		return e->image_source ? PV_OK : pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+	}
+	if (!o->allow_synthetic_image)
+		return pv_fail(PV_ERR_NOT_FOUND, "usb",
+			       "no release image for %s: install the rpi-eeprom package or give "
+			       "--image or --firmware-dir (looked in %s/%s/{default,latest})",
+			       soc->name, system_firmware_roots[0], soc->firmware_dir);
+	rc = pv_eeprom_synthesize(soc->soc, NULL, &synth);
+	if (!rc)
+		rc = pv_eeprom_parse(img, synth.data, synth.len, "synthetic image");
+	pv_buf_release(&synth);
+	if (rc)
+		return rc;
+	pv_log(PV_LOG_WARN, "usb",
+	       "no release image for %s is installed: virtual boards get a synthetic image "
+	       "with the real layout (made by piprov's EEPROM writer, not bootloader code)",
+	       soc->name);
+	e->image_source = strdup("synthetic");
+	return e->image_source ? PV_OK : pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+}
+
+/* The bootloader config: --config or the image's own, + preset, + KEY=VALUE; validated. */
+static int build_config(const struct pv_usb_flash_options *o, const struct pv_soc_info *soc,
+			struct pv_eeprom_image *img, struct usb_payload_entry *e)
+{
+	struct pv_eeprom_conf *conf = NULL, *preset = NULL;
+	struct pv_eeprom_conf_issue *issues = NULL;
+	struct pv_eeprom_conf_target target = { .soc = soc };
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	const unsigned char *current;
+	size_t current_len, issue_count = 0;
+	int rc;
+
+	if (o->config_path) {
+		rc = pv_eeprom_conf_load(o->config_path, &conf);
+	} else {
+		rc = pv_eeprom_get_file(img, PV_EEPROM_BOOTCONF_TXT, &current, &current_len);
+		if (!rc)
+			rc = pv_eeprom_conf_parse(current, current_len, "bootconf.txt", &conf);
+	}
+	if (rc)
+		return rc;
+	if (o->preset) {
+		rc = pv_eeprom_preset_load(NULL, soc, o->preset, &preset);
+		if (!rc)
+			rc = pv_eeprom_conf_merge(conf, preset);
+		pv_eeprom_conf_free(preset);
+		if (rc)
+			goto out_free_conf;
+	}
+	for (size_t i = 0; i < o->setting_count; i++) {
+		const char *eq = strchr(o->settings[i], '=');
+		char key[PV_EEPROM_CONF_MAX_KEY + 1];
+
+		if (!eq || eq == o->settings[i] ||
+		    (size_t)(eq - o->settings[i]) > PV_EEPROM_CONF_MAX_KEY) {
+			rc = pv_fail(PV_ERR_INVALID, "usb", "'%s' is not KEY=VALUE", o->settings[i]);
+			goto out_free_conf;
+		}
+		memcpy(key, o->settings[i], (size_t)(eq - o->settings[i]));
+		key[eq - o->settings[i]] = '\0';
+		rc = pv_eeprom_conf_set(conf, key, eq + 1);
+		if (rc)
+			goto out_free_conf;
+	}
+	if (pv_eeprom_file_capacity(img, PV_EEPROM_BOOTCONF_TXT, &target.capacity))
+		target.capacity = 0;
+	rc = pv_eeprom_conf_validate(conf, &target, &issues, &issue_count);
+	if (rc)
+		goto out_free_conf;
+	for (size_t i = 0; i < issue_count; i++) {
+		if (issues[i].severity != PV_EEPROM_CONF_ERROR)
+			continue;
+		rc = pv_fail(PV_ERR_INVALID, "usb", "bootloader config for %s: line %u: %s",
+			     soc->name, issues[i].line, issues[i].message);
+		goto out_free_issues;
+	}
+	rc = pv_eeprom_conf_serialize(conf, &text);
+	if (!rc)
+		rc = pv_eeprom_update_file(img, PV_EEPROM_BOOTCONF_TXT, text.data, text.len);
+	if (rc)
+		goto out_free_text;
+	if (pv_eeprom_conf_boot_order(conf, &e->report.boot_order))
+		e->report.boot_order = 0;
+	pv_usb_sha256_hex(text.data, text.len, e->report.bootconf_sha256);
+	e->bootconf = (char *)pv_buf_detach(&text, &current_len);
+	if (!e->bootconf)
+		e->bootconf = strdup("");
+	if (!e->bootconf)
+		rc = pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+out_free_text:
+	pv_buf_release(&text);
+out_free_issues:
+	free(issues);
+out_free_conf:
+	pv_eeprom_conf_free(conf);
+	return rc;
+}
+
+int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_info *soc,
+			    struct usb_payload_entry *e)
+{
+	const struct pv_usb_flash_options *o = &set->flash_options;
+	struct pv_eeprom_image img = { 0 };
+	struct pv_eeprom_sig_options sig_opts = { .timestamp = -1 };
+	struct pv_buf sig = PV_BUF_INIT(8192);
+	struct pv_usb_files_config fc = { 0 };
+	const char *config = o->recovery_config ? o->recovery_config : default_recovery_config;
+	size_t len;
+	int rc;
+
+	if (!soc->eeprom_size)
+		return pv_fail(PV_ERR_UNSUPPORTED, "usb", "%s boards have no bootloader EEPROM",
+			       soc->name);
+	rc = find_recovery(o, soc, e);
+	if (rc)
+		return rc;
+	rc = find_image(o, soc, &img, e);
+	if (rc)
+		return rc;
+	rc = build_config(o, soc, &img, e);
+	if (rc)
+		goto out_release_image;
+	rc = pv_eeprom_sig_create(img.data, img.size, &sig_opts, &sig);
+	if (rc)
+		goto out_release_sig;
+	e->image = malloc(img.size);
+	if (!e->image) {
+		rc = pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+		goto out_release_sig;
+	}
+	memcpy(e->image, img.data, img.size);
+	e->sig = (char *)pv_buf_detach(&sig, &len);
+	pv_usb_sha256_hex(e->image, img.size, e->payload.image_sha256);
+	e->mem[0] = (struct pv_usb_memfile){ "config.txt", config, strlen(config) };
+	e->mem[1] = (struct pv_usb_memfile){ "pieeprom.bin", e->image, img.size };
+	e->mem[2] = (struct pv_usb_memfile){ "pieeprom.sig", e->sig, len };
+	fc.memfiles = e->mem;
+	fc.memfile_count = 3;
+	fc.opened = o->opened;
+	fc.opened_user = o->opened_user;
+	rc = pv_usb_files_new(&fc, &e->own_files);
+	if (rc)
+		goto out_release_sig;
+	e->payload.files = e->own_files;
+	e->report.image_source = e->image_source;
+	e->report.recovery_source = e->recovery_source;
+	e->report.bootconf = e->bootconf;
+	pv_log(PV_LOG_INFO, "usb", "%s: image %s, recovery %s, pieeprom.bin sha256 %s",
+	       soc->name, e->image_source, e->recovery_source, e->payload.image_sha256);
+out_release_sig:
+	pv_buf_release(&sig);
+out_release_image:
+	pv_eeprom_release(&img);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* Shared between the payload files of the usb module (not installed). */
+#ifndef PIPROV_USB_INTERNAL_H
+#define PIPROV_USB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "piprov/usb.h"
+
+/* Indexed by enum pv_soc. */
+#define USB_PAYLOAD_SLOTS 8
+
+struct usb_payload_entry {
+	bool tried;
+	int status;
+	char reason[256];
+	struct pv_usb_payload payload;
+	struct pv_usb_payload_report report;
+	struct pv_usb_files *own_files;   /* flash: the memory files */
+	struct pv_usb_memfile mem[3];
+	unsigned char *second_stage;
+	unsigned char *image;
+	char *sig;
+	char *bootconf;
+	char *image_source;
+	char *recovery_source;
+};
+
+struct pv_usb_payload_set {
+	pthread_mutex_t lock;
+	bool flash;
+	struct pv_usb_files *files;       /* boot sets: the caller's served folder */
+	bool has_signature;
+	uint8_t signature[20];
+	struct pv_usb_flash_options flash_options; /* flash sets: pointers are the caller's */
+	struct usb_payload_entry entries[USB_PAYLOAD_SLOTS];
+};
+
+/* flash.c: build the flash payload of one SoC into e. */
+int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_info *soc,
+			    struct usb_payload_entry *e);
+
+#endif

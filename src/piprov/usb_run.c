@@ -1,0 +1,566 @@
+/* Shared runner of `piprov usb boot|flash` and `piprov rpiboot` (see usb_run.h). */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "piprov/inventory.h"
+#include "piprov/text.h"
+#include "piprov/vpi.h"
+#include "usb_run.h"
+#include "banned.h"
+
+#define REDRAW_INTERVAL_MS 100
+
+static volatile int cancel_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cancel_requested = 1;
+}
+
+void usb_run_init(struct usb_run *run, struct cli_context *ctx)
+{
+	memset(run, 0, sizeof(*run));
+	run->ctx = ctx;
+	run->port_number = -1;
+	run->timeout_s = 120;
+	pv_usb_timeouts_default(&run->timeouts);
+}
+
+int usb_parse_seconds(const char *text, unsigned *ms)
+{
+	char *end;
+	double value;
+
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno || end == text || *end || value < 0 || value > 86400.0 * 365)
+		return PV_ERR_INVALID;
+	*ms = (unsigned)(value * 1000.0 + 0.5);
+	return PV_OK;
+}
+
+/* The virtual Pi (src/lib/vpi) is built when its module is in the tree. */
+#if PIPROV_HAVE_VPI
+static int virtual_bus_new(struct pv_usb_bus **bus)
+{
+	return pv_vpi_bus_new(bus);
+}
+
+static int virtual_bus_add(struct pv_usb_bus *bus, const char *spec)
+{
+	return pv_vpi_bus_add_spec(bus, spec);
+}
+
+static int virtual_bus_dump(struct pv_usb_bus *bus)
+{
+	return pv_vpi_bus_write_dumps(bus);
+}
+#else
+static int virtual_bus_new(struct pv_usb_bus **bus)
+{
+	(void)bus;
+	fprintf(stderr, "piprov: this build has no virtual Pi (src/lib/vpi)\n");
+	return PV_ERR_UNSUPPORTED;
+}
+
+static int virtual_bus_add(struct pv_usb_bus *bus, const char *spec)
+{
+	(void)bus;
+	(void)spec;
+	return PV_ERR_UNSUPPORTED;
+}
+
+static int virtual_bus_dump(struct pv_usb_bus *bus)
+{
+	(void)bus;
+	return PV_OK;
+}
+#endif
+
+int usb_run_open_bus(struct usb_run *run)
+{
+	struct pv_usb_bus *buses[2];
+	size_t n = 0;
+	int rc;
+
+	if (run->virtual_count > 0) {
+		rc = virtual_bus_new(&run->virtual_bus);
+		if (rc)
+			return cli_fail(rc);
+		for (size_t i = 0; i < run->virtual_count; i++) {
+			rc = virtual_bus_add(run->virtual_bus, run->virtual_specs[i]);
+			if (rc) {
+				pv_usb_bus_destroy(run->virtual_bus);
+				run->virtual_bus = NULL;
+				fprintf(stderr, "piprov: --virtual '%s': %s\n", run->virtual_specs[i],
+					pv_last_error());
+				return CLI_EXIT_USAGE;
+			}
+		}
+		buses[n++] = run->virtual_bus;
+	}
+	if (run->virtual_count == 0 || run->real) {
+		rc = pv_usb_libusb_bus_new(&buses[n]);
+		if (rc) {
+			if (n)
+				pv_usb_bus_destroy(buses[0]);
+			run->virtual_bus = NULL;
+			return cli_fail(rc);
+		}
+		n++;
+	}
+	run->only_virtual = run->virtual_count > 0 && !run->real;
+	if (n == 1) {
+		run->bus = buses[0];
+		return CLI_EXIT_OK;
+	}
+	rc = pv_usb_combined_bus_new(buses, n, &run->bus);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			pv_usb_bus_destroy(buses[i]);
+		run->virtual_bus = NULL;
+		return cli_fail(rc);
+	}
+	return CLI_EXIT_OK;
+}
+
+void usb_run_close_bus(struct usb_run *run)
+{
+	pv_usb_bus_destroy(run->bus);
+	run->bus = NULL;
+	run->virtual_bus = NULL;
+}
+
+/* ---- progress --------------------------------------------------------------------- */
+
+struct board_line {
+	char port_path[PV_USB_PORT_PATH_MAX];
+	enum pv_usb_phase phase;
+	uint64_t last_draw_ms;
+	FILE *log;
+	char text[512];               /* as last drawn (TTY) */
+};
+
+struct progress {
+	struct usb_run *run;
+	bool tty;
+	/* TTY: events (serialised by the engine) and log lines (any thread) both redraw. */
+	pthread_mutex_t lock;
+	struct board_line *lines;
+	size_t count;
+	size_t cap;
+};
+
+static struct board_line *line_for(struct progress *pg, const char *port_path, size_t *index)
+{
+	struct board_line *grown;
+
+	for (size_t i = 0; i < pg->count; i++) {
+		if (strcmp(pg->lines[i].port_path, port_path) == 0) {
+			*index = i;
+			return &pg->lines[i];
+		}
+	}
+	if (pg->count == pg->cap) {
+		size_t cap = pg->cap ? pg->cap * 2 : 16;
+		grown = realloc(pg->lines, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		pg->lines = grown;
+		pg->cap = cap;
+	}
+	memset(&pg->lines[pg->count], 0, sizeof(pg->lines[0]));
+	pv_strlcpy(pg->lines[pg->count].port_path, port_path, PV_USB_PORT_PATH_MAX);
+	pg->lines[pg->count].phase = (enum pv_usb_phase)-1;
+	if (pg->run->log_dir) {
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s.log", pg->run->log_dir, port_path) > 0) {
+			pg->lines[pg->count].log = fopen(path, "a");
+			if (!pg->lines[pg->count].log)
+				cli_warn("--log-dir: cannot open '%s': %s", path, strerror(errno));
+		}
+		free(path);
+	}
+	*index = pg->count;
+	return &pg->lines[pg->count++];
+}
+
+static void format_line(const struct pv_usb_event *ev, char *out, size_t size)
+{
+	char attempt[24] = "";
+
+	if (ev->phase == PV_USB_PHASE_ROM || ev->phase == PV_USB_PHASE_RETRY)
+		snprintf(attempt, sizeof(attempt), " (attempt %u)", ev->attempt);
+	snprintf(out, size, "%-14s %-5s %-16s %-11s %9.1f KiB %6.1fs %s%s", ev->port_path,
+		 ev->chip, ev->serial[0] ? ev->serial : "-", pv_usb_phase_name(ev->phase),
+		 (double)ev->bytes / 1024.0, (double)ev->elapsed_ms / 1000.0, ev->detail, attempt);
+}
+
+static void print_json_event(const struct pv_usb_event *ev)
+{
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i}", "event",
+				pv_usb_phase_name(ev->phase), "port", ev->port_path, "chip",
+				ev->chip, "serial", ev->serial, "detail", ev->detail, "bytes",
+				(json_int_t)ev->bytes, "elapsed_ms", (json_int_t)ev->elapsed_ms,
+				"attempt", (int)ev->attempt);
+	char *text;
+
+	if (!obj)
+		return;
+	text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text) {
+		puts(text);
+		fflush(stdout);
+		free(text);
+	}
+	json_decref(obj);
+}
+
+static void on_event(void *user, const struct pv_usb_event *ev)
+{
+	struct progress *pg = user;
+	struct board_line *line;
+	size_t index = 0;
+	char text[512];
+	bool phase_changed;
+	uint64_t now = pv_usb_now_ms();
+
+	pthread_mutex_lock(&pg->lock);
+	line = line_for(pg, ev->port_path, &index);
+	if (!line) {
+		pthread_mutex_unlock(&pg->lock);
+		return;
+	}
+	phase_changed = line->phase != ev->phase;
+	format_line(ev, text, sizeof(text));
+	if (line->log) {
+		fprintf(line->log, "%s\n", text);
+		fflush(line->log);
+	}
+	if (pg->run->json) {
+		print_json_event(ev);
+	} else if (pg->tty) {
+		bool is_new = line->phase == (enum pv_usb_phase)-1;
+
+		if (!phase_changed && now - line->last_draw_ms < REDRAW_INTERVAL_MS)
+			goto out_remember;
+		pv_strlcpy(line->text, text, sizeof(line->text));
+		if (is_new) {
+			printf("%s\n", text);
+		} else {
+			size_t up = pg->count - index;
+			/* Redraw this board's line in place, then return below the table. */
+			printf("\033[%zuA\r\033[2K%s\033[%zuB\r", up, text, up);
+		}
+		fflush(stdout);
+		line->last_draw_ms = now;
+	} else if (phase_changed) {
+		printf("%s\n", text);
+		fflush(stdout);
+	}
+out_remember:
+	line->phase = ev->phase;
+	pthread_mutex_unlock(&pg->lock);
+}
+
+/* TTY: a log line goes above the board table, which is then drawn again below it. */
+static void tty_log(enum pv_log_level level, const char *module, const char *message,
+		    void *user)
+{
+	struct progress *pg = user;
+
+	pthread_mutex_lock(&pg->lock);
+	if (pg->count)
+		printf("\033[%zuA\r\033[J", pg->count);
+	fflush(stdout);
+	cli_log_to_stderr(level, module, message, pg->run->ctx);
+	for (size_t i = 0; i < pg->count; i++)
+		printf("%s\n", pg->lines[i].text);
+	fflush(stdout);
+	pthread_mutex_unlock(&pg->lock);
+}
+
+static void progress_release(struct progress *pg)
+{
+	pthread_mutex_destroy(&pg->lock);
+	for (size_t i = 0; i < pg->count; i++)
+		if (pg->lines[i].log)
+			fclose(pg->lines[i].log);
+	free(pg->lines);
+}
+
+/* ---- summary, inventory ------------------------------------------------------------ */
+
+static const char *outcome_name(const struct pv_usb_board_result *b)
+{
+	return pv_usb_phase_name(b->outcome);
+}
+
+static void print_summary_table(const struct pv_usb_job_result *r)
+{
+	printf("\n%-14s %-5s %-16s %-9s %7s %10s  %s\n", "PORT", "CHIP", "SERIAL", "RESULT",
+	       "TIME", "BYTES", "REASON");
+	for (size_t i = 0; i < r->count; i++) {
+		const struct pv_usb_board_result *b = &r->boards[i];
+
+		printf("%-14s %-5s %-16s %-9s %6.1fs %10llu  %s\n", b->port_path,
+		       b->soc ? b->soc->chip : "-", b->serial[0] ? b->serial : "-",
+		       outcome_name(b), (double)b->elapsed_ms / 1000.0,
+		       (unsigned long long)b->bytes, b->reason);
+	}
+	printf("%u %s, %u failed\n", r->succeeded, "succeeded", r->failed);
+}
+
+static void print_summary_json(const struct pv_usb_job_result *r)
+{
+	json_t *boards = json_array();
+	json_t *root;
+	char *text;
+
+	for (size_t i = 0; i < r->count && boards; i++) {
+		const struct pv_usb_board_result *b = &r->boards[i];
+		json_t *md = json_object();
+
+		for (size_t k = 0; md && k < b->metadata.count; k++)
+			json_object_set_new(md, b->metadata.items[k].key,
+					    json_string(b->metadata.items[k].value));
+		json_array_append_new(
+			boards, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:o}", "port",
+					  b->port_path, "chip", b->soc ? b->soc->chip : "",
+					  "serial", b->serial, "result", outcome_name(b), "reason",
+					  b->reason, "elapsed_ms", (json_int_t)b->elapsed_ms,
+					  "bytes", (json_int_t)b->bytes, "attempts",
+					  (int)b->attempts, "metadata", md ? md : json_object()));
+	}
+	root = json_pack("{s:s, s:i, s:i, s:b, s:o}", "event", "summary", "succeeded",
+			 (int)r->succeeded, "failed", (int)r->failed, "waited_out",
+			 r->waited_out, "boards", boards ? boards : json_array());
+	if (!root)
+		return;
+	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text) {
+		puts(text);
+		free(text);
+	}
+	json_decref(root);
+}
+
+/* The serial for the inventory: the 16-digit USB serial when the ROM gave one, else the
+ * firmware's USER_SERIAL_NUM (printed %x, so leading zeros may be missing). */
+static bool inventory_serial(const struct pv_usb_board_result *b, char out[17])
+{
+	const char *user = pv_usb_metadata_get(&b->metadata, "USER_SERIAL_NUM");
+	uint64_t value;
+	int digits;
+
+	if (b->serial[0] && pv_serial_parse(b->serial, &value, &digits) == PV_OK) {
+		pv_serial_format(value, digits, out);
+		return true;
+	}
+	if (user && strlen(user) <= 16 && pv_parse_u64(user, 16, &value) == PV_OK) {
+		pv_serial_format(value, value > 0xffffffffull ? 16 : 8, out);
+		return true;
+	}
+	return false;
+}
+
+static void record_field(struct pv_inventory_record *rec, const char *key, const char *value,
+			 const char *port_path)
+{
+	if (value && *value && pv_inventory_record_set(rec, key, value) != PV_OK)
+		cli_warn("%s: inventory: %s", port_path, pv_last_error());
+}
+
+static unsigned update_inventory(struct usb_run *run, const struct pv_usb_job_result *r)
+{
+	unsigned written = 0;
+
+	for (size_t i = 0; i < r->count; i++) {
+		const struct pv_usb_board_result *b = &r->boards[i];
+		const struct pv_usb_metadata *md = &b->metadata;
+		struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB };
+		struct pv_inventory_record rec;
+		char serial[17], now[32];
+
+		if (b->outcome == PV_USB_PHASE_FAILED || !inventory_serial(b, serial))
+			continue;
+		pv_inventory_record_init(&rec);
+		if (pv_inventory_record_set_serial(&rec, serial) != PV_OK) {
+			pv_inventory_record_release(&rec);
+			continue;
+		}
+		record_field(&rec, "mac", pv_usb_metadata_get(md, "MAC_ADDR"), b->port_path);
+		record_field(&rec, "wifi_mac", pv_usb_metadata_get(md, "MAC_WIFI_ADDR"),
+			     b->port_path);
+		record_field(&rec, "bt_mac", pv_usb_metadata_get(md, "MAC_BT_ADDR"), b->port_path);
+		record_field(&rec, "revision", pv_usb_metadata_get(md, "USER_BOARDREV"),
+			     b->port_path);
+		record_field(&rec, "uuid", pv_usb_metadata_get(md, "FACTORY_UUID"), b->port_path);
+		if (b->outcome == PV_USB_PHASE_VERIFIED) {
+			record_field(&rec, "eeprom_hash", pv_usb_metadata_get(md, "EEPROM_HASH"),
+				     b->port_path);
+			snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+			record_field(&rec, "flashed_at", now, b->port_path);
+		}
+		if (pv_inventory_upsert(run->inventory, &rec, &opts, NULL) == PV_OK)
+			written++;
+		else
+			fprintf(stderr, "piprov: error: %s: inventory '%s': %s\n", b->port_path,
+				run->inventory, pv_last_error());
+		pv_inventory_record_release(&rec);
+	}
+	return written;
+}
+
+static void print_metadata_stdout(const struct pv_usb_job_result *r)
+{
+	for (size_t i = 0; i < r->count; i++) {
+		char *text = NULL;
+
+		if (r->boards[i].metadata.count == 0 ||
+		    pv_usb_metadata_to_json(&r->boards[i].metadata, &text) != PV_OK)
+			continue;
+		fputs(text, stdout);
+		free(text);
+	}
+}
+
+int usb_run_job(struct usb_run *run)
+{
+	struct pv_usb_job_config cfg;
+	struct pv_usb_job_result result;
+	struct progress pg = { .run = run };
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	int status = CLI_EXIT_OK;
+	int rc;
+
+	pg.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO) && !run->json;
+	pthread_mutex_init(&pg.lock, NULL);
+	if (run->log_dir && mkdir(run->log_dir, 0755) < 0 && errno != EEXIST)
+		return cli_error("--log-dir '%s': %s", run->log_dir, strerror(errno));
+	if (run->metadata_dir && mkdir(run->metadata_dir, 0755) < 0 && errno != EEXIST)
+		return cli_error("--metadata '%s': %s", run->metadata_dir, strerror(errno));
+	pv_usb_job_config_init(&cfg);
+	cfg.mode = run->mode;
+	cfg.bus = run->bus;
+	cfg.payload = run->payload;
+	cfg.payload_user = run->payload_user;
+	cfg.port_globs = run->ports;
+	cfg.port_glob_count = run->port_count;
+	cfg.port_number = run->port_number;
+	cfg.serial = run->serial;
+	cfg.count = run->count;
+	cfg.loop = run->loop;
+	cfg.wait_ms = run->timeout_s * 1000u;
+	cfg.timeouts = run->timeouts;
+	cfg.metadata_dir = run->metadata_dir;
+	cfg.event = on_event;
+	cfg.event_user = &pg;
+	cfg.cancel = &cancel_requested;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	if (!run->json && !run->ctx->quiet)
+		fprintf(stderr, "piprov: waiting for %s (%s)...\n",
+			run->only_virtual ? "virtual boards" : "boards in USB boot mode",
+			run->loop ? "until interrupted"
+			: run->timeout_s ? "--timeout applies" : "no timeout");
+	if (pg.tty)
+		pv_log_set_callback(tty_log, &pg);
+	rc = pv_usb_job_run(&cfg, &result);
+	if (pg.tty)
+		pv_log_set_callback(cli_log_to_stderr, run->ctx);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (rc) {
+		progress_release(&pg);
+		return cli_fail(rc);
+	}
+	if (run->metadata_stdout)
+		print_metadata_stdout(&result);
+	if (run->json)
+		print_summary_json(&result);
+	else if (result.count > 0)
+		print_summary_table(&result);
+	if (run->inventory && result.count > 0) {
+		unsigned n = update_inventory(run, &result);
+		if (!run->json && !run->ctx->quiet)
+			fprintf(stderr, "piprov: inventory '%s': %u board%s recorded\n",
+				run->inventory, n, n == 1 ? "" : "s");
+	}
+	if (run->virtual_bus && virtual_bus_dump(run->virtual_bus) != PV_OK)
+		fprintf(stderr, "piprov: error: virtual EEPROM dump: %s\n", pv_last_error());
+	if (result.failed > 0) {
+		status = CLI_EXIT_FAILURE;
+	} else if (result.count == 0) {
+		if (result.cancelled)
+			fprintf(stderr, "piprov: interrupted before any board was served\n");
+		else
+			fprintf(stderr, "piprov: error: no board in USB boot mode appeared within "
+					"%u s (see docs/usb.md: jumper, cable, udev rules)\n",
+				run->timeout_s);
+		status = CLI_EXIT_FAILURE;
+	} else if (result.cancelled) {
+		status = CLI_EXIT_FAILURE;
+	}
+	pv_usb_job_result_release(&result);
+	progress_release(&pg);
+	return status;
+}
+
+int usb_run_list(struct usb_run *run)
+{
+	struct pv_usb_device_info *devices = NULL;
+	size_t count = 0;
+	json_t *array = NULL;
+	int rc = pv_usb_bus_scan(run->bus, &devices, &count);
+
+	if (rc)
+		return cli_fail(rc);
+	if (run->json)
+		array = json_array();
+	else if (count > 0)
+		printf("%-14s %-5s %-6s %-16s %s\n", "PORT", "CHIP", "STAGE", "SERIAL", "BACKEND");
+	for (size_t i = 0; i < count; i++) {
+		const struct pv_usb_device_info *d = &devices[i];
+		const struct pv_soc_info *soc = pv_soc_by_usb_id(d->vendor_id, d->product_id);
+		const char *stage = soc && d->serial_index == soc->rom_serial_index ? "rom"
+															  : "second";
+
+		if (!soc || !pv_usb_port_matches(d->port_path, run->ports, run->port_count))
+			continue;
+		if (array)
+			json_array_append_new(
+				array, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "port",
+						 d->port_path, "chip", soc->chip, "soc", soc->name,
+						 "stage", stage, "serial_index", (int)d->serial_index,
+						 "serial", d->serial, "backend",
+						 d->backend ? d->backend : ""));
+		else
+			printf("%-14s %-5s %-6s %-16s %s\n", d->port_path, soc->chip, stage,
+			       d->serial[0] ? d->serial : "-", d->backend ? d->backend : "");
+	}
+	if (array) {
+		char *text = json_dumps(array, JSON_INDENT(2));
+		if (text) {
+			puts(text);
+			free(text);
+		}
+		json_decref(array);
+	} else if (count == 0 && !run->ctx->quiet) {
+		fprintf(stderr, "piprov: no board in USB boot mode found\n");
+	}
+	free(devices);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,57 @@
+/* What `piprov usb boot|flash` and `piprov rpiboot` share: building the bus (real, virtual
+ * or both), running the job with progress lines (TTY / pipe / --json), the summary table,
+ * the inventory update and the exit status. */
+#ifndef PIPROV_CLI_USB_RUN_H
+#define PIPROV_CLI_USB_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli.h"
+#include "piprov/usb.h"
+
+struct usb_run {
+	struct cli_context *ctx;
+	enum pv_usb_job_mode mode;
+	bool json;
+	const char **ports;
+	size_t port_count;
+	int port_number;              /* rpiboot -N, -1 any */
+	const char *serial;
+	unsigned count;
+	bool loop;
+	unsigned timeout_s;           /* 0: wait forever for boards */
+	const char *metadata_dir;
+	bool metadata_stdout;         /* rpiboot -j without a usable folder */
+	const char *inventory;
+	const char *log_dir;
+	const char **virtual_specs;
+	size_t virtual_count;
+	bool real;                    /* also the libusb bus when virtual specs are given */
+	struct pv_usb_timeouts timeouts;
+	pv_usb_payload_fn payload;
+	void *payload_user;
+	/* Filled by usb_run_open_bus(). */
+	struct pv_usb_bus *bus;
+	struct pv_usb_bus *virtual_bus; /* inside bus, for dumps; NULL when none */
+	bool only_virtual;
+};
+
+void usb_run_init(struct usb_run *run, struct cli_context *ctx);
+
+/* Parse a duration in seconds ("30", "2.5"). */
+int usb_parse_seconds(const char *text, unsigned *ms);
+
+/* Create run->bus from the virtual specs (+ libusb when none or --real). Prints the error
+ * and returns a cli exit status when it fails, CLI_EXIT_OK otherwise. */
+int usb_run_open_bus(struct usb_run *run);
+void usb_run_close_bus(struct usb_run *run);
+
+/* Run the job, print progress and the summary, update the inventory, write virtual dumps.
+ * Returns the exit status: 0 all succeeded, 1 some failed or none appeared. */
+int usb_run_job(struct usb_run *run);
+
+/* `usb list`: print the devices on the bus. */
+int usb_run_list(struct usb_run *run);
+
+#endif

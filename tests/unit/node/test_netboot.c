@@ -1,0 +1,617 @@
+/* netboot: the config change, the image the EEPROM engine reads back, the .sig, staging
+ * (and what a full disk or an unusable boot partition leaves behind), the board rules, and
+ * the immediate path through the real flashrom and its dummy programmer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "piprov/eeprom.h"
+#include "piprov/fileio.h"
+#include "piprov/node.h"
+#include "test_support.h"
+
+#define NEWEST_TS 1746717695u
+#define OLDER_TS 1700000000u
+static const char recovery_bytes[] = "synthetic recovery.bin for tests";
+
+static char *path_join(const char *a, const char *b)
+{
+	char *p = NULL;
+
+	assert_true(asprintf(&p, "%s/%s", a, b) > 0);
+	return p;
+}
+
+static void mkdirs(const char *path)
+{
+	char *cmd = NULL;
+
+	assert_true(asprintf(&cmd, "mkdir -p '%s'", path) > 0);
+	assert_int_equal(pv_test_run(cmd, NULL, 1), 0);
+	free(cmd);
+}
+
+static void synth_release(const char *root, enum pv_soc soc, const char *name, uint32_t ts)
+{
+	const struct pv_soc_info *info = pv_soc_info(soc);
+	struct pv_eeprom_synth_options opt = { 0 };
+	struct pv_buf img = PV_BUF_INIT(SIZE_MAX);
+	char *dir = NULL, *file;
+
+	opt.build_timestamp = ts;
+	opt.seed = ts;
+	assert_int_equal(pv_eeprom_synthesize(soc, &opt, &img), 0);
+	assert_true(asprintf(&dir, "%s/usr/lib/firmware/raspberrypi/bootloader-%s/default", root,
+			     info->chip) > 0);
+	mkdirs(dir);
+	file = path_join(dir, name);
+	pv_test_write_file(file, img.data, img.len);
+	free(file);
+	file = path_join(dir, "recovery.bin");
+	pv_test_write_file(file, recovery_bytes, sizeof(recovery_bytes));
+	free(file);
+	free(dir);
+	pv_buf_release(&img);
+}
+
+/* A writable copy of a fixture board with two release images (and one of the wrong size
+ * that must be ignored) for its SoC. */
+static char *board_with_releases(const char *board, enum pv_soc soc, char **tmp)
+{
+	char *cmd = NULL, *root, *junk = NULL;
+
+	*tmp = pv_test_mkdtemp();
+	root = path_join(*tmp, board);
+	assert_true(asprintf(&cmd, "cp -a '%s/%s' '%s'", NODE_SYSROOTS, board, root) > 0);
+	assert_int_equal(pv_test_run(cmd, NULL, 1), 0);
+	free(cmd);
+	synth_release(root, soc, "pieeprom-2025-05-08.bin", NEWEST_TS);
+	synth_release(root, soc, "pieeprom-2023-01-05.bin", OLDER_TS);
+	assert_true(asprintf(&junk, "%s/usr/lib/firmware/raspberrypi/bootloader-%s/default/"
+			     "pieeprom-2099-01-01.bin", root, pv_soc_info(soc)->chip) > 0);
+	pv_test_write_file(junk, "not an image", 12);
+	free(junk);
+	return root;
+}
+
+static int run_node(const char *root, const char *args, struct pv_buf *out)
+{
+	char *prog = pv_test_program("piprov-node"), *cmd = NULL;
+	int rc;
+
+	assert_true(asprintf(&cmd, "'%s' --root '%s' %s </dev/null", prog, root, args) > 0);
+	rc = pv_test_run(cmd, out, 1);
+	free(cmd);
+	free(prog);
+	return rc;
+}
+
+/* Load an image, return its bootconf.txt, check its .sig and build timestamp. */
+static char *check_image(const char *upd, const char *sigpath, const char *chip, uint32_t ts)
+{
+	struct pv_eeprom_image img = { 0 };
+	struct pv_eeprom_info info;
+	struct pv_eeprom_sig sig;
+	struct pv_buf sigtext = PV_BUF_INIT(SIZE_MAX);
+	const unsigned char *conf;
+	size_t len;
+	char *text;
+
+	assert_int_equal(pv_eeprom_load(&img, upd), 0);
+	assert_int_equal(pv_eeprom_get_info(&img, &info), 0);
+	assert_int_equal(info.build_timestamp, ts); /* the newest release was picked */
+	assert_true(info.has_update_timestamp);
+	assert_int_equal(pv_eeprom_get_file(&img, PV_EEPROM_BOOTCONF_TXT, &conf, &len), 0);
+	text = strndup((const char *)conf, len);
+	pv_test_read_file(sigpath, &sigtext);
+	assert_int_equal(pv_eeprom_sig_parse(sigtext.data, sigtext.len, sigpath, &sig), 0);
+	assert_int_equal(pv_eeprom_sig_verify(img.data, img.size, &sig, NULL), 0);
+	assert_string_equal(sig.target_soc, chip);
+	assert_true(sig.has_timestamp);
+	pv_buf_release(&sigtext);
+	pv_eeprom_release(&img);
+	return text;
+}
+
+static void test_dry_run_output(void **state)
+{
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *out = path_join(tmp, "out"), *args = NULL, *upd, *sig, *conf, *staged;
+	struct pv_buf log = PV_BUF_INIT(1 << 20);
+
+	(void)state;
+	mkdirs(out);
+	assert_true(asprintf(&args, "netboot --dry-run --output '%s' --tftp-prefix mac "
+			     "--tftp-ip 192.168.1.10 NET_BOOT_MAX_RETRIES=5", out) > 0);
+	assert_int_equal(run_node(root, args, &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "-BOOT_ORDER=0xf41"));
+	assert_non_null(strstr(pv_buf_str(&log), "+BOOT_ORDER=0xf412"));
+	upd = path_join(out, "pieeprom.upd");
+	sig = path_join(out, "pieeprom.sig");
+	conf = check_image(upd, sig, "2711", NEWEST_TS);
+	/* Network first, the rest kept in order, new keys in the unconditional part. */
+	assert_string_equal(conf, "[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\nPOWER_OFF_ON_HALT=0\n"
+				  "BOOT_ORDER=0xf412\nTFTP_PREFIX=2\nTFTP_IP=192.168.1.10\n"
+				  "NET_BOOT_MAX_RETRIES=5\n");
+	/* A dry run writes nothing on the board. */
+	staged = path_join(root, "boot/firmware/pieeprom.upd");
+	assert_false(pv_path_exists(staged));
+	free(staged);
+	staged = path_join(root, "var/lib/raspberrypi/bootloader/backup");
+	assert_false(pv_path_exists(staged));
+	free(staged);
+	free(conf);
+	free(upd);
+	free(sig);
+	free(args);
+	free(out);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+static void test_stage_into_boot(void **state)
+{
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *boot = path_join(root, "boot/firmware"), *upd, *sig, *rec, *conf, *stale;
+	struct pv_buf log = PV_BUF_INIT(1 << 20), b = PV_BUF_INIT(SIZE_MAX);
+
+	(void)state;
+	/* A stale update from an earlier run must not survive (rpi-eeprom #121). */
+	stale = path_join(boot, "recovery.000");
+	pv_test_write_file(stale, "old", 3);
+	assert_int_equal(run_node(root, "netboot --fallback --yes --tftp-prefix serial", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "reboot to apply"));
+	upd = path_join(boot, "pieeprom.upd");
+	sig = path_join(boot, "pieeprom.sig");
+	rec = path_join(boot, "recovery.bin");
+	conf = check_image(upd, sig, "2711", NEWEST_TS);
+	assert_non_null(strstr(conf, "\nBOOT_ORDER=0xf241\n"));
+	assert_non_null(strstr(conf, "\nTFTP_PREFIX=0\n"));
+	pv_test_read_file(rec, &b);
+	assert_memory_equal(b.data, recovery_bytes, sizeof(recovery_bytes));
+	assert_false(pv_path_exists(stale));
+	/* The previous config was backed up. */
+	pv_buf_reset(&log);
+	{
+		char *cmd = NULL;
+		assert_true(asprintf(&cmd, "cat '%s'/var/lib/raspberrypi/bootloader/backup/"
+				     "pieeprom-backup-*.conf", root) > 0);
+		assert_int_equal(pv_test_run(cmd, &log, 0), 0);
+		assert_string_equal(pv_buf_str(&log), "[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\n"
+						      "POWER_OFF_ON_HALT=0\nBOOT_ORDER=0xf41\n");
+		free(cmd);
+	}
+	/* Running it again finds nothing left to do? No: the running config (nvmem) is
+	 * unchanged until the reboot, so it stages again, identically but for the time. */
+	free(conf);
+	free(upd);
+	free(sig);
+	free(rec);
+	free(stale);
+	free(boot);
+	pv_buf_release(&b);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+struct full_disk {
+	size_t room; /* bytes the "disk" still takes */
+};
+
+static long full_disk_write(void *ctx, int fd, const void *data, size_t len)
+{
+	struct full_disk *disk = ctx;
+	size_t n = len < disk->room ? len : disk->room;
+
+	if (n == 0) {
+		errno = ENOSPC;
+		return -1;
+	}
+	disk->room -= n;
+	return (long)write(fd, data, n);
+}
+
+static int prepare_plan(const char *root_path, struct pv_node_root *root,
+			struct pv_node_identity *id, struct pv_node_netboot_plan *plan)
+{
+	struct pv_node_netboot_request req = { 0 };
+
+	req.network_first = true;
+	req.now = 1750000000;
+	assert_int_equal(pv_node_root_open(root, root_path), 0);
+	pv_node_identity_init(id);
+	assert_int_equal(pv_node_identity_read(root, NULL, id), 0);
+	pv_node_netboot_plan_init(plan);
+	return pv_node_netboot_prepare(root, id, &req, plan);
+}
+
+static void test_full_disk_stages_nothing(void **state)
+{
+	char *tmp, *root_path = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *boot = path_join(root_path, "boot/firmware"), *cmd = NULL;
+	struct pv_node_root root;
+	struct pv_node_identity id;
+	struct pv_node_netboot_plan plan;
+	struct full_disk disk;
+	struct pv_node_io_hooks hooks = { full_disk_write, &disk };
+	struct pv_buf before = PV_BUF_INIT(1 << 16), after = PV_BUF_INIT(1 << 16);
+	char *old_upd = path_join(boot, "pieeprom.upd");
+
+	(void)state;
+	pv_test_write_file(old_upd, "previous", 8);
+	assert_true(asprintf(&cmd, "cd '%s' && ls -a && md5sum pieeprom.upd", boot) > 0);
+	assert_int_equal(pv_test_run(cmd, &before, 1), 0);
+	assert_int_equal(prepare_plan(root_path, &root, &id, &plan), 0);
+	/* The disk fills up at every point of the three files in turn. */
+	{
+		size_t total = plan.image.len + plan.sig.len + plan.recovery.len;
+		size_t points[] = { 0, 4096, plan.image.len, plan.image.len + plan.sig.len,
+				    total - 1 };
+		for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
+			disk.room = points[i];
+			assert_int_equal(pv_node_netboot_stage(&root, &plan, NULL, &hooks),
+					 PV_ERR_NO_SPACE);
+			assert_non_null(strstr(pv_last_error(), "nothing was staged"));
+			assert_non_null(strstr(pv_last_error(), "No space left"));
+			pv_buf_reset(&after);
+			assert_int_equal(pv_test_run(cmd, &after, 1), 0);
+			assert_string_equal(pv_buf_str(&after), pv_buf_str(&before));
+		}
+	}
+	/* With room it works. */
+	disk.room = SIZE_MAX;
+	assert_int_equal(pv_node_netboot_stage(&root, &plan, NULL, &hooks), 0);
+	pv_node_netboot_plan_release(&plan);
+	pv_node_identity_release(&id);
+	pv_node_root_close(&root);
+	free(cmd);
+	free(old_upd);
+	free(boot);
+	pv_buf_release(&before);
+	pv_buf_release(&after);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root_path);
+}
+
+static void test_unusable_boot_partition(void **state)
+{
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *defaults = path_join(root, "etc/default/rpi-eeprom-update");
+	static const char text[] = "BOOTFS=/boot/firmware/config.txt\n";
+	struct pv_buf log = PV_BUF_INIT(1 << 20);
+
+	(void)state;
+	/* BOOTFS names a file, not a folder: nothing can be staged there. */
+	pv_test_write_file(defaults, text, sizeof(text) - 1);
+	assert_int_equal(run_node(root, "netboot --yes", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "boot partition '/boot/firmware/config.txt' is "
+						 "not usable"));
+	/* A missing boot partition is named too. */
+	pv_test_write_file(defaults, "BOOTFS=/mnt/nothing\n", 20);
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --yes", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "BOOTFS '/mnt/nothing'"));
+	free(defaults);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+static void test_board_rules(void **state)
+{
+	char *tmp, *root = board_with_releases("cm4", PV_SOC_BCM2711, &tmp);
+	char *defaults = path_join(root, "etc/default/rpi-eeprom-update");
+	char *nvmem = path_join(root, "sys/devices/platform/rmem/nvmem/rmem0/nvmem");
+	struct pv_buf log = PV_BUF_INIT(1 << 20);
+	static const char signed_conf[] = "[all]\nBOOT_ORDER=0xf41\nSIGNED_BOOT=1\n";
+
+	(void)state;
+	/* CM4: refused unless opted in (or forced), as rpi-eeprom-update does. */
+	assert_int_equal(run_node(root, "netboot --dry-run", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "CM4_ENABLE_RPI_EEPROM_UPDATE=1"));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run --force", &log), 0);
+	pv_test_write_file(defaults, "CM4_ENABLE_RPI_EEPROM_UPDATE=1\n", 31);
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run", &log), 0);
+	/* The CM4 already boots 0xf21 (network second): --fallback changes nothing. */
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run --fallback", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "nothing to do"));
+	/* Mode 6 is fine on a CM4 (NVMe), mode 5 not on... a CM4 has it; mode 9 is no mode. */
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run BOOT_ORDER=0xf96", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "0x9 is not a boot mode"));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run bad-key=1", &log), 2);
+	/* SIGNED_BOOT=1 without a key is refused. */
+	pv_test_write_file(nvmem, signed_conf, sizeof(signed_conf));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "SIGNED_BOOT=1"));
+	free(nvmem);
+	free(defaults);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+static void test_pi3_program_usb_boot_mode(void **state)
+{
+	char *tmp = pv_test_mkdtemp(), *root = path_join(tmp, "pi3bplus"), *cmd = NULL, *config;
+	struct pv_buf log = PV_BUF_INIT(1 << 20), text = PV_BUF_INIT(SIZE_MAX);
+
+	(void)state;
+	assert_true(asprintf(&cmd, "cp -a '%s/pi3bplus' '%s'", NODE_SYSROOTS, root) > 0);
+	assert_int_equal(pv_test_run(cmd, NULL, 1), 0);
+	assert_int_equal(run_node(root, "netboot --dry-run", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "+program_usb_boot_mode=1"));
+	config = path_join(root, "boot/config.txt");
+	pv_test_read_file(config, &text);
+	assert_null(strstr(pv_buf_str(&text), "program_usb_boot_mode"));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --yes", &log), 0);
+	pv_buf_reset(&text);
+	pv_test_read_file(config, &text);
+	assert_string_equal(pv_buf_str(&text), "dtoverlay=vc4-kms-v3d\nprogram_usb_boot_mode=1\n");
+	free(config);
+	free(cmd);
+	pv_buf_release(&log);
+	pv_buf_release(&text);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+/* ---- config editing ---- */
+
+static void expect_set(const char *before, const char *key, const char *value, const char *after)
+{
+	struct pv_buf c = PV_BUF_INIT(8192);
+
+	pv_buf_append_str(&c, before);
+	assert_int_equal(pv_node_config_set(&c, key, value), 0);
+	assert_string_equal(pv_buf_str(&c), after);
+	pv_buf_release(&c);
+}
+
+static void test_config_set(void **state)
+{
+	(void)state;
+	expect_set("[all]\nBOOT_ORDER=0xf41\n", "BOOT_ORDER", "0xf21", "[all]\nBOOT_ORDER=0xf21\n");
+	expect_set("A=1\nB=2", "C", "3", "A=1\nB=2\nC=3\n");
+	expect_set("", "C", "3", "C=3\n");
+	/* Conditional sections and [config.txt] are left alone. */
+	expect_set("# c\nA=1\n[pi4]\nA=2\n[config.txt]\nA=9\n", "A", "5",
+		   "# c\nA=5\n[pi4]\nA=2\n[config.txt]\nA=9\n");
+	expect_set("A=1\n[gpio8=0]\nB=2\n", "B", "3", "A=1\nB=3\n[gpio8=0]\nB=2\n");
+	expect_set("A=1\n[pi4]\nX=1\n[all]\nB=2\n", "B", "3", "A=1\n[pi4]\nX=1\n[all]\nB=3\n");
+	expect_set("ABC=1\n", "AB", "2", "ABC=1\nAB=2\n");
+}
+
+static void test_boot_order(void **state)
+{
+	static const struct {
+		uint32_t in;
+		bool first;
+		uint32_t out;
+	} cases[] = {
+		{ 0xf41, true, 0xf412 }, { 0xf41, false, 0xf241 }, { 0xf21, true, 0xf12 },
+		{ 0xf12, false, 0xf21 }, { 0x1, false, 0x21 },     { 0xf461, false, 0xf2461 },
+		{ 0x3f21, false, 0x3f21 }, { 0xe1, false, 0xe21 }, { 0x31, false, 0x321 },
+	};
+	uint32_t out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(pv_node_boot_order_with_network(cases[i].in, cases[i].first, &out), 0);
+		if (out != cases[i].out)
+			fail_msg("%#x %s: got %#x, expected %#x", cases[i].in,
+				 cases[i].first ? "first" : "fallback", out, cases[i].out);
+	}
+	assert_int_equal(pv_node_boot_order_with_network(0x13456713, true, &out), PV_ERR_INVALID);
+	assert_int_equal(pv_node_boot_order_with_network(0x12345671, true, &out), 0);
+	assert_int_equal(out, 0x13456712);
+}
+
+static void test_validate(void **state)
+{
+	const struct pv_board_type *pi4 = pv_board_by_short_name("pi4");
+	const struct pv_board_type *pi5 = pv_board_by_short_name("pi5");
+
+	(void)state;
+	assert_int_equal(pv_node_config_validate("BOOT_ORDER=0xf21\n", pi4), 0);
+	assert_int_equal(pv_node_config_validate("BOOT_ORDER=0xf61\n", pi4), PV_ERR_UNSUPPORTED);
+	assert_int_equal(pv_node_config_validate("BOOT_ORDER=0xf61\n", pi5), 0);
+	assert_int_equal(pv_node_config_validate("BOOT_ORDER=0xf51\n", pi5), PV_ERR_UNSUPPORTED);
+	assert_int_equal(pv_node_config_validate("BOOT_ORDER=0xf13\n", pi5), PV_ERR_INVALID);
+	assert_int_equal(pv_node_config_validate("BOOT_ORDER=f21\n", pi5), PV_ERR_INVALID);
+	assert_int_equal(pv_node_config_validate("TFTP_PREFIX=3\n", pi5), PV_ERR_INVALID);
+	assert_int_equal(pv_node_config_validate("TFTP_IP=10.0.0.256\n", pi5), PV_ERR_INVALID);
+	assert_int_equal(pv_node_config_validate(
+				 "TFTP_PREFIX_STR=0123456789012345678901234567890123\n", pi5),
+			 PV_ERR_INVALID);
+}
+
+static void test_update_defaults(void **state)
+{
+	static const char text[] = "# comment\nFIRMWARE_RELEASE_STATUS=\"latest\"\n"
+				   "export BOOTFS='/boot/fw'  # here\nRPI_EEPROM_USE_FLASHROM=1\n"
+				   "if [ -x foo ]; then\n  true\nfi\nCM4_ENABLE_RPI_EEPROM_UPDATE=1\n";
+	struct pv_node_update_defaults d;
+
+	(void)state;
+	assert_int_equal(pv_node_update_defaults_parse(text, strlen(text), "defaults", &d), 0);
+	assert_string_equal(d.release_status, "latest");
+	assert_string_equal(d.bootfs, "/boot/fw");
+	assert_string_equal(d.firmware_root, "/usr/lib/firmware/raspberrypi/bootloader");
+	assert_int_equal(d.immediate_update, 1);
+	assert_true(d.cm4_enable_update);
+	assert_int_equal(pv_node_update_defaults_parse("FIRMWARE_RELEASE_STATUS=../x\n", 29, "d", &d),
+			 PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "line 1"));
+}
+
+/* ---- flashrom ---- */
+
+static bool have_flashrom(void)
+{
+	return pv_test_run("flashrom --version", NULL, 1) == 0;
+}
+
+static void test_flashrom_retry_lower_speed(void **state)
+{
+	char *tmp = pv_test_mkdtemp(), *programmer = NULL, *img = path_join(tmp, "pieeprom.upd");
+	char *good = path_join(tmp, "spi-8000"), *flash = path_join(good, "flash.bin");
+	struct pv_buf image = PV_BUF_INIT(SIZE_MAX), transcript = PV_BUF_INIT(4 << 20),
+		      flashed = PV_BUF_INIT(SIZE_MAX);
+	struct pv_node_flashrom fr = { 0 };
+
+	(void)state;
+	if (!have_flashrom()) {
+		fprintf(stderr, "SKIP: flashrom is not installed (scripts/deps/test-node.txt)\n");
+		skip();
+	}
+	assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2711, NULL, &image), 0);
+	pv_test_write_file(img, image.data, image.len);
+	/* The emulated chip keeps its contents in image=FILE between runs. At 16 MHz that
+	 * folder is missing, so the write is lost when flashrom exits and the separate
+	 * verify run finds an erased chip; at 8 MHz it sticks. */
+	mkdirs(good);
+	assert_true(asprintf(&programmer, "dummy:emulate=VARIABLE_SIZE,size=524288,"
+			     "image=%s/spi-{speed}/flash.bin", tmp) > 0);
+	fr.programmer = programmer;
+	fr.transcript = &transcript;
+	assert_int_equal(pv_node_flashrom_update(&fr, img, image.len), 0);
+	assert_non_null(strstr(pv_buf_str(&transcript), "attempt 1 of 5 at 16000 kHz"));
+	assert_non_null(strstr(pv_buf_str(&transcript), "attempt 2 of 5 at 8000 kHz"));
+	assert_null(strstr(pv_buf_str(&transcript), "attempt 3"));
+	assert_non_null(strstr(pv_buf_str(&transcript), "spi-8000/flash.bin -v"));
+	pv_test_read_file(flash, &flashed);
+	assert_int_equal(flashed.len, image.len);
+	assert_memory_equal(flashed.data, image.data, image.len);
+	free(programmer);
+	free(img);
+	free(good);
+	free(flash);
+	pv_buf_release(&image);
+	pv_buf_release(&transcript);
+	pv_buf_release(&flashed);
+	pv_test_rmtree(tmp);
+	free(tmp);
+}
+
+static void test_flashrom_failures(void **state)
+{
+	static const unsigned speeds[] = { 16000, 8000 };
+	char *tmp = pv_test_mkdtemp(), *programmer = NULL, *img = path_join(tmp, "pieeprom.upd");
+	struct pv_buf image = PV_BUF_INIT(SIZE_MAX), transcript = PV_BUF_INIT(4 << 20);
+	struct pv_node_flashrom fr = { 0 };
+
+	(void)state;
+	if (!have_flashrom()) {
+		fprintf(stderr, "SKIP: flashrom is not installed (scripts/deps/test-node.txt)\n");
+		skip();
+	}
+	assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2711, NULL, &image), 0);
+	pv_test_write_file(img, image.data, image.len);
+	/* A 1 MiB chip for a 512 KiB image: refused at the probe, nothing written. */
+	assert_true(asprintf(&programmer, "dummy:emulate=VARIABLE_SIZE,size=1048576,image=%s/x.bin",
+			     tmp) > 0);
+	fr.programmer = programmer;
+	fr.transcript = &transcript;
+	assert_int_equal(pv_node_flashrom_update(&fr, img, image.len), PV_ERR_UNSUPPORTED);
+	assert_non_null(strstr(pv_last_error(), "1048576 bytes"));
+	assert_null(strstr(pv_buf_str(&transcript), " -w "));
+	free(programmer);
+	/* Every write lost: each attempt is verified and fails. */
+	assert_true(asprintf(&programmer, "dummy:emulate=VARIABLE_SIZE,size=524288,"
+			     "image=%s/missing/x.bin", tmp) > 0);
+	fr.programmer = programmer;
+	fr.speeds_khz = speeds;
+	fr.attempts = 2;
+	pv_buf_reset(&transcript);
+	assert_int_equal(pv_node_flashrom_update(&fr, img, image.len), PV_ERR_VERIFY);
+	assert_non_null(strstr(pv_last_error(), "failed 2 times"));
+	assert_non_null(strstr(pv_buf_str(&transcript), "attempt 2 of 2 at 8000 kHz"));
+	/* No flashrom at all. */
+	fr.flashrom = "/nonexistent/flashrom";
+	assert_int_equal(pv_node_flashrom_update(&fr, img, image.len), PV_ERR_NOT_FOUND);
+	free(programmer);
+	free(img);
+	pv_buf_release(&image);
+	pv_buf_release(&transcript);
+	pv_test_rmtree(tmp);
+	free(tmp);
+}
+
+/* Pi 5: the immediate path is the default; the CLI writes the emulated 2 MiB flash. */
+static void test_pi5_immediate(void **state)
+{
+	char *tmp, *root = board_with_releases("pi5", PV_SOC_BCM2712, &tmp);
+	char *flash = path_join(tmp, "flash.bin"), *args = NULL, *staged;
+	struct pv_buf log = PV_BUF_INIT(1 << 20), flashed = PV_BUF_INIT(SIZE_MAX);
+	struct pv_eeprom_image img = { 0 };
+	const unsigned char *conf;
+	size_t len;
+
+	(void)state;
+	if (!have_flashrom()) {
+		fprintf(stderr, "SKIP: flashrom is not installed (scripts/deps/test-node.txt)\n");
+		skip();
+	}
+	assert_true(asprintf(&args, "netboot --yes --programmer "
+			     "'dummy:emulate=VARIABLE_SIZE,size=2097152,image=%s'", flash) > 0);
+	assert_int_equal(run_node(root, args, &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "written and verified"));
+	pv_test_read_file(flash, &flashed);
+	assert_int_equal(pv_eeprom_parse(&img, flashed.data, flashed.len, "flash"), 0);
+	assert_int_equal(pv_eeprom_get_file(&img, PV_EEPROM_BOOTCONF_TXT, &conf, &len), 0);
+	{
+		char *text = strndup((const char *)conf, len);
+		assert_non_null(strstr(text, "BOOT_ORDER=0xf4612\n"));
+		free(text);
+	}
+	/* Nothing staged: the flash was written directly. */
+	staged = path_join(root, "boot/firmware/pieeprom.upd");
+	assert_false(pv_path_exists(staged));
+	free(staged);
+	pv_eeprom_release(&img);
+	free(args);
+	free(flash);
+	pv_buf_release(&log);
+	pv_buf_release(&flashed);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_set),
+		cmocka_unit_test(test_boot_order),
+		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_update_defaults),
+		cmocka_unit_test(test_dry_run_output),
+		cmocka_unit_test(test_stage_into_boot),
+		cmocka_unit_test(test_full_disk_stages_nothing),
+		cmocka_unit_test(test_unusable_boot_partition),
+		cmocka_unit_test(test_board_rules),
+		cmocka_unit_test(test_pi3_program_usb_boot_mode),
+		cmocka_unit_test(test_flashrom_retry_lower_speed),
+		cmocka_unit_test(test_flashrom_failures),
+		cmocka_unit_test(test_pi5_immediate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

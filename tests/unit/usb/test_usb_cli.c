@@ -1,0 +1,149 @@
+/* The piprov usb command line over virtual boards: exit statuses 0/1/2, the summary table,
+ * --json events, plain progress lines in a pipe, usb list, usb boot. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "piprov/buf.h"
+#include "test_support.h"
+
+static int run(const char *args, struct pv_buf *out, int merge)
+{
+	char *piprov = pv_test_program("piprov"), *cmd;
+	int status;
+
+	assert_true(asprintf(&cmd, "'%s' %s", piprov, args) > 0);
+	pv_buf_reset(out);
+	status = pv_test_run(cmd, out, merge);
+	free(cmd);
+	free(piprov);
+	return status;
+}
+
+static void test_exit_statuses(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+
+	(void)state;
+	/* 0: every board verified; the table lists them. */
+	assert_int_equal(run("usb flash --virtual pi4 --virtual pi5 --preset network", &out, 0), 0);
+	assert_non_null(strstr(pv_buf_str(&out), "2 succeeded, 0 failed"));
+	/* 1: a board failed (unknown preset: nothing is sent), with the reason in the table. */
+	assert_int_equal(run("usb flash --virtual pi4 --preset no-such-preset", &out, 0), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "failed"));
+	assert_non_null(strstr(pv_buf_str(&out), "0 succeeded, 1 failed"));
+	/* 1: a bad setting is refused by validation before anything is flashed. */
+	assert_int_equal(run("usb flash --virtual pi4 BOOT_ORDER=0xf36", &out, 0), 1);
+	/* 2: usage errors. */
+	assert_int_equal(run("usb flash --count 0 --virtual pi4", &out, 1), 2);
+	assert_int_equal(run("usb flash --virtual nosuchboard", &out, 1), 2);
+	assert_int_equal(run("usb frobnicate", &out, 1), 2);
+	assert_int_equal(run("usb boot --preset network", &out, 1), 2);
+	assert_int_equal(run("rpiboot -x", &out, 1), 2);
+	assert_int_equal(run("rpiboot -o", &out, 1), 2);
+	pv_buf_release(&out);
+}
+
+static void test_json_events(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	const char *p;
+	json_t *last = NULL;
+	unsigned lines = 0, verified = 0;
+
+	(void)state;
+	assert_int_equal(run("usb flash --json --virtual pi4,count=3 --preset network", &out, 0),
+			 0);
+	for (p = pv_buf_str(&out); *p;) {
+		const char *nl = strchr(p, '\n');
+		json_t *obj = json_loadb(p, nl ? (size_t)(nl - p) : strlen(p), 0, NULL);
+
+		assert_non_null(obj);
+		if (strcmp(json_string_value(json_object_get(obj, "event")), "verified") == 0)
+			verified++;
+		json_decref(last);
+		last = obj;
+		lines++;
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	assert_true(lines > 10);
+	assert_int_equal(verified, 3);
+	assert_string_equal(json_string_value(json_object_get(last, "event")), "summary");
+	assert_int_equal(json_integer_value(json_object_get(last, "succeeded")), 3);
+	assert_int_equal(json_array_size(json_object_get(last, "boards")), 3);
+	json_decref(last);
+	pv_buf_release(&out);
+}
+
+static void test_pipe_progress_and_list(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	json_t *list;
+
+	(void)state;
+	assert_int_equal(run("usb flash --virtual cm4 --preset network", &out, 0), 0);
+	/* In a pipe: one plain line per phase, no terminal escapes. */
+	assert_non_null(strstr(pv_buf_str(&out), " rom "));
+	assert_non_null(strstr(pv_buf_str(&out), " serving "));
+	assert_non_null(strstr(pv_buf_str(&out), " verified "));
+	assert_null(strchr(pv_buf_str(&out), '\033'));
+	assert_int_equal(run("usb list --json --virtual pi4,count=2 --virtual pi5", &out, 0), 0);
+	list = json_loads(pv_buf_str(&out), 0, NULL);
+	assert_non_null(list);
+	assert_int_equal(json_array_size(list), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 2), "stage")),
+			    "rom");
+	json_decref(list);
+	pv_buf_release(&out);
+}
+
+static void test_metadata_and_boot(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	char *dir = pv_test_mkdtemp(), *args, *path;
+	json_t *md;
+
+	(void)state;
+	assert_true(asprintf(&args, "usb flash --virtual pi5,serial=0c8f7e5cbd989ae1 "
+				    "--preset network --metadata '%s/meta'", dir) > 0);
+	assert_int_equal(run(args, &out, 0), 0);
+	free(args);
+	assert_true(asprintf(&path, "%s/meta/bd989ae1.json", dir) > 0);
+	md = json_load_file(path, 0, NULL);
+	assert_non_null(md);
+	assert_string_equal(json_string_value(json_object_get(md, "EEPROM_UPDATE")), "success");
+	json_decref(md);
+	free(path);
+	/* usb boot: serve a folder with the second stage of the chip. */
+	assert_true(asprintf(&path, "%s/boot", dir) > 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_true(asprintf(&args, "%s/bootcode4.bin", path) > 0);
+	pv_test_write_file(args, "not a real bootloader", 21);
+	free(args);
+	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi4", path) > 0);
+	assert_int_equal(run(args, &out, 0), 0);
+	assert_non_null(strstr(pv_buf_str(&out), "1 succeeded, 0 failed"));
+	free(args);
+	/* A folder without the chip's second stage: that board fails, naming the file. */
+	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi5", path) > 0);
+	assert_int_equal(run(args, &out, 1), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "bootcode5.bin"));
+	free(args);
+	free(path);
+	pv_test_rmtree(dir);
+	free(dir);
+	pv_buf_release(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exit_statuses),
+		cmocka_unit_test(test_json_events),
+		cmocka_unit_test(test_pipe_progress_and_list),
+		cmocka_unit_test(test_metadata_and_boot),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
