@@ -148,11 +148,14 @@ struct board_line {
 	enum pv_usb_phase phase;
 	uint64_t last_draw_ms;
 	FILE *log;
+	char text[512];               /* as last drawn (TTY) */
 };
 
 struct progress {
 	struct usb_run *run;
 	bool tty;
+	/* TTY: events (serialised by the engine) and log lines (any thread) both redraw. */
+	pthread_mutex_t lock;
 	struct board_line *lines;
 	size_t count;
 	size_t cap;
@@ -232,9 +235,12 @@ static void on_event(void *user, const struct pv_usb_event *ev)
 	bool phase_changed;
 	uint64_t now = pv_usb_now_ms();
 
+	pthread_mutex_lock(&pg->lock);
 	line = line_for(pg, ev->port_path, &index);
-	if (!line)
+	if (!line) {
+		pthread_mutex_unlock(&pg->lock);
 		return;
+	}
 	phase_changed = line->phase != ev->phase;
 	format_line(ev, text, sizeof(text));
 	if (line->log) {
@@ -248,6 +254,7 @@ static void on_event(void *user, const struct pv_usb_event *ev)
 
 		if (!phase_changed && now - line->last_draw_ms < REDRAW_INTERVAL_MS)
 			goto out_remember;
+		pv_strlcpy(line->text, text, sizeof(line->text));
 		if (is_new) {
 			printf("%s\n", text);
 		} else {
@@ -263,10 +270,29 @@ static void on_event(void *user, const struct pv_usb_event *ev)
 	}
 out_remember:
 	line->phase = ev->phase;
+	pthread_mutex_unlock(&pg->lock);
+}
+
+/* TTY: a log line goes above the board table, which is then drawn again below it. */
+static void tty_log(enum pv_log_level level, const char *module, const char *message,
+		    void *user)
+{
+	struct progress *pg = user;
+
+	pthread_mutex_lock(&pg->lock);
+	if (pg->count)
+		printf("\033[%zuA\r\033[J", pg->count);
+	fflush(stdout);
+	cli_log_to_stderr(level, module, message, pg->run->ctx);
+	for (size_t i = 0; i < pg->count; i++)
+		printf("%s\n", pg->lines[i].text);
+	fflush(stdout);
+	pthread_mutex_unlock(&pg->lock);
 }
 
 static void progress_release(struct progress *pg)
 {
+	pthread_mutex_destroy(&pg->lock);
 	for (size_t i = 0; i < pg->count; i++)
 		if (pg->lines[i].log)
 			fclose(pg->lines[i].log);
@@ -418,7 +444,8 @@ int usb_run_job(struct usb_run *run)
 	int status = CLI_EXIT_OK;
 	int rc;
 
-	pg.tty = isatty(STDOUT_FILENO) && !run->json;
+	pg.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO) && !run->json;
+	pthread_mutex_init(&pg.lock, NULL);
 	if (run->log_dir && mkdir(run->log_dir, 0755) < 0 && errno != EEXIST)
 		return cli_error("--log-dir '%s': %s", run->log_dir, strerror(errno));
 	if (run->metadata_dir && mkdir(run->metadata_dir, 0755) < 0 && errno != EEXIST)
@@ -449,7 +476,11 @@ int usb_run_job(struct usb_run *run)
 			run->only_virtual ? "virtual boards" : "boards in USB boot mode",
 			run->loop ? "until interrupted"
 			: run->timeout_s ? "--timeout applies" : "no timeout");
+	if (pg.tty)
+		pv_log_set_callback(tty_log, &pg);
 	rc = pv_usb_job_run(&cfg, &result);
+	if (pg.tty)
+		pv_log_set_callback(cli_log_to_stderr, run->ctx);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (rc) {

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +11,17 @@
 #include "test_support.h"
 #include "usb_vpi_rig.h"
 
+static pthread_mutex_t opened_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void on_opened(void *user, const char *port_path, const char *path)
 {
 	struct rig *rig = user;
 
 	(void)port_path;
-	/* Called from worker threads; the rig's tests run one board at a time when they
-	 * read this, and pv_buf appends are not shared otherwise. */
+	/* Called from the worker threads of every board at once. */
+	pthread_mutex_lock(&opened_lock);
 	pv_buf_appendf(&rig->opened, "%s\n", path);
+	pthread_mutex_unlock(&opened_lock);
 }
 
 static void write_firmware(struct rig *rig, enum pv_soc soc_id)
