@@ -45,6 +45,15 @@ json_t *node_identity_json(const struct pv_node_identity *id);
 /* Print a JSON value to stdout, indented, with a final newline. */
 int node_print_json(json_t *value);
 
+struct pv_inventory_record;
+/* report: the inventory record of this board (printed on failure). */
+int node_build_record(const struct pv_node_identity *id, struct pv_inventory_record *rec);
+/* --inventory, $PIPROV_INVENTORY or piprov-inventory.cfg on the boot partition. */
+char *node_inventory_path(struct node_context *ctx, const char *explicit_path);
+/* Upsert this board into path and print what happened. */
+int node_report(struct node_context *ctx, const struct pv_node_identity *id, const char *path,
+		bool json);
+
 int cmd_status(int argc, char **argv, struct node_context *ctx);
 int cmd_netboot(int argc, char **argv, struct node_context *ctx);
 int cmd_report(int argc, char **argv, struct node_context *ctx);

@@ -12,8 +12,10 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 case_name=${1:?usage: cases.sh CASE}
 : "${PV_E2E_GUEST:?}" "${PV_E2E_BRIDGE:?}" "${PV_E2E_OUT:?}" "${PV_E2E_PIPROV:?}"
+: "${PV_E2E_TOOL:?}" "${PV_E2E_SOURCE:?}"
 out=$PV_E2E_OUT
 failures=0
+source "$here/flash-command.sh"
 
 # run_guest [pv-e2e-run options] -- COMMAND: sets $rc; exits 77/1 on skip/harness failure.
 run_guest() {
@@ -45,7 +47,65 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 output_has() { grep -qE -- "$1" "$out/command.log"; }
+output_count() { grep -cE -- "$1" "$out/command.log"; }
 bridge_has() { grep -qE -- "$1" "$out/bridge.log"; }
+# board_value K KEY: a line of the virtual board's result.txt (saved by the bridge).
+board_value() { sed -n "s/^$2=//p" "$out/boards/board-$1/result.txt" 2>/dev/null; }
+board_is() { [ "$(board_value "$1" "$2")" = "$3" ]; }
+
+# The firmware the flash cases serve: made by the project's own code (piprov-e2e-tool).
+make_firmware_input() {
+	input="$out.input"
+	rm -rf "$input"
+	mkdir -p "$input"
+	"$PV_E2E_TOOL" firmware "$input/firmware"
+	case $? in
+	0) ;;
+	77) echo "SKIP: $case_name: this build has no virtual Pi"; exit 77 ;;
+	*) echo "FAIL: $case_name: cannot make the firmware input"; exit 1 ;;
+	esac
+}
+
+need_usb_cli() {
+	"$PV_E2E_PIPROV" usb --help >/dev/null 2>&1 || {
+		echo "SKIP: $case_name: 'piprov usb' is not in this build yet"
+		exit 77
+	}
+}
+
+# The EEPROM of virtual board K, after the run, holds the network preset and exactly the
+# image the firmware reported (EEPROM_HASH = sha256 of what is in the flash).
+check_flashed() { # K CHIP
+	local k=$1 chip=$2 dump want got
+	dump=$(ls "$out/boards/board-$k/"*.bin 2>/dev/null | head -n1)
+	check "board $k ($chip): recovery flow wrote the EEPROM" board_is "$k" eeprom_written 1
+	check "board $k ($chip): image matched pieeprom.sig" board_is "$k" signature_ok 1
+	check "board $k ($chip): firmware reported EEPROM_UPDATE success" \
+		board_is "$k" eeprom_update success
+	check "board $k ($chip): the EEPROM dump exists" [ -n "$dump" ]
+	[ -n "$dump" ] || return
+	got=$(sha256sum "$dump" | cut -d' ' -f1)
+	check "board $k ($chip): EEPROM_HASH is the flash content" \
+		board_is "$k" eeprom_hash "$got"
+	want=$(sed -n 's/^BOOT_ORDER=//p' "$PV_E2E_SOURCE/firmware-templates/$chip/network.conf")
+	check "board $k ($chip): the preset has a BOOT_ORDER" [ -n "$want" ]
+	check "board $k ($chip): flash has BOOT_ORDER=$want (network preset)" \
+		bash -c '"$1" bootconf "$2" | grep -qx "BOOT_ORDER=$3"' _ "$PV_E2E_TOOL" "$dump" "$want"
+}
+
+# piprov's own records of board K: metadata JSON named by its serial, inventory entry.
+check_recorded() { # K
+	local k=$1 serial mac
+	# The USB serial string and USER_SERIAL_NUM are the low 32 bits of the board serial.
+	serial=$(board_value "$k" serial)
+	serial=${serial: -8}
+	mac=$(board_value "$k" mac)
+	check "board $k: piprov wrote metadata/$serial.json" [ -f "$out/files/metadata/$serial.json" ]
+	check "board $k: the metadata has its MAC $mac" \
+		grep -qi "\"MAC_ADDR\": \"$mac\"" "$out/files/metadata/$serial.json"
+	check "board $k: the inventory records serial $serial" \
+		grep -qi "$serial" "$out/files/inventory.conf"
+}
 
 finish() {
 	if [ "$failures" -ne 0 ]; then
@@ -69,6 +129,71 @@ case_pipeline() {
 		output_has '^USBPROBE: PASS boards=2 wanted=2'
 	check "the bridge saw two attachments per board" \
 		bridge_has '^BRIDGE: board [01] .*attachments=2 .*bulk_bytes=1048600 '
+	finish
+}
+
+# `piprov usb list` sees both boards with their port paths; then one Pi 4 and one Pi 5 are
+# flashed with the network preset and verified, in the same guest.
+case_flash_pi4_pi5() {
+	need_usb_cli
+	make_firmware_input
+	run_guest --board pi4 --board pi5 --input "$input" --wait-devices --timeout 150 -- \
+		"piprov usb list && echo LIST-DONE && $(pv_e2e_flash_command 2)"
+	check "piprov exits 0" [ "$rc" -eq 0 ]
+	check "usb list shows the Pi 4 ROM on port 1-1" output_has '^1-1 +2711 '
+	check "usb list shows the Pi 5 ROM on port 1-2" output_has '^1-2 +2712 '
+	check "usb list ran before the flash" output_has '^LIST-DONE$'
+	check "the Pi 4 on 1-1 is verified" output_has '^1-1 +2711 +[0-9a-f]+ +verified '
+	check "the Pi 5 on 1-2 is verified" output_has '^1-2 +2712 +[0-9a-f]+ +verified '
+	check "summary: 2 succeeded, 0 failed" output_has '^2 succeeded, 0 failed'
+	check_flashed 0 2711
+	check_flashed 1 2712
+	check_recorded 0
+	check_recorded 1
+	check "each board re-enumerated once (ROM, then recovery)" \
+		bridge_has '^BRIDGE: board 1 .*attachments=2 '
+	finish
+}
+
+# Four boards (two SoCs, two models each) flashed at once by one piprov.
+case_flash_four() {
+	need_usb_cli
+	make_firmware_input
+	run_guest --board pi4 --board pi5 --board cm4 --board cm5 --input "$input" \
+		--wait-devices --timeout 150 -- "$(pv_e2e_flash_command 4)"
+	check "piprov exits 0" [ "$rc" -eq 0 ]
+	check "four boards verified" [ "$(output_count "$PV_E2E_VERIFIED_PATTERN")" -eq 4 ]
+	check "summary: 4 succeeded, 0 failed" output_has '^4 succeeded, 0 failed'
+	check_flashed 0 2711
+	check_flashed 1 2712
+	check_flashed 2 2711
+	check_flashed 3 2712
+	for k in 0 1 2 3; do check_recorded $k; done
+	local serials
+	serials=$(for k in 0 1 2 3; do board_value $k serial; done | sort -u | wc -l)
+	check "four distinct board serials" [ "$serials" -eq 4 ]
+	finish
+}
+
+# The bridge pulls the board off the bus half-way through pieeprom.bin: piprov must end
+# with a clean failure report for that board (no hang, no crash), and the flash untouched.
+case_unplug() {
+	need_usb_cli
+	make_firmware_input
+	run_guest --board pi4:unplug-after=262144 --input "$input" --wait-devices \
+		--timeout 150 -- "$(pv_e2e_flash_command 1 --board-timeout 20)"
+	check "piprov exits 1 (board failed), not killed or crashed" [ "$rc" -eq 1 ]
+	check "the bridge pulled the board mid-transfer" \
+		bridge_has '^BRIDGE: board 0 .*unplugged=yes'
+	check "the board is reported failed on its port" output_has '^1-1 +2711 .* failed '
+	check "the reason says the device went away" \
+		output_has '^1-1 .* failed .*(disconnected|[Nn]o such device)'
+	check "summary: 0 succeeded, 1 failed" output_has '^0 succeeded, 1 failed'
+	check "no board claimed verified" [ "$(output_count "$PV_E2E_VERIFIED_PATTERN")" -eq 0 ]
+	check "the virtual EEPROM was not written" board_is 0 eeprom_written 0
+	check "no crash or sanitizer report in the output" \
+		bash -c '! grep -qiE "segmentation|sanitizer|core dumped|assert" "$1"' _ \
+		"$out/command.log"
 	finish
 }
 

@@ -102,6 +102,7 @@ static const char *stage_name(enum pv_vpi_stage stage)
 static int vpi_save_state(struct e2e_device_model *model, const char *dir)
 {
 	struct vpi_model *m = (struct vpi_model *)model;
+	const struct pv_vpi_options *o = pv_vpi_board_options(m->board);
 	struct pv_vpi_result r;
 	struct pv_buf transcript;
 	char path[4096];
@@ -130,6 +131,8 @@ static int vpi_save_state(struct e2e_device_model *model, const char *dir)
 		perror(path);
 		return -1;
 	}
+	fprintf(f, "mac=%02x:%02x:%02x:%02x:%02x:%02x\nboardrev=%x\n", o->mac[0], o->mac[1],
+		o->mac[2], o->mac[3], o->mac[4], o->mac[5], o->boardrev);
 	fprintf(f, "model=%s\nserial=%s\nstage=%s\nsecond_stage_received=%d\nrecovery=%d\n"
 		"image_received=%d\nsignature_ok=%d\neeprom_written=%d\neeprom_update=%s\n"
 		"eeprom_hash=%s\nrequests=%u\nmetadata_sent=%u\nbytes_received=%llu\nfault=%s\n",

@@ -10,7 +10,9 @@
 
 #include "piprov/eeprom.h"
 #include "piprov/fileio.h"
+#include "piprov/inventory.h"
 #include "piprov/node.h"
+#include "piprov/text.h"
 #include "test_support.h"
 
 #define NEWEST_TS 1746717695u
@@ -596,6 +598,103 @@ static void test_pi5_immediate(void **state)
 	free(root);
 }
 
+static void test_report_inventory(void **state)
+{
+	char *tmp = pv_test_mkdtemp(), *inv = path_join(tmp, "inventory.cfg"), *args = NULL;
+	char *root4 = NULL, *root5 = NULL;
+	struct pv_buf log = PV_BUF_INIT(1 << 20);
+	struct pv_inventory inventory;
+	struct pv_inventory_record *rec;
+	uint8_t mac[6];
+
+	(void)state;
+	assert_true(asprintf(&root4, "%s/pi4b", NODE_SYSROOTS) > 0);
+	assert_true(asprintf(&root5, "%s/cm5", NODE_SYSROOTS) > 0);
+	assert_true(asprintf(&args, "report --inventory '%s'", inv) > 0);
+	assert_int_equal(run_node(root4, args, &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "10000000f8b73778 added"));
+	assert_int_equal(run_node(root4, args, &log), 0); /* same board again: one record */
+	assert_int_equal(run_node(root5, args, &log), 0);
+	pv_inventory_init(&inventory);
+	assert_int_equal(pv_inventory_load(inv, &inventory), 0);
+	assert_int_equal(inventory.count, 2);
+	rec = pv_inventory_find_serial(&inventory, 0x10000000f8b73778ull, 16);
+	assert_non_null(rec);
+	assert_int_equal(pv_mac_parse("dc:a6:32:b8:04:5c", mac), 0);
+	assert_memory_equal(rec->mac, mac, 6);
+	assert_int_equal(rec->revision, 0xc03115);
+	assert_int_equal(rec->boot_order, 0xf41);
+	assert_int_equal(rec->tftp_prefix, PV_TFTP_PREFIX_SERIAL);
+	assert_int_equal(rec->bootloader_build_ts, 1746717695);
+	assert_int_equal(rec->seen[PV_FACT_MAC].source, PV_INVENTORY_SOURCE_NODE);
+	rec = pv_inventory_find_serial(&inventory, 0xa7eb274c5e0d1f22ull, 16);
+	assert_non_null(rec);
+	assert_string_equal(rec->uuid, "002000417008133311");
+	assert_int_equal(rec->tftp_prefix, PV_TFTP_PREFIX_STRING);
+	assert_string_equal(rec->tftp_prefix_str, "cluster-a");
+	pv_inventory_release(&inventory);
+	free(args);
+	free(inv);
+	free(root4);
+	free(root5);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+}
+
+/* The SD-card mode over two boots of a Pi 4: stage and reboot, then (config applied)
+ * record the board on the card and power off. */
+static void test_provision_two_boots(void **state)
+{
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *conf = path_join(root, "boot/firmware/piprov-provision.conf");
+	char *upd = path_join(root, "boot/firmware/pieeprom.upd");
+	char *nvmem = path_join(root, "sys/devices/platform/rmem/nvmem/rmem0/nvmem");
+	char *inv = path_join(root, "boot/firmware/piprov-inventory.cfg");
+	static const char settings[] = "# provisioning card\norder=first\ntftp_prefix=mac\n"
+				       "set=NET_BOOT_MAX_RETRIES=5\n";
+	struct pv_buf log = PV_BUF_INIT(1 << 20);
+	struct pv_eeprom_image img = { 0 };
+	struct pv_inventory inventory;
+	const unsigned char *text;
+	size_t len;
+
+	(void)state;
+	pv_test_write_file(conf, settings, sizeof(settings) - 1);
+	assert_int_equal(run_node(root, "provision --no-poweroff", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "would run: systemctl reboot"));
+	assert_false(pv_path_exists(inv));
+	/* What recovery.bin does at the next boot: the staged config becomes the running one. */
+	assert_int_equal(pv_eeprom_load(&img, upd), 0);
+	assert_int_equal(pv_eeprom_get_file(&img, PV_EEPROM_BOOTCONF_TXT, &text, &len), 0);
+	assert_non_null(memmem(text, len, "TFTP_PREFIX=2\nNET_BOOT_MAX_RETRIES=5\n", 36));
+	pv_test_write_file(nvmem, text, len);
+	pv_eeprom_release(&img);
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "provision --no-poweroff", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "would run: systemctl poweroff"));
+	assert_non_null(strstr(pv_buf_str(&log), "provisioned for network boot"));
+	pv_inventory_init(&inventory);
+	assert_int_equal(pv_inventory_load(inv, &inventory), 0);
+	assert_int_equal(inventory.count, 1);
+	assert_int_equal(inventory.records[0].boot_order, 0xf412);
+	assert_int_equal(inventory.records[0].tftp_prefix, PV_TFTP_PREFIX_MAC);
+	pv_inventory_release(&inventory);
+	/* A bad settings file is named, with its line. */
+	pv_test_write_file(conf, "order=sideways\n", 15);
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "provision --no-poweroff", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "piprov-provision.conf': line 1"));
+	free(conf);
+	free(upd);
+	free(nvmem);
+	free(inv);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -612,6 +711,8 @@ int main(void)
 		cmocka_unit_test(test_flashrom_retry_lower_speed),
 		cmocka_unit_test(test_flashrom_failures),
 		cmocka_unit_test(test_pi5_immediate),
+		cmocka_unit_test(test_report_inventory),
+		cmocka_unit_test(test_provision_two_boots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
