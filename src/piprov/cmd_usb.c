@@ -262,13 +262,11 @@ static int run_flash(struct usb_args *a, struct cli_context *ctx)
 		return status;
 	/* Virtual boards do not run what they are sent: on a machine without Raspberry Pi
 	 * firmware they get a placeholder recovery and a synthetic image (logged). */
-#if PIPROV_HAVE_VPI
 	if (a->run.only_virtual && pv_vpi_placeholder_recovery(&placeholder) == PV_OK) {
 		a->flash.placeholder_recovery = placeholder.data;
 		a->flash.placeholder_recovery_size = placeholder.len;
 		a->flash.allow_synthetic_image = true;
 	}
-#endif
 	if (ctx->verbosity >= 2) {
 		a->flash.opened = log_opened;
 	}

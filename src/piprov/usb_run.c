@@ -49,44 +49,6 @@ int usb_parse_seconds(const char *text, unsigned *ms)
 	return PV_OK;
 }
 
-/* The virtual Pi (src/lib/vpi) is built when its module is in the tree. */
-#if PIPROV_HAVE_VPI
-static int virtual_bus_new(struct pv_usb_bus **bus)
-{
-	return pv_vpi_bus_new(bus);
-}
-
-static int virtual_bus_add(struct pv_usb_bus *bus, const char *spec)
-{
-	return pv_vpi_bus_add_spec(bus, spec);
-}
-
-static int virtual_bus_dump(struct pv_usb_bus *bus)
-{
-	return pv_vpi_bus_write_dumps(bus);
-}
-#else
-static int virtual_bus_new(struct pv_usb_bus **bus)
-{
-	(void)bus;
-	fprintf(stderr, "piprov: this build has no virtual Pi (src/lib/vpi)\n");
-	return PV_ERR_UNSUPPORTED;
-}
-
-static int virtual_bus_add(struct pv_usb_bus *bus, const char *spec)
-{
-	(void)bus;
-	(void)spec;
-	return PV_ERR_UNSUPPORTED;
-}
-
-static int virtual_bus_dump(struct pv_usb_bus *bus)
-{
-	(void)bus;
-	return PV_OK;
-}
-#endif
-
 int usb_run_open_bus(struct usb_run *run)
 {
 	struct pv_usb_bus *buses[2];
@@ -94,11 +56,11 @@ int usb_run_open_bus(struct usb_run *run)
 	int rc;
 
 	if (run->virtual_count > 0) {
-		rc = virtual_bus_new(&run->virtual_bus);
+		rc = pv_vpi_bus_new(&run->virtual_bus);
 		if (rc)
 			return cli_fail(rc);
 		for (size_t i = 0; i < run->virtual_count; i++) {
-			rc = virtual_bus_add(run->virtual_bus, run->virtual_specs[i]);
+			rc = pv_vpi_bus_add_spec(run->virtual_bus, run->virtual_specs[i]);
 			if (rc) {
 				pv_usb_bus_destroy(run->virtual_bus);
 				run->virtual_bus = NULL;
@@ -499,7 +461,7 @@ int usb_run_job(struct usb_run *run)
 			fprintf(stderr, "piprov: inventory '%s': %u board%s recorded\n",
 				run->inventory, n, n == 1 ? "" : "s");
 	}
-	if (run->virtual_bus && virtual_bus_dump(run->virtual_bus) != PV_OK)
+	if (run->virtual_bus && pv_vpi_bus_write_dumps(run->virtual_bus) != PV_OK)
 		fprintf(stderr, "piprov: error: virtual EEPROM dump: %s\n", pv_last_error());
 	if (result.failed > 0) {
 		status = CLI_EXIT_FAILURE;
