@@ -20,9 +20,16 @@ mkdir -p "$build/e2e/bench"
 
 report() { echo "$*" | tee -a "$results"; }
 
+# The same synthetic firmware the e2e cases serve.
+input="$build/e2e/bench/input"
+rm -rf "$input" && mkdir -p "$input"
+"$build/bin/piprov-e2e-tool" firmware "$input/firmware" ||
+	{ echo "SKIP: cannot make the firmware input"; exit 77; }
+
 report "# e2e flash benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores," \
 	"accel ${PIPROV_E2E_ACCEL:-auto}, $runs run(s) per board count"
 report "# boards run guest_up_s verified_s qemu_exit_s (seconds since QEMU start)"
+failed=0
 for boards in 1 4; do
 	times=()
 	for run in $(seq 1 "$runs"); do
@@ -31,16 +38,18 @@ for boards in 1 4; do
 		for i in $(seq 1 "$boards"); do args+=(--board pi4); done
 		"$here/../../tests/e2e/pv-e2e-run" --guest "$build/e2e/guest" \
 			--bridge "$build/bin/piprov-redir-bridge" --out "$out" --timeout 120 \
+			--input "$input" \
 			"${args[@]}" -- "$(pv_e2e_flash_command "$boards")" 2>/dev/null
 		rc=$?
 		[ "$rc" -eq 77 ] && { echo "SKIP: the e2e guest cannot run here"; exit 77; }
-		verified=$(grep -c "$PV_E2E_VERIFIED_PATTERN" "$out/command.log")
+		verified=$(grep -cE "$PV_E2E_VERIFIED_PATTERN" "$out/command.log")
 		if [ "$rc" -ne 0 ] || [ "$verified" -ne "$boards" ]; then
 			report "$boards $run FAILED (rc=$rc, $verified verified; see $out)"
+			failed=1
 			continue
 		fi
 		# The serial log stamps each guest line with the host time since QEMU started.
-		last=$(grep "PVE2E-OUT: .*$PV_E2E_VERIFIED_PATTERN" "$out/serial.log" |
+		last=$(grep -E "PVE2E-OUT: ${PV_E2E_VERIFIED_PATTERN#^}" "$out/serial.log" |
 			awk '{ print $1 }' | sort -n | tail -n1)
 		. "$out/timing"
 		report "$boards $run $guest_up_s $last $qemu_exit_s"
@@ -53,3 +62,4 @@ for boards in 1 4; do
 		report "== $boards board(s): guest start to last verified: $summary"
 	fi
 done
+exit "$failed"

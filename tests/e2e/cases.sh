@@ -175,22 +175,26 @@ case_flash_four() {
 	finish
 }
 
-# The bridge pulls the board off the bus half-way through pieeprom.bin: piprov must end
-# with a clean failure report for that board (no hang, no crash), and the flash untouched.
+# The bridge pulls the Pi 4 off the bus half-way through pieeprom.bin while a Pi 5 is being
+# flashed beside it: piprov must end with a clean failure report for that board (no hang, no
+# crash, its flash untouched) and still verify the other one.
 case_unplug() {
 	need_usb_cli
 	make_firmware_input
-	run_guest --board pi4:unplug-after=262144 --input "$input" --wait-devices \
-		--timeout 150 -- "$(pv_e2e_flash_command 1 --board-timeout 20)"
-	check "piprov exits 1 (board failed), not killed or crashed" [ "$rc" -eq 1 ]
-	check "the bridge pulled the board mid-transfer" \
+	run_guest --board pi4:unplug-after=262144 --board pi5 --input "$input" --wait-devices \
+		--timeout 150 -- "$(pv_e2e_flash_command 2 --board-timeout 20)"
+	check "piprov exits 1 (a board failed), not killed or crashed" [ "$rc" -eq 1 ]
+	check "the bridge pulled the Pi 4 mid-transfer" \
 		bridge_has '^BRIDGE: board 0 .*unplugged=yes'
-	check "the board is reported failed on its port" output_has '^1-1 +2711 .* failed '
+	check "the Pi 4 is reported failed on its port" output_has '^1-1 +2711 .* failed '
 	check "the reason says the device went away" \
 		output_has '^1-1 .* failed .*(disconnected|[Nn]o such device)'
-	check "summary: 0 succeeded, 1 failed" output_has '^0 succeeded, 1 failed'
-	check "no board claimed verified" [ "$(output_count "$PV_E2E_VERIFIED_PATTERN")" -eq 0 ]
-	check "the virtual EEPROM was not written" board_is 0 eeprom_written 0
+	check "the Pi 4's virtual EEPROM was not written" board_is 0 eeprom_written 0
+	check "the Pi 5 beside it is verified" output_has '^1-2 +2712 +[0-9a-f]+ +verified '
+	check_flashed 1 2712
+	check "summary: 1 succeeded, 1 failed" output_has '^1 succeeded, 1 failed'
+	check "exactly one board claimed verified" \
+		[ "$(output_count "$PV_E2E_VERIFIED_PATTERN")" -eq 1 ]
 	check "no crash or sanitizer report in the output" \
 		bash -c '! grep -qiE "segmentation|sanitizer|core dumped|assert" "$1"' _ \
 		"$out/command.log"

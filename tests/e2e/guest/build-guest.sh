@@ -84,7 +84,9 @@ if [ ! -f "$kdir/stamp" ]; then
 fi
 
 # --- libusb without udev, from Debian's source package ---------------------------------------
-libusb_version=$(dpkg-query -W -f='${source:Version}' libusb-1.0-0 2>/dev/null || true)
+# The host's own architecture: other architectures' libusb may be installed for cross builds.
+libusb_version=$(dpkg-query -W -f='${source:Version}\n' "libusb-1.0-0:$(dpkg --print-architecture)" \
+	2>/dev/null | head -n1 || true)
 [ -n "$libusb_version" ] || skip "libusb-1.0-0 is not installed"
 ldir="$cache/libusb/$libusb_version"
 if [ ! -f "$ldir/stamp" ]; then
