@@ -30,14 +30,15 @@ extern "C" {
 #define PV_INVENTORY_MAX_FILE_SIZE ((size_t)512 * 1024 * 1024)
 
 /* Field limits (including the NUL). */
-#define PV_INVENTORY_HOSTNAME_MAX 254
-#define PV_INVENTORY_UUID_MAX 64
+#define PV_INVENTORY_HOSTNAME_MAX 64  /* a host name, not an FQDN: at most 63 characters */
+#define PV_INVENTORY_UUID_MAX 40
 #define PV_INVENTORY_PREFIX_STR_MAX 33 /* TFTP_PREFIX_STR: at most 32 characters */
-#define PV_INVENTORY_HASH_MAX 129      /* hex digest, up to SHA-512 */
-#define PV_INVENTORY_VERSION_MAX 65    /* bootloader git hash */
+#define PV_INVENTORY_HASH_MAX 65       /* SHA-256 in hex */
+#define PV_INVENTORY_VERSION_MAX 41    /* bootloader git hash (SHA-1 in hex) */
 #define PV_INVENTORY_TAG_MAX 64
 #define PV_INVENTORY_MAX_TAGS 32
 #define PV_INVENTORY_NOTES_MAX 4096
+#define PV_INVENTORY_VALUE_MAX 160 /* a fact as text, in conflict reports */
 
 /* Where a fact came from. */
 enum pv_inventory_source {
@@ -193,8 +194,8 @@ struct pv_inventory_conflict {
 	enum pv_inventory_fact fact;
 	char serial[17];      /* the board being written */
 	char other_serial[17];/* the other board, for *_IN_USE and collisions */
-	char old_value[PV_INVENTORY_HOSTNAME_MAX];
-	char new_value[PV_INVENTORY_HOSTNAME_MAX];
+	char old_value[PV_INVENTORY_VALUE_MAX];
+	char new_value[PV_INVENTORY_VALUE_MAX];
 	char message[512];    /* one line, ready to print */
 };
 #define PV_INVENTORY_MAX_CONFLICTS 32

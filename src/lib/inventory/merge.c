@@ -21,7 +21,7 @@ static bool fact_is_state(enum pv_inventory_fact fact)
 }
 
 static void fact_text(const struct pv_inventory_record *rec, enum pv_inventory_fact fact,
-		      char out[PV_INVENTORY_HOSTNAME_MAX])
+		      char out[PV_INVENTORY_VALUE_MAX])
 {
 	out[0] = '\0';
 	switch (fact) {
@@ -31,14 +31,14 @@ static void fact_text(const struct pv_inventory_record *rec, enum pv_inventory_f
 	case PV_FACT_BT_MAC: if (rec->has_bt_mac) pv_mac_format(rec->bt_mac, ':', out); break;
 	case PV_FACT_REVISION:
 		if (rec->has_revision)
-			snprintf(out, PV_INVENTORY_HOSTNAME_MAX, "%x", rec->revision);
+			snprintf(out, PV_INVENTORY_VALUE_MAX, "%x", rec->revision);
 		break;
-	case PV_FACT_UUID: pv_strlcpy(out, rec->uuid, PV_INVENTORY_HOSTNAME_MAX); break;
-	case PV_FACT_HOSTNAME: pv_strlcpy(out, rec->hostname, PV_INVENTORY_HOSTNAME_MAX); break;
+	case PV_FACT_UUID: pv_strlcpy(out, rec->uuid, PV_INVENTORY_VALUE_MAX); break;
+	case PV_FACT_HOSTNAME: pv_strlcpy(out, rec->hostname, PV_INVENTORY_VALUE_MAX); break;
 	case PV_FACT_IP: if (rec->has_ip) pv_ipv4_format(rec->ip, out); break;
 	case PV_FACT_TFTP_PREFIX:
 		if (rec->has_tftp_prefix)
-			snprintf(out, PV_INVENTORY_HOSTNAME_MAX, "%s%s%s",
+			snprintf(out, PV_INVENTORY_VALUE_MAX, "%s%s%s",
 				 pv_tftp_prefix_name(rec->tftp_prefix),
 				 rec->tftp_prefix == PV_TFTP_PREFIX_STRING ? ":" : "",
 				 rec->tftp_prefix == PV_TFTP_PREFIX_STRING ? rec->tftp_prefix_str
@@ -46,11 +46,11 @@ static void fact_text(const struct pv_inventory_record *rec, enum pv_inventory_f
 		break;
 	case PV_FACT_BOOT_ORDER:
 		if (rec->has_boot_order)
-			snprintf(out, PV_INVENTORY_HOSTNAME_MAX, "0x%x", rec->boot_order);
+			snprintf(out, PV_INVENTORY_VALUE_MAX, "0x%x", rec->boot_order);
 		break;
-	case PV_FACT_CONFIG_HASH: pv_strlcpy(out, rec->config_hash, PV_INVENTORY_HOSTNAME_MAX); break;
+	case PV_FACT_CONFIG_HASH: pv_strlcpy(out, rec->config_hash, PV_INVENTORY_VALUE_MAX); break;
 	case PV_FACT_BOOTLOADER:
-		snprintf(out, PV_INVENTORY_HOSTNAME_MAX, "%.64s/%lld/%.64s/%lld",
+		snprintf(out, PV_INVENTORY_VALUE_MAX, "%.64s/%lld/%.64s/%lld",
 			 rec->bootloader_version, (long long)rec->bootloader_build_ts,
 			 rec->eeprom_hash, (long long)rec->flashed_at);
 		break;
@@ -118,7 +118,7 @@ static void add_conflict(struct pv_inventory_report *report, enum pv_inventory_c
 	struct pv_inventory_conflict *c;
 	const char *name = fact == PV_FACT_COUNT ? "notes" : pv_inventory_fact_name(fact);
 	char serial[17], other_serial[17], message[1024];
-	char old_text[PV_INVENTORY_HOSTNAME_MAX], new_text[PV_INVENTORY_HOSTNAME_MAX];
+	char old_text[PV_INVENTORY_VALUE_MAX], new_text[PV_INVENTORY_VALUE_MAX];
 
 	if (report->n_conflicts++ >= PV_INVENTORY_MAX_CONFLICTS)
 		return;
@@ -198,7 +198,7 @@ static const struct pv_inventory_record *holder(const struct pv_inventory *inv,
 static bool fact_equal(const struct pv_inventory_record *a, const struct pv_inventory_record *b,
 		       enum pv_inventory_fact fact)
 {
-	char ta[PV_INVENTORY_HOSTNAME_MAX], tb[PV_INVENTORY_HOSTNAME_MAX];
+	char ta[PV_INVENTORY_VALUE_MAX], tb[PV_INVENTORY_VALUE_MAX];
 	struct pv_inventory_record merged;
 
 	if (fact == PV_FACT_SERIAL)
@@ -230,7 +230,7 @@ static bool pattern_name(const char *pattern, unsigned n, char out[PV_INVENTORY_
 
 int pv_inventory_set_hostname_pattern(struct pv_inventory_alloc *alloc, const char *pattern)
 {
-	char sample[PV_INVENTORY_HOSTNAME_MAX];
+	char sample[PV_INVENTORY_VALUE_MAX];
 	const char *p = pattern;
 	int conversions = 0;
 
@@ -321,7 +321,7 @@ static unsigned pattern_index(const char *pattern, const char *name)
 	const char *pct = strchr(pattern, '%');
 	const char *conv, *suffix;
 	size_t prefix_len, suffix_len, name_len = strlen(name), digits;
-	char again[PV_INVENTORY_HOSTNAME_MAX];
+	char again[PV_INVENTORY_VALUE_MAX];
 	unsigned long n = 0;
 
 	if (!pct)
@@ -365,7 +365,7 @@ static int allocate_hostname(const struct pv_inventory *inv,
 			used[n] = 1;
 	}
 	for (size_t n = 1; n < limit; n++) {
-		char name[PV_INVENTORY_HOSTNAME_MAX];
+		char name[PV_INVENTORY_VALUE_MAX];
 		if (used[n])
 			continue;
 		if (!pattern_name(alloc->hostname_pattern, (unsigned)n, name))
@@ -408,7 +408,7 @@ int pv_inventory_merge(struct pv_inventory *inv, const struct pv_inventory_recor
 	struct pv_inventory_report *rep = report ? report : &local;
 	int64_t now = opts->now ? opts->now : (int64_t)time(NULL);
 	size_t matches, blocking = 0;
-	char text[PV_INVENTORY_HOSTNAME_MAX], old[PV_INVENTORY_HOSTNAME_MAX];
+	char text[PV_INVENTORY_VALUE_MAX], old[PV_INVENTORY_VALUE_MAX];
 	int rc;
 
 	memset(rep, 0, sizeof(*rep));
@@ -573,7 +573,7 @@ int pv_inventory_set(struct pv_inventory *inv, const char *board, const char *co
 		     size_t count, int64_t now)
 {
 	struct pv_inventory_record *target = pv_inventory_lookup(inv, board), work;
-	char text[PV_INVENTORY_HOSTNAME_MAX], other_serial[17];
+	char text[PV_INVENTORY_VALUE_MAX], other_serial[17];
 	int rc;
 
 	if (!target)

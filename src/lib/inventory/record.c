@@ -357,6 +357,10 @@ int pv_inventory_record_set(struct pv_inventory_record *rec, const char *key, co
 	if (strcmp(key, "uuid") == 0)
 		return set_text(key, value, rec->uuid, sizeof(rec->uuid), false);
 	if (strcmp(key, "hostname") == 0) {
+		if (strlen(value) >= sizeof(rec->hostname))
+			return pv_fail(PV_ERR_INVALID, "inventory",
+				       "field 'hostname': '%.80s' is longer than %zu characters", value,
+				       sizeof(rec->hostname) - 1);
 		if (*value && !pv_hostname_valid(value))
 			return pv_fail(PV_ERR_INVALID, "inventory",
 				       "field 'hostname': '%s' is not a valid host name", value);

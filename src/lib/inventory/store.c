@@ -1,11 +1,14 @@
-/* The inventory file: libconfig text in, libconfig text out, the lock beside it and the
- * locked read-modify-write every writer goes through. Format: docs/man/piprov-inventory.5. */
+/* The inventory file: loading (parse.c reads the text), writing libconfig text, the lock
+ * beside the file and the locked read-modify-write every writer goes through.
+ * Format: docs/man/piprov-inventory.5. */
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
-#include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -123,302 +126,17 @@ struct pv_inventory_record *pv_inventory_lookup(struct pv_inventory *inv, const 
 	return NULL;
 }
 
-/* ---- parsing ---- */
-
-struct parse_ctx {
-	const char *name;
-};
-
-static int field_error(const struct parse_ctx *ctx, const config_setting_t *setting,
-		       const char *what)
-{
-	return pv_fail(PV_ERR_FORMAT, "inventory", "'%s': line %u: %s", ctx->name,
-		       config_setting_source_line(setting), what);
-}
-
-/* Re-raise the last validation failure with the file and line in front. */
-static int rewrap_error(const struct parse_ctx *ctx, const config_setting_t *setting)
-{
-	char detail[512];
-
-	pv_strlcpy(detail, pv_last_error(), sizeof(detail));
-	return field_error(ctx, setting, detail);
-}
-
-static int parse_seen(const struct parse_ctx *ctx, const config_setting_t *group,
-		      struct pv_inventory_record *rec)
-{
-	char msg[300];
-
-	if (!config_setting_is_group(group))
-		return field_error(ctx, group, "'seen' must be a group { fact = [ ... ]; ... }");
-	for (int i = 0; i < config_setting_length(group); i++) {
-		const config_setting_t *item = config_setting_get_elem(group, (unsigned)i);
-		const char *name = config_setting_name(item);
-		const char *parts[3];
-		struct pv_inventory_seen seen;
-		size_t fact;
-
-		for (fact = 0; fact < PV_FACT_COUNT; fact++)
-			if (strcmp(name, pv_inventory_fact_name((enum pv_inventory_fact)fact)) == 0)
-				break;
-		if (fact == PV_FACT_COUNT) {
-			snprintf(msg, sizeof(msg), "'seen': unknown fact '%s'", name);
-			return field_error(ctx, item, msg);
-		}
-		if (!config_setting_is_array(item) || config_setting_length(item) != 3) {
-			snprintf(msg, sizeof(msg),
-				 "'seen.%s' must be [ \"source\", \"first-seen\", \"last-seen\" ]",
-				 name);
-			return field_error(ctx, item, msg);
-		}
-		for (int k = 0; k < 3; k++) {
-			parts[k] = config_setting_get_string_elem(item, k);
-			if (!parts[k]) {
-				snprintf(msg, sizeof(msg), "'seen.%s' must hold three strings", name);
-				return field_error(ctx, item, msg);
-			}
-		}
-		if (pv_inventory_source_parse(parts[0], &seen.source))
-			return rewrap_error(ctx, item);
-		if (pv_inventory_parse_time(parts[1], &seen.first_seen) ||
-		    pv_inventory_parse_time(parts[2], &seen.last_seen)) {
-			snprintf(msg, sizeof(msg),
-				 "'seen.%s': times must look like 2026-11-25T04:27:40Z", name);
-			return field_error(ctx, item, msg);
-		}
-		rec->seen[fact] = seen;
-	}
-	return PV_OK;
-}
-
-static int parse_board(const struct parse_ctx *ctx, const config_setting_t *board,
-		       struct pv_inventory_record *rec)
-{
-	char msg[300], number[24];
-	int rc;
-
-	if (!config_setting_is_group(board))
-		return field_error(ctx, board, "each board must be a group { ... }");
-	for (int i = 0; i < config_setting_length(board); i++) {
-		const config_setting_t *item = config_setting_get_elem(board, (unsigned)i);
-		const char *name = config_setting_name(item);
-		int type = config_setting_type(item);
-
-		if (strcmp(name, "seen") == 0) {
-			rc = parse_seen(ctx, item, rec);
-		} else if (strcmp(name, "tags") == 0) {
-			if (!config_setting_is_array(item) && !config_setting_is_list(item))
-				return field_error(ctx, item, "'tags' must be [ \"tag\", ... ]");
-			rc = PV_OK;
-			for (int k = 0; k < config_setting_length(item) && !rc; k++) {
-				const char *tag = config_setting_get_string_elem(item, k);
-				if (!tag)
-					return field_error(ctx, item, "'tags' must hold strings");
-				rc = pv_inventory_record_add_tag(rec, tag);
-			}
-		} else if (strcmp(name, "bootloader_build_ts") == 0 &&
-			   (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)) {
-			snprintf(number, sizeof(number), "%lld", config_setting_get_int64(item));
-			rc = pv_inventory_record_set(rec, name, number);
-		} else if (type == CONFIG_TYPE_STRING) {
-			if (strcmp(name, "revision") == 0) {
-				snprintf(msg, sizeof(msg), "unknown field '%s'", name);
-				return field_error(ctx, item, msg);
-			}
-			rc = pv_inventory_record_set(rec, name, config_setting_get_string(item));
-		} else {
-			snprintf(msg, sizeof(msg), "field '%s' must be a quoted string", name);
-			return field_error(ctx, item, msg);
-		}
-		if (rc)
-			return rewrap_error(ctx, item);
-	}
-	if (rec->serial_digits == 0)
-		return field_error(ctx, board, "board without a 'serial'");
-	if (rec->has_tftp_prefix && rec->tftp_prefix == PV_TFTP_PREFIX_STRING &&
-	    !rec->tftp_prefix_str[0])
-		return field_error(ctx, board, "'tftp_prefix = \"string\"' needs 'tftp_prefix_str'");
-	return PV_OK;
-}
-
-struct serial_line {
-	uint64_t serial;
-	int digits;
-	unsigned line;
-};
-
-static int compare_serial_line(const void *a, const void *b)
-{
-	const struct serial_line *x = a, *y = b;
-
-	if (x->serial != y->serial)
-		return x->serial < y->serial ? -1 : 1;
-	if (x->digits != y->digits)
-		return x->digits < y->digits ? -1 : 1;
-	return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* Sorting keeps this O(n log n): a 100,000-board file must load in well under a second. */
-static int check_duplicates(const struct pv_inventory *inv, const unsigned *lines,
-			    const char *name)
-{
-	struct serial_line *keys;
-	int rc = PV_OK;
-
-	if (inv->count < 2)
-		return PV_OK;
-	keys = malloc(inv->count * sizeof(*keys));
-	if (!keys)
-		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	for (size_t i = 0; i < inv->count; i++) {
-		keys[i].serial = inv->records[i].serial;
-		keys[i].digits = inv->records[i].serial_digits;
-		keys[i].line = lines[i];
-	}
-	qsort(keys, inv->count, sizeof(*keys), compare_serial_line);
-	for (size_t i = 1; i < inv->count; i++) {
-		if (keys[i].serial == keys[i - 1].serial && keys[i].digits == keys[i - 1].digits) {
-			char serial[17];
-
-			pv_serial_format(keys[i].serial, keys[i].digits, serial);
-			rc = pv_fail(PV_ERR_FORMAT, "inventory",
-				     "'%s': line %u: serial '%s' is already used by the board at "
-				     "line %u", name, keys[i].line, serial, keys[i - 1].line);
-			break;
-		}
-	}
-	free(keys);
-	return rc;
-}
-
-/* libconfig's @include would make the loader read other files: the inventory never uses it. */
-static int check_no_include(const char *text, size_t len, const char *name)
-{
-	unsigned line = 1;
-	bool line_start = true;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
-		if (c == '\0')
-			return pv_fail(PV_ERR_FORMAT, "inventory", "'%s': line %u: NUL byte", name,
-				       line);
-		if (c == '\n') {
-			line++;
-			line_start = true;
-		} else if (c == '@' && line_start) {
-			return pv_fail(PV_ERR_FORMAT, "inventory",
-				       "'%s': line %u: directives (@include) are not allowed", name,
-				       line);
-		} else if (c != ' ' && c != '\t' && c != '\r') {
-			line_start = false;
-		}
-	}
-	return PV_OK;
-}
-
-int pv_inventory_parse(const char *text, size_t len, const char *name, struct pv_inventory *inv)
-{
-	struct parse_ctx ctx = { name };
-	struct pv_inventory parsed;
-	config_setting_t *boards, *version;
-	unsigned *lines = NULL;
-	size_t n_boards;
-	config_t cfg;
-	char *copy;
-	int rc;
-
-	pv_inventory_init(&parsed);
-	rc = check_no_include(text, len, name);
-	if (rc)
-		return rc;
-	/* An empty file is an empty inventory (e.g. created with touch). */
-	if (len == 0) {
-		*inv = parsed;
-		return PV_OK;
-	}
-	copy = strndup(text, len);
-	if (!copy)
-		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	config_init(&cfg);
-	if (config_read_string(&cfg, copy) != CONFIG_TRUE) {
-		rc = pv_fail(PV_ERR_FORMAT, "inventory", "'%s': line %d: %s", name,
-			     config_error_line(&cfg),
-			     config_error_text(&cfg) ? config_error_text(&cfg) : "syntax error");
-		goto out_destroy;
-	}
-	version = config_lookup(&cfg, "version");
-	if (!version) {
-		rc = pv_fail(PV_ERR_FORMAT, "inventory", "'%s': no 'version = %d;' line", name,
-			     PV_INVENTORY_FORMAT_VERSION);
-		goto out_destroy;
-	}
-	if (config_setting_type(version) != CONFIG_TYPE_INT ||
-	    config_setting_get_int(version) != PV_INVENTORY_FORMAT_VERSION) {
-		rc = pv_fail(PV_ERR_FORMAT, "inventory",
-			     "'%s': line %u: unsupported format version (this piprov reads %d)",
-			     name, config_setting_source_line(version),
-			     PV_INVENTORY_FORMAT_VERSION);
-		goto out_destroy;
-	}
-	for (int i = 0; i < config_setting_length(config_root_setting(&cfg)); i++) {
-		config_setting_t *top = config_setting_get_elem(config_root_setting(&cfg),
-								(unsigned)i);
-		const char *top_name = config_setting_name(top);
-		if (strcmp(top_name, "version") != 0 && strcmp(top_name, "boards") != 0) {
-			rc = pv_fail(PV_ERR_FORMAT, "inventory", "'%s': line %u: unknown setting '%s'",
-				     name, config_setting_source_line(top), top_name);
-			goto out_destroy;
-		}
-	}
-	boards = config_lookup(&cfg, "boards");
-	if (boards && !config_setting_is_list(boards)) {
-		rc = pv_fail(PV_ERR_FORMAT, "inventory",
-			     "'%s': line %u: 'boards' must be a list ( { ... }, ... )", name,
-			     config_setting_source_line(boards));
-		goto out_destroy;
-	}
-	n_boards = boards ? (size_t)config_setting_length(boards) : 0;
-	lines = calloc(n_boards ? n_boards : 1, sizeof(*lines));
-	if (!lines) {
-		rc = pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-		goto out_destroy;
-	}
-	for (size_t i = 0; i < n_boards; i++) {
-		config_setting_t *board = config_setting_get_elem(boards, (unsigned)i);
-		struct pv_inventory_record rec;
-
-		pv_inventory_record_init(&rec);
-		rc = parse_board(&ctx, board, &rec);
-		if (!rc)
-			rc = pv_inventory_append_record(&parsed, &rec);
-		if (rc) {
-			pv_inventory_record_release(&rec);
-			goto out_release;
-		}
-		lines[parsed.count - 1] = config_setting_source_line(board);
-	}
-	rc = check_duplicates(&parsed, lines, name);
-	if (rc)
-		goto out_release;
-	*inv = parsed;
-	rc = PV_OK;
-	goto out_destroy;
-
-out_release:
-	pv_inventory_release(&parsed);
-out_destroy:
-	free(lines);
-	config_destroy(&cfg);
-	free(copy);
-	return rc;
-}
-
 int pv_inventory_load(const char *path, struct pv_inventory *inv)
 {
 	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	struct stat st;
 	int rc;
 
+	/* One allocation of the right size: regrowing a 70 MiB buffer is slow. */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size <= PV_INVENTORY_MAX_FILE_SIZE &&
+	    pv_buf_reserve(&text, (size_t)st.st_size + 4096))
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
 	rc = pv_file_read_raw(path, PV_INVENTORY_MAX_FILE_SIZE, &text);
 	if (rc == PV_ERR_NOT_FOUND) {
 		pv_clear_error();
@@ -464,9 +182,27 @@ static int put_string(struct pv_buf *out, const char *key, const char *value)
 	return rc ? rc : pv_buf_append(out, ";\n", 2);
 }
 
-static int serialize_record(const struct pv_inventory_record *rec, struct pv_buf *out)
+/* Most stamps in a file are equal (one capture sets many facts): format each value once. */
+struct time_cache {
+	int64_t t;
+	char text[21];
+	bool valid;
+};
+
+static const char *cached_time(struct time_cache *cache, int64_t t)
 {
-	char text[PV_INVENTORY_HOSTNAME_MAX], t1[21], t2[21];
+	if (!cache->valid || cache->t != t) {
+		pv_inventory_format_time(t, cache->text);
+		cache->t = t;
+		cache->valid = true;
+	}
+	return cache->text;
+}
+
+static int serialize_record(const struct pv_inventory_record *rec, struct pv_buf *out,
+			    struct time_cache cache[2])
+{
+	char text[PV_INVENTORY_HOSTNAME_MAX], t1[21];
 	int rc;
 
 	pv_inventory_serial_text(rec, text);
@@ -529,19 +265,33 @@ static int serialize_record(const struct pv_inventory_record *rec, struct pv_buf
 
 		if (seen->source == PV_INVENTORY_SOURCE_NONE)
 			continue;
-		pv_inventory_format_time(seen->first_seen, t1);
-		pv_inventory_format_time(seen->last_seen, t2);
-		rc = pv_buf_appendf(out, "      %s = [ \"%s\", \"%s\", \"%s\" ];\n",
-				    pv_inventory_fact_name((enum pv_inventory_fact)f),
-				    pv_inventory_source_name(seen->source), t1, t2);
+		/* [ source, first-seen ] when the fact was seen once, else also last-seen. */
+		if (seen->first_seen == seen->last_seen)
+			rc = pv_buf_appendf(out, "      %s = [ \"%s\", \"%s\" ];\n",
+					    pv_inventory_fact_name((enum pv_inventory_fact)f),
+					    pv_inventory_source_name(seen->source),
+					    cached_time(&cache[0], seen->first_seen));
+		else
+			rc = pv_buf_appendf(out, "      %s = [ \"%s\", \"%s\", \"%s\" ];\n",
+					    pv_inventory_fact_name((enum pv_inventory_fact)f),
+					    pv_inventory_source_name(seen->source),
+					    cached_time(&cache[0], seen->first_seen),
+					    cached_time(&cache[1], seen->last_seen));
 	}
 	if (!rc)
 		rc = pv_buf_append_str(out, "    };\n  }");
 	return rc;
 }
 
-int pv_inventory_serialize(const struct pv_inventory *inv, struct pv_buf *out)
+/* Writes the text in chunks through flush (when given), so saving 100,000 boards never
+ * holds the whole file in memory nor grows one huge buffer (each regrowth of a buffer that
+ * large costs a page-table move). */
+#define SAVE_CHUNK ((size_t)1 << 20)
+
+static int serialize_to(const struct pv_inventory *inv, struct pv_buf *out,
+			int (*flush)(struct pv_buf *chunk, void *user), void *user)
 {
+	struct time_cache cache[2] = { { 0, "", false }, { 0, "", false } };
 	int rc = pv_buf_appendf(out,
 				"# piprov board inventory (see piprov-inventory(5)). Hand edits are "
 				"fine;\n# keep one group per board and take the lock (piprov "
@@ -549,27 +299,53 @@ int pv_inventory_serialize(const struct pv_inventory *inv, struct pv_buf *out)
 				PV_INVENTORY_FORMAT_VERSION);
 
 	for (size_t i = 0; i < inv->count && !rc; i++) {
-		rc = serialize_record(&inv->records[i], out);
+		rc = serialize_record(&inv->records[i], out, cache);
 		if (!rc)
 			rc = pv_buf_append_str(out, i + 1 < inv->count ? ",\n" : "\n");
+		if (!rc && flush && out->len >= SAVE_CHUNK) {
+			rc = flush(out, user);
+			pv_buf_reset(out);
+		}
 	}
 	if (!rc)
 		rc = pv_buf_append_str(out, ");\n");
-	if (rc)
+	if (!rc && flush)
+		rc = flush(out, user);
+	if (rc == PV_ERR_NOMEM || rc == PV_ERR_TOO_BIG)
 		return pv_fail(rc, "inventory", "cannot serialise the inventory: %s",
 			       pv_strerror(rc));
-	return PV_OK;
+	return rc;
+}
+
+int pv_inventory_serialize(const struct pv_inventory *inv, struct pv_buf *out)
+{
+	return serialize_to(inv, out, NULL, NULL);
+}
+
+static int flush_to_file(struct pv_buf *chunk, void *user)
+{
+	return chunk->len ? pv_atomic_write(user, chunk->data, chunk->len) : PV_OK;
 }
 
 int pv_inventory_save(const char *path, const struct pv_inventory *inv)
 {
-	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
-	int rc = pv_inventory_serialize(inv, &text);
+	struct pv_buf chunk = PV_BUF_INIT(SIZE_MAX);
+	struct pv_atomic_file af;
+	int rc;
 
-	if (!rc)
-		rc = pv_file_write_atomic(path, text.data ? text.data : (const unsigned char *)"",
-					  text.len, 0644);
-	pv_buf_release(&text);
+	rc = pv_buf_reserve(&chunk, SAVE_CHUNK + 64 * 1024);
+	if (rc)
+		return pv_fail(rc, "inventory", "out of memory");
+	rc = pv_atomic_open(&af, path, 0644);
+	if (rc)
+		goto out_release;
+	rc = serialize_to(inv, &chunk, flush_to_file, &af);
+	if (rc)
+		pv_atomic_abort(&af);
+	else
+		rc = pv_atomic_commit(&af);
+out_release:
+	pv_buf_release(&chunk);
 	return rc;
 }
 
@@ -613,6 +389,43 @@ void pv_inventory_unlock(struct pv_inventory_lock *lock)
 	lock->fd = -1;
 }
 
+/* Temporary files "<dir>/.<name>.XXXXXX" left by writers that were killed mid-save. Only
+ * called with the lock held, when no other writer can have one open. */
+static void remove_stale_temps(const char *path)
+{
+	char *copy = strdup(path), *copy2 = strdup(path), *dir_name, *base;
+	size_t base_len;
+	struct dirent *ent;
+	DIR *dir;
+
+	if (!copy || !copy2)
+		goto out_free;
+	dir_name = dirname(copy);
+	base = basename(copy2);
+	base_len = strlen(base);
+	dir = opendir(dir_name);
+	if (!dir)
+		goto out_free;
+	while ((ent = readdir(dir)) != NULL) {
+		const char *n = ent->d_name;
+		char *stale;
+
+		if (n[0] != '.' || strlen(n) != base_len + 8 || strncmp(n + 1, base, base_len) != 0 ||
+		    n[base_len + 1] != '.')
+			continue;
+		if (asprintf(&stale, "%s/%s", dir_name, n) < 0)
+			break;
+		if (unlink(stale) == 0)
+			pv_log(PV_LOG_DEBUG, "inventory", "removed '%s' left by an interrupted writer",
+			       stale);
+		free(stale);
+	}
+	closedir(dir);
+out_free:
+	free(copy);
+	free(copy2);
+}
+
 int pv_inventory_update(const char *path, pv_inventory_edit_fn fn, void *user)
 {
 	struct pv_inventory_lock lock;
@@ -622,6 +435,7 @@ int pv_inventory_update(const char *path, pv_inventory_edit_fn fn, void *user)
 	rc = pv_inventory_lock(path, &lock);
 	if (rc)
 		return rc;
+	remove_stale_temps(path);
 	rc = pv_inventory_load(path, &inv);
 	if (rc)
 		goto out_unlock; /* a file that does not parse is never overwritten */

@@ -88,7 +88,7 @@ static void test_bad_input(void **state)
 			   "line 3: field 'ip'");
 	expect_parse_error("version = 1;\nboards = ({ serial = \"12345678\";\n\n hostname = \"-x\"; });\n",
 			   "line 4: field 'hostname'");
-	expect_parse_error("version = 1;\nboards = (\n { serial = \"12345678\"; \n", "'bad.cfg': line 4");
+	expect_parse_error("version = 1;\nboards = (\n { serial = \"12345678\"; \n", "'bad.cfg': line 3: board group not closed");
 	expect_parse_error("version = 1;\nboards = ({ serial = \"12345678\"; },\n"
 			   "{ serial = \"12345678\"; });\n", "line 3: serial '12345678'");
 	expect_parse_error("version = 2;\n", "line 1: unsupported format version");
@@ -223,7 +223,7 @@ static void test_upsert_file(void **state)
 	/* A corrupt file is refused with its line and left exactly as it was. */
 	pv_test_write_file(path, corrupt, strlen(corrupt));
 	assert_int_equal(pv_inventory_upsert(path, &rec, &opts, NULL), PV_ERR_FORMAT);
-	assert_non_null(strstr(pv_last_error(), "line 3"));
+	assert_non_null(strstr(pv_last_error(), "line 2"));
 	pv_test_read_file(path, &after);
 	assert_int_equal(after.len, strlen(corrupt));
 	assert_memory_equal(after.data, corrupt, after.len);

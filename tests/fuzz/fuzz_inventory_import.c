@@ -1,0 +1,35 @@
+/* The importers (rpiboot metadata JSON, piprov record JSON, CSV) on arbitrary input; the
+ * first byte picks the importer so each gets coverage. Records that parse must merge. */
+#include <stdint.h>
+#include <string.h>
+
+#include "piprov/inventory.h"
+#include "piprov/inventory_import.h"
+#include "banned.h"
+
+#define FUZZ_MAX_INPUT (256 * 1024)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const enum pv_import_kind kinds[] = { PV_IMPORT_AUTO, PV_IMPORT_METADATA_JSON,
+						     PV_IMPORT_RECORD_JSON, PV_IMPORT_CSV };
+	struct pv_import_batch batch;
+	struct pv_inventory inv;
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_MANUAL,
+						 .now = 1764044860 };
+
+	if (size < 1 || size > FUZZ_MAX_INPUT)
+		return 0;
+	pv_import_batch_init(&batch);
+	pv_inventory_init(&inv);
+	if (pv_inventory_import_text("fuzz/12345678.json", (const char *)data + 1, size - 1,
+				     kinds[data[0] % 4], &batch) == 0) {
+		for (size_t i = 0; i < batch.count; i++)
+			pv_inventory_merge(&inv, &batch.records[i], &opts, NULL);
+	}
+	pv_inventory_release(&inv);
+	pv_import_batch_release(&batch);
+	return 0;
+}
