@@ -375,6 +375,12 @@ static enum step_result serve(struct slot *slot, const struct pv_usb_payload *pa
 							     "USER_SERIAL_NUM");
 		if (user_serial)
 			pv_strlcpy(slot->result.serial, user_serial, sizeof(slot->result.serial));
+	} else if (slot->result.metadata.count > 0 &&
+		   !pv_usb_metadata_get(&slot->result.metadata, "USER_SERIAL_NUM")) {
+		/* Some firmware (the 2711 recovery) sends no serial: the USB string has it. */
+		if (pv_usb_metadata_set(&slot->result.metadata, "USER_SERIAL_NUM",
+					slot->result.serial) != PV_OK)
+			pv_clear_error();
 	}
 	return STEP_OK;
 }

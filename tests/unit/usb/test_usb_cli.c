@@ -116,6 +116,21 @@ static void test_metadata_and_boot(void **state)
 	assert_string_equal(json_string_value(json_object_get(md, "EEPROM_UPDATE")), "success");
 	json_decref(md);
 	free(path);
+	/* --inventory: the board is recorded with its MAC and the flashed image's hash. */
+	assert_true(asprintf(&args, "usb flash --virtual pi4,mac=dc:a6:32:01:02:03 "
+				    "--preset network --inventory '%s/inv.cfg'", dir) > 0);
+	assert_int_equal(run(args, &out, 0), 0);
+	free(args);
+	assert_true(asprintf(&path, "%s/inv.cfg", dir) > 0);
+	{
+		struct pv_buf inv = PV_BUF_INIT(1u << 20);
+
+		pv_test_read_file(path, &inv);
+		assert_non_null(strstr(pv_buf_str(&inv), "dc:a6:32:01:02:03"));
+		assert_non_null(strstr(pv_buf_str(&inv), "eeprom_hash"));
+		pv_buf_release(&inv);
+	}
+	free(path);
 	/* usb boot: serve a folder with the second stage of the chip. */
 	assert_true(asprintf(&path, "%s/boot", dir) > 0);
 	assert_int_equal(mkdir(path, 0755), 0);
