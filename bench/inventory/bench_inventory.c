@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 		char err[512];
 		double t0 = now_s();
 
-		rc = crash_run(dir, kills, 20000, 4242, &stats, err, sizeof(err));
+		rc = crash_run(dir, kills, 50000, 4242, &stats, err, sizeof(err));
 		printf("crash: %u SIGKILLs, %zu acknowledged upserts, %zu records, %u stale temp "
 		       "files, %.1f s: %s\n", stats.kills, stats.acknowledged, stats.records,
 		       stats.stale_temps, now_s() - t0, rc ? err : "file always parsed, nothing lost");

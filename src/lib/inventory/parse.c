@@ -640,8 +640,10 @@ int pv_inventory_parse(const char *text, size_t len, const char *name, struct pv
 	 * moving 100,000 records through realloc. */
 	if (len / 300 > 64) {
 		parsed.records = malloc((len / 300) * sizeof(*parsed.records));
-		if (parsed.records)
+		if (parsed.records) {
 			parsed.cap = len / 300;
+			pv_inventory_hint_huge(parsed.records, parsed.cap * sizeof(*parsed.records));
+		}
 	}
 	/* An empty file is an empty inventory (e.g. created with touch). */
 	rc = next(&lx);

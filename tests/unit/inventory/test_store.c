@@ -1,5 +1,6 @@
 /* The inventory file and the merge rules: round trip, errors naming file/line/field,
  * conflicts reported instead of overwritten, serial merging, allocation. */
+#include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,12 +236,46 @@ static void test_upsert_file(void **state)
 	free(dir);
 }
 
+/* The file is libconfig: libconfig itself reads what piprov writes, with the same values. */
+static void test_libconfig_reads_output(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_record a = board("10000000f8b73778", "dc:a6:32:01:36:c2");
+	struct pv_inventory_record b = board("6e87a417", NULL);
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_NODE, .now = NOW };
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	const char *value = NULL;
+	config_t cfg;
+
+	(void)state;
+	assert_int_equal(pv_inventory_record_set(&b, "notes", "tab\tquote\" back\\ end"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&b, "bootloader_build_ts", "1715613301"), PV_OK);
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_merge(&inv, &a, &opts, NULL), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &b, &opts, NULL), PV_OK);
+	assert_int_equal(pv_inventory_serialize(&inv, &text), PV_OK);
+	config_init(&cfg);
+	if (config_read_string(&cfg, pv_buf_str(&text)) != CONFIG_TRUE)
+		fail_msg("libconfig: line %d: %s", config_error_line(&cfg), config_error_text(&cfg));
+	assert_int_equal(config_setting_length(config_lookup(&cfg, "boards")), 2);
+	assert_true(config_lookup_string(&cfg, "boards.[1].notes", &value));
+	assert_string_equal(value, "tab\tquote\" back\\ end");
+	assert_true(config_lookup_string(&cfg, "boards.[0].mac", &value));
+	assert_string_equal(value, "dc:a6:32:01:36:c2");
+	config_destroy(&cfg);
+	pv_buf_release(&text);
+	pv_inventory_release(&inv);
+	pv_inventory_record_release(&a);
+	pv_inventory_record_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_conflicts),    cmocka_unit_test(test_serial_merge),
 		cmocka_unit_test(test_allocation),   cmocka_unit_test(test_upsert_file),
+		cmocka_unit_test(test_libconfig_reads_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
