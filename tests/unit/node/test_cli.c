@@ -14,7 +14,7 @@ static json_t *status_json(const char *board)
 	json_error_t err;
 	json_t *o;
 
-	assert_true(asprintf(&cmd, "'%s' --root '%s/%s' status --json", prog, NODE_SYSROOTS,
+	assert_true(asprintf(&cmd, "%s '%s' --root '%s/%s' status --json", NODE_EMULATOR, prog, NODE_SYSROOTS,
 			     board) > 0);
 	assert_int_equal(pv_test_run(cmd, &out, 0), 0);
 	o = json_loads(pv_buf_str(&out), 0, &err);
@@ -130,17 +130,17 @@ static void test_status_errors(void **state)
 	struct pv_buf out = PV_BUF_INIT(1 << 20);
 
 	(void)state;
-	assert_true(asprintf(&cmd, "'%s' --root '%s/nonexistent' status", prog, tmp) > 0);
+	assert_true(asprintf(&cmd, "%s '%s' --root '%s/nonexistent' status", NODE_EMULATOR, prog, tmp) > 0);
 	assert_int_equal(pv_test_run(cmd, &out, 1), 1);
 	assert_non_null(strstr(pv_buf_str(&out), "cannot open root directory"));
 	free(cmd);
 	pv_buf_reset(&out);
-	assert_true(asprintf(&cmd, "'%s' --root '%s' status --json", prog, tmp) > 0);
+	assert_true(asprintf(&cmd, "%s '%s' --root '%s' status --json", NODE_EMULATOR, prog, tmp) > 0);
 	assert_int_equal(pv_test_run(cmd, &out, 1), 1);
 	assert_non_null(strstr(pv_buf_str(&out), "no serial number or revision"));
 	free(cmd);
 	pv_buf_reset(&out);
-	assert_true(asprintf(&cmd, "'%s' status --bogus", prog) > 0);
+	assert_true(asprintf(&cmd, "%s '%s' status --bogus", NODE_EMULATOR, prog) > 0);
 	assert_int_equal(pv_test_run(cmd, &out, 1), 2);
 	free(cmd);
 	pv_buf_release(&out);
