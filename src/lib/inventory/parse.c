@@ -83,11 +83,16 @@ static int skip_space(struct lexer *lx)
 		if (c == '\n') {
 			lx->line++;
 			lx->p++;
-		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+		} else if (c == ' ' || c == '\t' || c == '\r') { /* libconfig's blanks only */
 			lx->p++;
 		} else if (c == '#' || (c == '/' && lx->p + 1 < lx->end && lx->p[1] == '/')) {
 			while (lx->p < lx->end && *lx->p != '\n')
 				lx->p++;
+			/* libconfig wants the newline that ends a line comment. */
+			if (lx->p >= lx->end) {
+				lx->tok_line = lx->line;
+				return syntax_error(lx, "comment on the last line needs a newline");
+			}
 		} else if (c == '/' && lx->p + 1 < lx->end && lx->p[1] == '*') {
 			unsigned start = lx->line;
 			lx->p += 2;
