@@ -322,8 +322,11 @@ static bool is_scalar(const struct lexer *lx)
 }
 
 /* [ "a", "b" ] or ( "a", "b" ): strings into out (up to max); returns the count. */
+#define SEQ_ITEM_MAX 64 /* tags are at most 63 characters, seen entries about 20 */
+
+/* Into fixed buffers: no allocation per item (a load reads millions of them). */
 static int parse_string_seq(struct lexer *lx, const char *prefix, const char *field,
-			    char **out, size_t max, size_t *count)
+			    char (*out)[SEQ_ITEM_MAX], size_t max, size_t *count)
 {
 	char close, msg[160];
 	unsigned line = lx->tok_line;
@@ -355,9 +358,12 @@ static int parse_string_seq(struct lexer *lx, const char *prefix, const char *fi
 				 field, max);
 			return field_error(lx, line, msg);
 		}
-		out[*count] = strdup(pv_buf_str(&lx->str));
-		if (!out[*count])
-			return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+		if (lx->str.len >= SEQ_ITEM_MAX) {
+			snprintf(msg, sizeof(msg), "'%s%s': an item is longer than %d characters",
+				 prefix, field, SEQ_ITEM_MAX - 1);
+			return syntax_error(lx, msg);
+		}
+		memcpy(out[*count], pv_buf_str(&lx->str), lx->str.len + 1);
 		(*count)++;
 		rc = next(lx);
 		if (rc)
@@ -370,12 +376,6 @@ static int parse_string_seq(struct lexer *lx, const char *prefix, const char *fi
 		if (rc)
 			return rc;
 	}
-}
-
-static void free_strings(char **items, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(items[i]);
 }
 
 /* Most stamps repeat (one capture stamps many facts): parse each text once. */
@@ -395,7 +395,7 @@ static int parse_time_cached(struct lexer *lx, const char *text, int64_t *out)
 
 static int parse_seen(struct lexer *lx, struct pv_inventory_record *rec)
 {
-	char name[64], msg[200], *parts[3];
+	char name[64], msg[200], parts[3][SEQ_ITEM_MAX];
 	unsigned done = 0;
 	int rc;
 
@@ -439,7 +439,6 @@ static int parse_seen(struct lexer *lx, struct pv_inventory_record *rec)
 				 "'seen.%s': times must look like 2026-11-25T04:27:40Z", name);
 			rc = field_error(lx, line, msg);
 		}
-		free_strings(parts, n);
 		if (!rc)
 			rec->seen[fact] = seen;
 		if (!rc)
@@ -488,14 +487,13 @@ static int parse_board(struct lexer *lx, struct pv_inventory_record *rec)
 		if (strcmp(name, "seen") == 0) {
 			rc = parse_seen(lx, rec);
 		} else if (strcmp(name, "tags") == 0) {
-			char *tags[PV_INVENTORY_MAX_TAGS + 1];
+			char tags[PV_INVENTORY_MAX_TAGS + 1][SEQ_ITEM_MAX];
 			size_t n = 0;
 
 			rc = parse_string_seq(lx, "", "tags", tags, PV_INVENTORY_MAX_TAGS + 1, &n);
 			for (size_t i = 0; i < n && !rc; i++)
 				if (pv_inventory_record_add_tag(rec, tags[i]))
 					rc = rewrap(lx, line);
-			free_strings(tags, n);
 		} else if (lx->type == TOK_STRING ||
 			   (lx->type == TOK_INT && strcmp(name, "bootloader_build_ts") == 0)) {
 			const char *value = pv_buf_str(&lx->str);
@@ -636,12 +634,12 @@ int pv_inventory_parse(const char *text, size_t len, const char *name, struct pv
 	lx.line = 1;
 	pv_buf_init(&lx.str, SIZE_MAX);
 	pv_inventory_init(&parsed);
-	/* A board written by piprov takes 300 bytes or more: sizing the array once avoids
-	 * moving 100,000 records through realloc. */
-	if (len / 300 > 64) {
-		parsed.records = malloc((len / 300) * sizeof(*parsed.records));
+	/* A board takes 120 bytes or more: sizing the array once avoids moving the records
+	 * through realloc on every load (untouched capacity costs no memory). */
+	if (len / 120 > 64) {
+		parsed.records = malloc((len / 120) * sizeof(*parsed.records));
 		if (parsed.records) {
-			parsed.cap = len / 300;
+			parsed.cap = len / 120;
 			pv_inventory_hint_huge(parsed.records, parsed.cap * sizeof(*parsed.records));
 		}
 	}

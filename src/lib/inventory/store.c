@@ -42,7 +42,8 @@ void pv_inventory_hint_huge(void *data, size_t size)
 	uintptr_t start = ((uintptr_t)data + huge - 1) & ~(huge - 1);
 	uintptr_t end = ((uintptr_t)data + size) & ~(huge - 1);
 
-	if (end > start)
+	/* Only for big inventories: for small ones compaction on fault would cost more. */
+	if (size >= ((size_t)32 << 20) && end > start)
 		madvise((void *)start, end - start, MADV_HUGEPAGE);
 }
 
@@ -312,7 +313,7 @@ static int serialize_record(const struct pv_inventory_record *rec, struct pv_buf
 /* Writes the text in chunks through flush (when given), so saving 100,000 boards never
  * holds the whole file in memory nor grows one huge buffer (each regrowth of a buffer that
  * large costs a page-table move). */
-#define SAVE_CHUNK ((size_t)1 << 20)
+#define SAVE_CHUNK ((size_t)64 << 10)
 
 static int serialize_to(const struct pv_inventory *inv, struct pv_buf *out,
 			int (*flush)(struct pv_buf *chunk, void *user), void *user)
@@ -359,7 +360,7 @@ int pv_inventory_save(const char *path, const struct pv_inventory *inv)
 	struct pv_atomic_file af;
 	int rc;
 
-	rc = pv_buf_reserve(&chunk, SAVE_CHUNK + 64 * 1024);
+	rc = pv_buf_reserve(&chunk, SAVE_CHUNK + 16 * 1024);
 	if (rc)
 		return pv_fail(rc, "inventory", "out of memory");
 	rc = pv_atomic_open(&af, path, 0644);
