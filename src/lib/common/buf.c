@@ -45,9 +45,10 @@ int pv_buf_reserve(struct pv_buf *buf, size_t extra)
 	new_cap = buf->cap ? buf->cap : 64;
 	while (new_cap < need)
 		new_cap = new_cap > SIZE_MAX / 2 ? need : new_cap * 2;
-	/* Never allocate far beyond what the limit allows. */
-	if (new_cap > buf->limit + 1)
-		new_cap = buf->limit + 1 > need ? buf->limit + 1 : need;
+	/* Never allocate beyond what the limit allows; need <= limit + 1 holds here. With
+	 * the limit at SIZE_MAX, limit + 1 would wrap to 0 and make growth exact-size. */
+	if (buf->limit < SIZE_MAX && new_cap > buf->limit + 1)
+		new_cap = buf->limit + 1;
 	grown = realloc(buf->data, new_cap);
 	if (!grown)
 		return PV_ERR_NOMEM;

@@ -27,6 +27,25 @@ static void test_buf_limit(void **state)
 	assert_string_equal(pv_buf_str(&buf), "");
 }
 
+static void test_buf_grows_geometrically(void **state)
+{
+	struct pv_buf unlimited = PV_BUF_INIT(SIZE_MAX);
+	struct pv_buf limited = PV_BUF_INIT(100);
+
+	(void)state;
+	/* Byte-by-byte appends must not reallocate each time (quadratic copying). */
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(pv_buf_putc(&unlimited, 'a'), PV_OK);
+	assert_int_equal(unlimited.len, 10000);
+	assert_int_equal(unlimited.cap, 16384);
+	/* A limited buffer never holds more storage than limit + 1. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(pv_buf_putc(&limited, 'a'), PV_OK);
+	assert_int_equal(limited.cap, 101);
+	pv_buf_release(&unlimited);
+	pv_buf_release(&limited);
+}
+
 static void test_read_limit_and_gzip(void **state)
 {
 	char *dir = pv_test_mkdtemp();
@@ -117,6 +136,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_limit),
+		cmocka_unit_test(test_buf_grows_geometrically),
 		cmocka_unit_test(test_read_limit_and_gzip),
 		cmocka_unit_test(test_atomic_write),
 	};
