@@ -88,8 +88,9 @@ static void newest_image(const char *folder, char *out, size_t size)
 			pv_strlcpy(best, ent->d_name, sizeof(best));
 	}
 	closedir(dir);
-	if (best[0])
-		snprintf(out, size, "%s/%s", folder, best);
+	/* A path that does not fit is no path: leave out empty rather than truncated. */
+	if (best[0] && snprintf(out, size, "%s/%s", folder, best) >= (int)size)
+		out[0] = '\0';
 }
 
 static int read_recovery(const char *path, struct usb_payload_entry *e)
@@ -119,7 +120,8 @@ static int find_recovery(const struct pv_usb_flash_options *o, const struct pv_s
 	if (o->recovery_path)
 		return read_recovery(o->recovery_path, e);
 	for (size_t i = 0, n = firmware_folders(o, soc, folders, 8); i < n; i++) {
-		snprintf(path, sizeof(path), "%s/recovery.bin", folders[i]);
+		if (snprintf(path, sizeof(path), "%s/recovery.bin", folders[i]) >= (int)sizeof(path))
+			continue;
 		if (pv_path_exists(path))
 			return read_recovery(path, e);
 	}
