@@ -35,6 +35,9 @@ struct pv_soc_info {
 	const char *spidev;          /* "/dev/spidev0.0" for immediate flashrom updates */
 	uint32_t dhcp_option97_fourcc; /* DHCP_OPTION97 default: "RPi4" = 0x34695052 */
 	const char *tftp_start_file; /* "start4.elf"; Pi 5 boots without one */
+	/* Folder of the Debian rpiboot package (/usr/share/rpiboot/<dir>) holding this chip's
+	 * recovery program under its ROM file name; NULL when the package has none. */
+	const char *rpiboot_recovery_dir;
 	/* rpi-eeprom-update writes the EEPROM at once with flashrom by default (Pi 5 family;
 	 * eeprom-format.md §4) instead of staging recovery.bin for the next boot. */
 	bool eeprom_immediate_update;

@@ -46,6 +46,7 @@ static const struct pv_soc_info soc_table[] = {
 		.eeprom_size = 512 * 1024, .firmware_dir = "bootloader-2711",
 		.spidev = "/dev/spidev0.0",
 		.dhcp_option97_fourcc = 0x34695052, .tftp_start_file = "start4.elf",
+		.rpiboot_recovery_dir = "recovery",
 	},
 	{
 		.soc = PV_SOC_BCM2712, .name = "BCM2712", .chip = "2712",
@@ -56,6 +57,7 @@ static const struct pv_soc_info soc_table[] = {
 		.eeprom_size = 2 * 1024 * 1024, .firmware_dir = "bootloader-2712",
 		.spidev = "/dev/spidev10.0",
 		.dhcp_option97_fourcc = 0x35695052, .tftp_start_file = NULL,
+		.rpiboot_recovery_dir = "recovery5",
 		.eeprom_immediate_update = true,
 	},
 };

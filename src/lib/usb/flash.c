@@ -126,10 +126,12 @@ static int find_recovery(const struct pv_usb_flash_options *o, const struct pv_s
 			return read_recovery(path, e);
 	}
 	/* The rpiboot package's recovery folders hold it as the ROM file name. */
-	snprintf(rpiboot, sizeof(rpiboot), "/usr/share/rpiboot/%s/%s",
-		 soc->soc == PV_SOC_BCM2711 ? "recovery" : "recovery5", soc->second_stage);
-	if (soc->eeprom_size && pv_path_exists(rpiboot))
-		return read_recovery(rpiboot, e);
+	if (soc->rpiboot_recovery_dir) {
+		snprintf(rpiboot, sizeof(rpiboot), "/usr/share/rpiboot/%s/%s",
+			 soc->rpiboot_recovery_dir, soc->second_stage);
+		if (pv_path_exists(rpiboot))
+			return read_recovery(rpiboot, e);
+	}
 	if (o->placeholder_recovery) {
 		e->second_stage = malloc(o->placeholder_recovery_size);
 		e->recovery_source = strdup("placeholder");
