@@ -2,10 +2,44 @@
 #ifndef PIPROV_INVENTORY_INTERNAL_H
 #define PIPROV_INVENTORY_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "piprov/inventory.h"
+
+/* The settings of a board group (the file's names, in the order they are written) and the
+ * keys of pv_inventory_record_set(). */
+enum pv_inventory_field {
+	PV_FIELD_SERIAL,
+	PV_FIELD_MAC,
+	PV_FIELD_WIFI_MAC,
+	PV_FIELD_BT_MAC,
+	PV_FIELD_REVISION, /* "board_revision" ("revision" on the command line) */
+	PV_FIELD_UUID,
+	PV_FIELD_HOSTNAME,
+	PV_FIELD_IP,
+	PV_FIELD_TFTP_PREFIX,
+	PV_FIELD_TFTP_PREFIX_STR,
+	PV_FIELD_BOOT_ORDER,
+	PV_FIELD_CONFIG_HASH,
+	PV_FIELD_BOOTLOADER_VERSION,
+	PV_FIELD_BOOTLOADER_BUILD_TS,
+	PV_FIELD_EEPROM_HASH,
+	PV_FIELD_FLASHED_AT,
+	PV_FIELD_TAGS,
+	PV_FIELD_NOTES,
+	PV_FIELD_SEEN,     /* the file's group of first/last-seen stamps */
+	PV_FIELD_TAGS_ADD, /* "tags+", command line only */
+	PV_FIELD_COUNT
+};
+/* The field named name[0..len), or -1. in_file: only the names the file uses. */
+int pv_inventory_field_lookup(const char *name, size_t len, bool in_file);
+/* The fact named name[0..len) (as in the file's seen group), or -1. */
+int pv_inventory_fact_lookup(const char *name, size_t len);
+/* pv_inventory_record_set() without the name lookup; not for PV_FIELD_SEEN. */
+int pv_inventory_record_set_field(struct pv_inventory_record *rec,
+				  enum pv_inventory_field field, const char *value);
 
 /* Append a record, taking ownership of its allocations. */
 int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_record *rec);

@@ -1,4 +1,4 @@
-/* The inventory file: loading (parse.c reads the text), writing libconfig text, the lock
+/* The inventory file: writing libconfig text (parse.c reads it), the lock
  * beside the file and the locked read-modify-write every writer goes through.
  * Format: docs/man/piprov-inventory.5. */
 #include <dirent.h>
@@ -136,31 +136,6 @@ struct pv_inventory_record *pv_inventory_lookup(struct pv_inventory *inv, const 
 		if (strcmp(inv->records[i].hostname, key) == 0)
 			return &inv->records[i];
 	return NULL;
-}
-
-int pv_inventory_load(const char *path, struct pv_inventory *inv)
-{
-	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
-	struct stat st;
-	int rc;
-
-	/* One allocation of the right size: regrowing a 70 MiB buffer is slow. */
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (size_t)st.st_size <= PV_INVENTORY_MAX_FILE_SIZE &&
-	    pv_buf_reserve(&text, (size_t)st.st_size + 4096))
-		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	if (text.data)
-		pv_inventory_hint_huge(text.data, text.cap);
-	rc = pv_file_read_raw(path, PV_INVENTORY_MAX_FILE_SIZE, &text);
-	if (rc == PV_ERR_NOT_FOUND) {
-		pv_clear_error();
-		pv_inventory_init(inv);
-		return PV_OK;
-	}
-	if (rc == PV_OK)
-		rc = pv_inventory_parse((const char *)pv_buf_str(&text), text.len, path, inv);
-	pv_buf_release(&text);
-	return rc;
 }
 
 /* ---- writing ---- */
