@@ -28,6 +28,16 @@ static void assert_text(const struct pv_eeprom_conf *conf, const char *want)
 	pv_buf_release(&out);
 }
 
+static void expect_set(const char *before, const char *key, const char *value,
+		       const char *after)
+{
+	struct pv_eeprom_conf *conf = parse(before);
+
+	assert_int_equal(pv_eeprom_conf_set(conf, key, value), PV_OK);
+	assert_text(conf, after);
+	pv_eeprom_conf_free(conf);
+}
+
 static void test_roundtrip_bytes(void **state)
 {
 	static const char *const texts[] = {
@@ -88,33 +98,15 @@ static void test_set_in_place(void **state)
 	assert_int_equal(pv_eeprom_conf_unset(conf, "TFTP_IP"), PV_OK);
 	assert_text(conf, "[all]\r\nBOOT_UART=0\r\n");
 	pv_eeprom_conf_free(conf);
-	conf = parse("A=1\nB=2");
-	assert_int_equal(pv_eeprom_conf_set(conf, "C", "3"), PV_OK);
-	assert_text(conf, "A=1\nB=2\nC=3\n");
-	pv_eeprom_conf_free(conf);
-	conf = parse("");
-	assert_int_equal(pv_eeprom_conf_set(conf, "C", "3"), PV_OK);
-	assert_text(conf, "C=3\n");
-	pv_eeprom_conf_free(conf);
-
+	expect_set("A=1\nB=2", "C", "3", "A=1\nB=2\nC=3\n");
+	expect_set("", "C", "3", "C=3\n");
 	/* New lines follow the last unconditional assignment; a key that is a prefix of
 	 * another is its own key; [all] after a filter is unconditional again. */
-	conf = parse("A=1\n[gpio8=0]\nB=2\n");
-	assert_int_equal(pv_eeprom_conf_set(conf, "B", "3"), PV_OK);
-	assert_text(conf, "A=1\nB=3\n[gpio8=0]\nB=2\n");
-	pv_eeprom_conf_free(conf);
-	conf = parse("A=1\n[pi4]\nX=1\n[all]\nB=2\n");
-	assert_int_equal(pv_eeprom_conf_set(conf, "B", "3"), PV_OK);
-	assert_text(conf, "A=1\n[pi4]\nX=1\n[all]\nB=3\n");
-	pv_eeprom_conf_free(conf);
-	conf = parse("ABC=1\n");
-	assert_int_equal(pv_eeprom_conf_set(conf, "AB", "2"), PV_OK);
-	assert_text(conf, "ABC=1\nAB=2\n");
-	pv_eeprom_conf_free(conf);
-	conf = parse("# c\nA=1\n[pi4]\nA=2\n[config.txt]\nA=9\n");
-	assert_int_equal(pv_eeprom_conf_set(conf, "A", "5"), PV_OK);
-	assert_text(conf, "# c\nA=5\n[pi4]\nA=2\n[config.txt]\nA=9\n");
-	pv_eeprom_conf_free(conf);
+	expect_set("A=1\n[gpio8=0]\nB=2\n", "B", "3", "A=1\nB=3\n[gpio8=0]\nB=2\n");
+	expect_set("A=1\n[pi4]\nX=1\n[all]\nB=2\n", "B", "3", "A=1\n[pi4]\nX=1\n[all]\nB=3\n");
+	expect_set("ABC=1\n", "AB", "2", "ABC=1\nAB=2\n");
+	expect_set("# c\nA=1\n[pi4]\nA=2\n[config.txt]\nA=9\n", "A", "5",
+		   "# c\nA=5\n[pi4]\nA=2\n[config.txt]\nA=9\n");
 
 	/* No unconditional assignment yet: end of the first [all] block, before blank lines
 	 * and the [config.txt] tail. */
