@@ -44,10 +44,12 @@ int pv_eeprom_conf_serialize(const struct pv_eeprom_conf *conf, struct pv_buf *o
 const char *pv_eeprom_conf_get(const struct pv_eeprom_conf *conf, const char *key);
 
 /* Set key=value in the unconditional scope: rewrite the last assignment in place (the one
- * that wins; nothing else changes), or add a line after the last unconditional assignment
- * (never into a conditional section or the [config.txt] tail), using the file's line
- * ending and keeping a missing final newline missing. Key: [A-Za-z0-9_]+ (at most 64);
- * value: printable, no newline (at most 1024). */
+ * that wins; nothing else changes, its line ending included), or add a line after the last
+ * unconditional assignment (never into a conditional section or the [config.txt] tail)
+ * with the file's line ending. An added line is always terminated, and when it follows a
+ * last line without newline that line gets one first: two properties are never glued
+ * together, and a later `>>` append cannot glue onto ours. Key: [A-Za-z0-9_]+ (at most
+ * 64); value: printable, no newline (at most 1024). */
 int pv_eeprom_conf_set(struct pv_eeprom_conf *conf, const char *key, const char *value);
 /* Remove every unconditional assignment of key. PV_ERR_NOT_FOUND when there is none. */
 int pv_eeprom_conf_unset(struct pv_eeprom_conf *conf, const char *key);
@@ -77,13 +79,31 @@ int pv_eeprom_boot_mode_parse(const char *name);
 /* Short name of a nibble ("network"), or NULL for an unassigned one. */
 const char *pv_eeprom_boot_mode_name(unsigned nibble);
 
-/* Move mode first (lowest nibble), removing it from later positions. */
+/* BOOT_ORDER edits. The result must follow the nibble rules or the edit fails and conf is
+ * unchanged: PV_ERR_NO_SPACE when it would need a 9th mode, PV_ERR_UNSUPPORTED when a mode
+ * is not available on the target's board (5: BCM-USB-MSD, 6: NVMe; board table; target
+ * NULL = any board), PV_ERR_INVALID when RPIBOOT (3) would not be last, a mode would repeat
+ * or the mode is 0, STOP or RESTART, PV_ERR_FORMAT when the current value is not 0x-hex.
+ * Messages name BOOT_ORDER, the order and the board.
+ *   FIRST: mode first (lowest nibble), every other copy removed.
+ *   FALLBACK: "make sure mode is tried": no change when the order already tries it (it
+ *     stands before any STOP/RESTART), else it goes in as the last real attempt, before a
+ *     trailing STOP/RESTART and before RPIBOOT; copies after STOP/RESTART (never tried)
+ *     are removed. An order the user made is never reshuffled: 0xf12 stays 0xf12. */
+enum pv_eeprom_boot_position {
+	PV_EEPROM_BOOT_FIRST,
+	PV_EEPROM_BOOT_FALLBACK,
+};
+struct pv_eeprom_conf_target;
+int pv_eeprom_conf_boot_place(struct pv_eeprom_conf *conf, unsigned mode,
+			      enum pv_eeprom_boot_position position,
+			      const struct pv_eeprom_conf_target *target);
+/* The same for any board (target NULL). */
 int pv_eeprom_conf_boot_first(struct pv_eeprom_conf *conf, unsigned mode);
-/* Add mode as the last real attempt: before a trailing RESTART/STOP and before RPIBOOT;
- * no change if the order already has it. */
 int pv_eeprom_conf_boot_fallback(struct pv_eeprom_conf *conf, unsigned mode);
 
-/* Current unconditional BOOT_ORDER (the firmware default 0xf41 when unset). */
+/* Current unconditional BOOT_ORDER (the firmware default 0xf41 when unset, empty or 0).
+ * PV_ERR_FORMAT unless it is 0x-hex, as the bootloader documentation writes it. */
 int pv_eeprom_conf_boot_order(const struct pv_eeprom_conf *conf, uint32_t *order);
 
 /* ---- validation ---- */
@@ -95,6 +115,8 @@ enum pv_eeprom_conf_severity {
 
 struct pv_eeprom_conf_issue {
 	enum pv_eeprom_conf_severity severity;
+	int status;                    /* errors: the PV_ERR_* to fail with (UNSUPPORTED: not on
+					  this board; NO_SPACE: too large; else INVALID) */
 	unsigned line;                 /* 1-based; 0 = the whole file */
 	char message[224];
 };
@@ -113,6 +135,10 @@ int pv_eeprom_conf_validate(const struct pv_eeprom_conf *conf,
 			    const struct pv_eeprom_conf_target *target,
 			    struct pv_eeprom_conf_issue **issues, size_t *count);
 size_t pv_eeprom_conf_errors(const struct pv_eeprom_conf_issue *issues, size_t count);
+/* Validate and fail on the first error ("'NAME': line N: message", its status). Warnings
+ * are appended to warnings (one "NAME: line N: message" line each) when it is not NULL. */
+int pv_eeprom_conf_check(const struct pv_eeprom_conf *conf,
+			 const struct pv_eeprom_conf_target *target, struct pv_buf *warnings);
 
 /* The property table, for documentation and `piprov eeprom check --list`. */
 struct pv_eeprom_property {

@@ -189,23 +189,16 @@ bool pv_node_identity_has_eeprom(const struct pv_node_identity *id);
 /* TFTP prefix the bootloader would use with the running config ("8 hex digits/",
  * "aa-bb-../" or TFTP_PREFIX_STR), into out. */
 void pv_node_identity_tftp_prefix(const struct pv_node_identity *id, char *out, size_t size);
-/* Value of KEY in the running config (last assignment in a section that applies to every
- * board, i.e. before any filter or under [all]); false when unset. */
+/* Value of KEY in the running config as the EEPROM library reads it (the last
+ * unconditional assignment, pv_eeprom_conf_get); false when unset. */
 bool pv_node_config_get(const char *config, const char *key, char *out, size_t size);
 /* Pi 3 family: is USB/network boot enabled in OTP? false when unknown (see has_otp_boot_row). */
 bool pv_node_identity_otp_boot_enabled(const struct pv_node_identity *id);
 
-/* ---- Editing the bootloader config ------------------------------------------------ */
+/* ---- Bootloader config edits --------------------------------------------------------- */
 
-/* Set KEY=VALUE: replace the last unconditional assignment in place, else add the line at
- * the end of the unconditional part (before the first filter section or [config.txt]). */
-int pv_node_config_set(struct pv_buf *config, const char *key, const char *value);
-/* BOOT_ORDER with network boot (mode 2) first, or as the fallback just before the final
- * RESTART/STOP/RPIBOOT (or last). An existing network entry is moved. */
-int pv_node_boot_order_with_network(uint32_t order, bool first, uint32_t *out);
-/* Check the values this helper knows for the board (BOOT_ORDER modes the board has,
- * TFTP_PREFIX 0..2, TFTP_PREFIX_STR <= 32 chars, TFTP_IP). board may be NULL. */
-int pv_node_config_validate(const char *config, const struct pv_board_type *board);
+/* The config model is the EEPROM library's (piprov/eeprom_config.h); node only adds its
+ * policy (what a netboot request changes) in pv_node_netboot_prepare. */
 /* Split "KEY=VALUE" (KEY: A-Z 0-9 _; VALUE: printable, one line). */
 int pv_node_setting_parse(const char *text, char *key, size_t key_size, const char **value);
 
@@ -307,6 +300,8 @@ struct pv_node_netboot_plan {
 	struct pv_buf old_config;     /* running config (text) */
 	struct pv_buf new_config;
 	bool changed;                 /* new_config differs from old_config */
+	struct pv_buf diff;           /* unified diff old -> new (pv_eeprom_conf_diff) */
+	struct pv_buf warnings;       /* validation warnings, one line each */
 	char image_path[512];         /* root-relative release image (or the host path given) */
 	char recovery_path[512];      /* root-relative recovery.bin */
 	char bootfs[256];             /* root-relative boot partition ("" when not found) */

@@ -16,31 +16,6 @@
 #define BOOT_MODE_RPIBOOT 3
 #define MAX_SETTINGS 64
 
-/* Line diff of two configs: removed lines with '-', added with '+'. */
-static void print_diff(FILE *out, const char *old, const char *new)
-{
-	const char *texts[2] = { old, new };
-	const char marks[2] = { '-', '+' };
-
-	fprintf(out, "--- running bootloader config\n+++ new bootloader config\n");
-	for (int side = 0; side < 2; side++) {
-		const char *p = texts[side], *other = texts[!side];
-		while (*p) {
-			size_t n = strcspn(p, "\n");
-			bool present = false;
-			for (const char *q = other; *q;) {
-				size_t m = strcspn(q, "\n");
-				if (m == n && strncmp(p, q, n) == 0)
-					present = true;
-				q += m + (q[m] == '\n');
-			}
-			if (!present)
-				fprintf(out, "%c%.*s\n", marks[side], (int)n, p);
-			p += n + (p[n] == '\n');
-		}
-	}
-}
-
 static bool confirm(const char *question)
 {
 	char answer[16];
@@ -251,7 +226,12 @@ int cmd_netboot(int argc, char **argv, struct node_context *ctx)
 		rc = node_fail(rc);
 		goto out;
 	}
-	print_diff(stdout, pv_buf_str(&plan.old_config), pv_buf_str(&plan.new_config));
+	for (const char *w = pv_buf_str(&plan.warnings); *w;) {
+		size_t n = strcspn(w, "\n");
+		node_warn("%.*s", (int)n, w);
+		w += n + (w[n] == '\n');
+	}
+	fwrite(pv_buf_str(&plan.diff), 1, plan.diff.len, stdout);
 	printf("image: %s%s\n", req.image || plan.image_path[0] == '/' ? "" : "/", plan.image_path);
 	if (!plan.changed) {
 		printf("the bootloader config is already as requested; nothing to do\n");

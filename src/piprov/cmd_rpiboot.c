@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "piprov/fileio.h"
@@ -28,7 +29,8 @@ static void usage(FILE *out)
 		"  -0 ... -98  only boards on this port number of their hub\n"
 		"  -i SERIAL   only the board with this USB serial\n"
 		"  -j [DIR]    metadata JSON in DIR/<serial>.json (stdout without DIR)\n"
-		"  -s          signed boot (BCM2835-2837): DIR/bootcode.sig in the boot message\n"
+		"  -s          signed boot (BCM2835-2837): needs DIR/bootsig.bin; sends the 20\n"
+		"              bytes of DIR/bootcode.sig in the boot message\n"
 		"  -V          version\n"
 		"  --timeout S give up when no board appears for S seconds (default: wait)\n"
 		"Exit status: 0 served, 1 failed, 2 usage error.\n");
@@ -54,6 +56,20 @@ static int check_boot_dir(const char *dir, bool use_bootfiles)
 	}
 	pv_usb_files_free(files);
 	return found ? PV_OK : PV_ERR_NOT_FOUND;
+}
+
+/* rpiboot checks for DIR/bootsig.bin when -s is given but sends DIR/bootcode.sig: a folder
+ * prepared for it has both, and one without bootsig.bin is refused the same way. */
+static bool signed_boot_marker_present(const char *dir)
+{
+	char *marker = NULL;
+	bool present;
+
+	if (asprintf(&marker, "%s/bootsig.bin", dir) < 0)
+		return false;
+	present = access(marker, R_OK) == 0;
+	free(marker);
+	return present;
 }
 
 int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
@@ -126,6 +142,10 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 		return cli_usage_error("rpiboot -s needs -d DIR (for bootcode.sig)");
 	if (ctx->verbosity > 0)
 		pv_log_set_level(ctx->verbosity >= 2 ? PV_LOG_DEBUG : PV_LOG_INFO);
+	if (signed_boot && !signed_boot_marker_present(dir))
+		return cli_usage_error("rpiboot -s: '%s/bootsig.bin' not found (rpiboot requires it "
+				       "with -s; the signature sent is '%s/bootcode.sig')",
+				       dir, dir);
 	if (dir && check_boot_dir(dir, true) != PV_OK)
 		return cli_usage_error("rpiboot: no 'bootcode' files found in '%s'", dir);
 	if (path) {

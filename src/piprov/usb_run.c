@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -188,6 +189,18 @@ static void print_json_event(const struct pv_usb_event *ev)
 	json_decref(obj);
 }
 
+/* Room for one row on the terminal. A row that wrapped would take two lines and the cursor
+ * arithmetic of the redraw would leave stale rows behind, so rows are cut to fit; one column
+ * is left free because a character in the last one makes some terminals wrap. */
+static int row_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		return ws.ws_col - 1;
+	return 79;
+}
+
 static void on_event(void *user, const struct pv_usb_event *ev)
 {
 	struct progress *pg = user;
@@ -218,11 +231,11 @@ static void on_event(void *user, const struct pv_usb_event *ev)
 			goto out_remember;
 		pv_strlcpy(line->text, text, sizeof(line->text));
 		if (is_new) {
-			printf("%s\n", text);
+			printf("%.*s\n", row_width(), text);
 		} else {
 			size_t up = pg->count - index;
 			/* Redraw this board's line in place, then return below the table. */
-			printf("\033[%zuA\r\033[2K%s\033[%zuB\r", up, text, up);
+			printf("\033[%zuA\r\033[2K%.*s\033[%zuB\r", up, row_width(), text, up);
 		}
 		fflush(stdout);
 		line->last_draw_ms = now;
@@ -247,7 +260,7 @@ static void tty_log(enum pv_log_level level, const char *module, const char *mes
 	fflush(stdout);
 	cli_log_to_stderr(level, module, message, pg->run->ctx);
 	for (size_t i = 0; i < pg->count; i++)
-		printf("%s\n", pg->lines[i].text);
+		printf("%.*s\n", row_width(), pg->lines[i].text);
 	fflush(stdout);
 	pthread_mutex_unlock(&pg->lock);
 }

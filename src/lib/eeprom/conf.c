@@ -14,6 +14,9 @@
 
 #define DEFAULT_BOOT_ORDER 0xf41u
 #define MAX_BOOT_MODES 8u
+#define BOOT_MODE_RPIBOOT 0x3u
+#define BOOT_MODE_STOP 0xeu
+#define BOOT_MODE_RESTART 0xfu
 
 static bool is_space(char c)
 {
@@ -311,15 +314,14 @@ int pv_eeprom_conf_set(struct pv_eeprom_conf *conf, const char *key, const char 
 		remove_line(conf, at);
 		return rc;
 	}
-	if (at + 1 < conf->n) {
-		conf->lines[at].eol = dominant_eol(conf);
-	} else if (at > 0 && !conf->lines[at - 1].eol[0]) {
-		/* Appending after a last line without newline: keep the file unterminated. */
-		conf->lines[at - 1].eol = dominant_eol(conf);
-		conf->lines[at].eol = "";
-	} else {
-		conf->lines[at].eol = dominant_eol(conf);
-	}
+	/* Decision (docs/eeprom.md, "Edits"): a line we add is a whole line. After a last line
+	 * without newline that line is terminated first (never "B=2C=3"), and ours ends with
+	 * the file's line ending, so a later `printf ... >>` cannot glue onto it either, and
+	 * rpi-eeprom-update's `wc -l` line count sees every line. Only that one byte sequence
+	 * outside the new line changes. */
+	conf->lines[at].eol = dominant_eol(conf);
+	if (at > 0 && !conf->lines[at - 1].eol[0])
+		conf->lines[at - 1].eol = conf->lines[at].eol;
 	reclassify(conf);
 	return PV_OK;
 }
@@ -449,83 +451,87 @@ int pv_eeprom_conf_boot_order(const struct pv_eeprom_conf *conf, uint32_t *order
 		*order = DEFAULT_BOOT_ORDER;
 		return PV_OK;
 	}
-	if (pv_parse_u32(v, 0, &value) != 0)
-		return pv_fail(PV_ERR_FORMAT, "eeprom", "'%s': BOOT_ORDER '%s' is not a number",
-			       conf->name, v);
-	*order = value;
+	/* Hex only: "21" would be read as decimal 21 = 0x15 (USB-MSD, BCM-USB), not 0x21. */
+	if (!(v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) || pv_parse_u32(v, 0, &value) != 0)
+		return pv_fail(PV_ERR_FORMAT, "eeprom",
+			       "'%s': BOOT_ORDER '%s' is not a hex number like 0xf41", conf->name, v);
+	*order = value ? value : DEFAULT_BOOT_ORDER;
 	return PV_OK;
 }
 
-/* Nibbles from the lowest (first tried) up; returns the count. */
-static size_t order_to_modes(uint32_t order, unsigned modes[MAX_BOOT_MODES])
+static bool is_terminator(unsigned mode)
+{
+	return mode == BOOT_MODE_STOP || mode == BOOT_MODE_RESTART;
+}
+
+/* Modes from the lowest nibble (first tried) up, with mode taken out when drop. */
+static size_t order_to_modes(uint32_t order, unsigned *modes, int drop)
 {
 	size_t n = 0;
 
-	while (order && n < MAX_BOOT_MODES) {
-		modes[n++] = order & 0xf;
-		order >>= 4;
-	}
+	for (; order; order >>= 4)
+		if ((int)(order & 0xf) != drop)
+			modes[n++] = order & 0xf;
 	return n;
 }
 
-static int store_modes(struct pv_eeprom_conf *conf, const unsigned *modes, size_t n)
+int pv_eeprom_conf_boot_place(struct pv_eeprom_conf *conf, unsigned mode,
+			      enum pv_eeprom_boot_position position,
+			      const struct pv_eeprom_conf_target *target)
 {
+	unsigned modes[MAX_BOOT_MODES + 1], kept[MAX_BOOT_MODES];
+	uint32_t order, result = 0;
+	size_t n, m, at;
 	char text[16];
-	uint32_t order = 0;
+	int rc;
 
-	if (n > MAX_BOOT_MODES)
-		return pv_fail(PV_ERR_NO_SPACE, "eeprom",
-			       "'%s': BOOT_ORDER can hold at most %u modes", conf->name,
-			       MAX_BOOT_MODES);
-	for (size_t i = n; i-- > 0;)
-		order = order << 4 | modes[i];
-	snprintf(text, sizeof(text), "0x%x", order);
+	if (mode > 0xf || !pv_eeprom_boot_mode_name(mode) || mode == 0 || is_terminator(mode))
+		return pv_fail(PV_ERR_INVALID, "eeprom", "'%s': BOOT_ORDER: 0x%x is not a boot "
+			       "mode to try (STOP, RESTART and the deprecated 0 are not)", conf->name,
+			       mode);
+	rc = pv_eeprom_conf_boot_order(conf, &order);
+	if (rc)
+		return rc;
+	n = order_to_modes(order, modes, -1);
+	if (position == PV_EEPROM_BOOT_FALLBACK) {
+		/* Already tried (before any STOP/RESTART): the user's order stays as it is. */
+		for (size_t i = 0; i < n && !is_terminator(modes[i]); i++)
+			if (modes[i] == mode)
+				return PV_OK;
+		m = order_to_modes(order, kept, (int)mode);
+		for (at = 0; at < m && !is_terminator(kept[at]);)
+			at++;
+		/* RPIBOOT waits for ever: a new fallback goes before it. */
+		if (at > 0 && kept[at - 1] == BOOT_MODE_RPIBOOT)
+			at--;
+		memcpy(modes, kept, at * sizeof(*modes));
+		modes[at] = mode;
+		memcpy(modes + at + 1, kept + at, (m - at) * sizeof(*modes));
+	} else {
+		m = order_to_modes(order, kept, (int)mode);
+		modes[0] = mode;
+		memcpy(modes + 1, kept, m * sizeof(*modes));
+	}
+	if (m + 1 > MAX_BOOT_MODES)
+		return pv_fail(PV_ERR_NO_SPACE, "eeprom", "'%s': BOOT_ORDER 0x%x already holds %u "
+			       "modes: no room for 0x%x (%s) on %s", conf->name, order,
+			       MAX_BOOT_MODES, mode, pv_eeprom_boot_mode_name(mode),
+			       pv_eeprom_conf_target_label(target));
+	for (size_t i = m + 1; i-- > 0;)
+		result = result << 4 | modes[i];
+	rc = pv_eeprom_boot_order_require(conf->name, result, target);
+	if (rc)
+		return rc;
+	snprintf(text, sizeof(text), "0x%x", result);
 	return pv_eeprom_conf_set(conf, "BOOT_ORDER", text);
 }
 
 int pv_eeprom_conf_boot_first(struct pv_eeprom_conf *conf, unsigned mode)
 {
-	unsigned modes[MAX_BOOT_MODES], out[MAX_BOOT_MODES + 1];
-	uint32_t order;
-	size_t n, m = 0;
-	int rc;
-
-	if (mode > 0xf || !pv_eeprom_boot_mode_name(mode) || mode == 0)
-		return pv_fail(PV_ERR_INVALID, "eeprom", "bad boot mode 0x%x", mode);
-	rc = pv_eeprom_conf_boot_order(conf, &order);
-	if (rc)
-		return rc;
-	n = order_to_modes(order, modes);
-	out[m++] = mode;
-	for (size_t i = 0; i < n; i++)
-		if (modes[i] != mode)
-			out[m++] = modes[i];
-	return store_modes(conf, out, m);
+	return pv_eeprom_conf_boot_place(conf, mode, PV_EEPROM_BOOT_FIRST, NULL);
 }
 
 int pv_eeprom_conf_boot_fallback(struct pv_eeprom_conf *conf, unsigned mode)
 {
-	unsigned modes[MAX_BOOT_MODES + 1];
-	uint32_t order;
-	size_t n, at;
-	int rc;
-
-	if (mode > 0xf || !pv_eeprom_boot_mode_name(mode) || mode == 0 || mode == 0xe ||
-	    mode == 0xf)
-		return pv_fail(PV_ERR_INVALID, "eeprom", "bad fallback boot mode 0x%x", mode);
-	rc = pv_eeprom_conf_boot_order(conf, &order);
-	if (rc)
-		return rc;
-	n = order_to_modes(order, modes);
-	for (size_t i = 0; i < n; i++)
-		if (modes[i] == mode)
-			return PV_OK;
-	at = n;
-	/* RPIBOOT must stay last among the real modes; RESTART/STOP end the list. */
-	while (at > 0 && (modes[at - 1] == 0xf || modes[at - 1] == 0xe ||
-			  (modes[at - 1] == 0x3 && mode != 0x3)))
-		at--;
-	memmove(&modes[at + 1], &modes[at], (n - at) * sizeof(modes[0]));
-	modes[at] = mode;
-	return store_modes(conf, modes, n + 1);
+	return pv_eeprom_conf_boot_place(conf, mode, PV_EEPROM_BOOT_FALLBACK, NULL);
 }

@@ -237,11 +237,10 @@ struct checker {
 	const struct pv_eeprom_conf_target *target;
 };
 
-static void PV_PRINTF(4, 5) add(struct checker *c, enum pv_eeprom_conf_severity sev,
-				unsigned line, const char *fmt, ...)
+/* status: what a caller that fails on this finding returns (pv_eeprom_conf_check). */
+static void add_va(struct checker *c, enum pv_eeprom_conf_severity sev, int status,
+		   unsigned line, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
 		struct pv_eeprom_conf_issue *grown = realloc(c->issues, cap * sizeof(*grown));
@@ -253,11 +252,30 @@ static void PV_PRINTF(4, 5) add(struct checker *c, enum pv_eeprom_conf_severity 
 		c->cap = cap;
 	}
 	c->issues[c->n].severity = sev;
+	c->issues[c->n].status = sev == PV_EEPROM_CONF_ERROR ? status : PV_OK;
 	c->issues[c->n].line = line;
-	va_start(ap, fmt);
 	vsnprintf(c->issues[c->n].message, sizeof(c->issues[c->n].message), fmt, ap);
-	va_end(ap);
 	c->n++;
+}
+
+static void PV_PRINTF(4, 5) add(struct checker *c, enum pv_eeprom_conf_severity sev,
+				unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_va(c, sev, PV_ERR_INVALID, line, fmt, ap);
+	va_end(ap);
+}
+
+static void PV_PRINTF(5, 6) add_status(struct checker *c, enum pv_eeprom_conf_severity sev,
+				       int status, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_va(c, sev, status, line, fmt, ap);
+	va_end(ap);
 }
 
 static int parse_int(const char *v, int64_t *out)
@@ -329,12 +347,16 @@ static bool feature_available(const struct pv_eeprom_conf_target *t, unsigned fe
 	return false;
 }
 
-static const char *target_label(const struct pv_eeprom_conf_target *t)
+const char *pv_eeprom_conf_target_label(const struct pv_eeprom_conf_target *t)
 {
-	return t->board ? t->board->name : t->soc ? t->soc->name : "any board";
+	return !t ? "any board" : t->board ? t->board->name : t->soc ? t->soc->name : "any board";
 }
 
-static void check_boot_order(struct checker *c, unsigned line, const char *v)
+/* The BOOT_ORDER rules (eeprom-format.md §5), shared by validation and by the BOOT_ORDER
+ * edits (pv_eeprom_boot_order_require) so that both judge an order alike. strict: a repeated
+ * mode is an error (edits never create one); validation only warns, as the bootloader
+ * simply tries the mode again. */
+static void boot_order_rules(struct checker *c, unsigned line, const char *v, bool strict)
 {
 	unsigned modes[8], seen = 0;
 	uint32_t order;
@@ -366,9 +388,9 @@ static void check_boot_order(struct checker *c, unsigned line, const char *v)
 		for (size_t r = 0; r < PV_ARRAY_SIZE(mode_requirements); r++)
 			if (mode_requirements[r].nibble == modes[i] &&
 			    !feature_available(c->target, mode_requirements[r].feature))
-				add(c, PV_EEPROM_CONF_ERROR, line,
-				    "BOOT_ORDER %s: mode 0x%x (%s) is not available on %s", v,
-				    modes[i], name, target_label(c->target));
+				add_status(c, PV_EEPROM_CONF_ERROR, PV_ERR_UNSUPPORTED, line,
+					   "BOOT_ORDER %s: mode 0x%x (%s) is not available on %s", v,
+					   modes[i], name, pv_eeprom_conf_target_label(c->target));
 		if (modes[i] == 0x0)
 			add(c, PV_EEPROM_CONF_WARNING, line,
 			    "BOOT_ORDER %s: mode 0x0 (SD card detect) is deprecated", v);
@@ -379,10 +401,34 @@ static void check_boot_order(struct checker *c, unsigned line, const char *v)
 			add(c, PV_EEPROM_CONF_WARNING, line,
 			    "BOOT_ORDER %s: modes after %s (0x%x) are never tried", v, name, modes[i]);
 		if (seen & (1u << modes[i]))
-			add(c, PV_EEPROM_CONF_WARNING, line, "BOOT_ORDER %s: mode 0x%x (%s) repeats",
-			    v, modes[i], name);
+			add(c, strict ? PV_EEPROM_CONF_ERROR : PV_EEPROM_CONF_WARNING, line,
+			    "BOOT_ORDER %s: mode 0x%x (%s) repeats", v, modes[i], name);
 		seen |= 1u << modes[i];
 	}
+}
+
+int pv_eeprom_boot_order_require(const char *name, uint32_t order,
+				 const struct pv_eeprom_conf_target *target)
+{
+	static const struct pv_eeprom_conf_target any = { 0 };
+	struct checker c = { 0 };
+	const char *label;
+	char text[16];
+	int rc = PV_OK;
+
+	c.target = target ? target : &any;
+	label = pv_eeprom_conf_target_label(c.target);
+	snprintf(text, sizeof(text), "0x%x", order);
+	boot_order_rules(&c, 0, text, true);
+	if (c.oom)
+		rc = pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+	for (size_t i = 0; rc == PV_OK && i < c.n; i++)
+		if (c.issues[i].severity == PV_EEPROM_CONF_ERROR)
+			rc = pv_fail(c.issues[i].status, "eeprom", "'%s': %s%s%s", name,
+				     c.issues[i].message, strstr(c.issues[i].message, label) ? "" : " on ",
+				     strstr(c.issues[i].message, label) ? "" : label);
+	free(c.issues);
+	return rc;
 }
 
 static void check_value(struct checker *c, unsigned line, const struct prop_def *p,
@@ -408,7 +454,7 @@ static void check_value(struct checker *c, unsigned line, const struct prop_def 
 			    v, (long long)p->pub.min, (long long)p->pub.max);
 		return;
 	case T_BOOT_ORDER:
-		check_boot_order(c, line, v);
+		boot_order_rules(c, line, v, false);
 		return;
 	case T_STRING:
 		if (strlen(v) > p->max_len)
@@ -599,8 +645,9 @@ int pv_eeprom_conf_validate(const struct pv_eeprom_conf *conf,
 	}
 	capacity = c.target->capacity ? c.target->capacity : PV_EEPROM_MAX_FILE_SIZE;
 	if (size > capacity)
-		add(&c, PV_EEPROM_CONF_ERROR, 0,
-		    "the config is %zu bytes; this image has room for %zu bytes", size, capacity);
+		add_status(&c, PV_EEPROM_CONF_ERROR, PV_ERR_NO_SPACE, 0,
+			   "the config is %zu bytes; this image has room for %zu bytes", size,
+			   capacity);
 	if (c.oom) {
 		free(c.issues);
 		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
@@ -618,4 +665,31 @@ size_t pv_eeprom_conf_errors(const struct pv_eeprom_conf_issue *issues, size_t c
 		if (issues[i].severity == PV_EEPROM_CONF_ERROR)
 			errors++;
 	return errors;
+}
+
+int pv_eeprom_conf_check(const struct pv_eeprom_conf *conf,
+			 const struct pv_eeprom_conf_target *target, struct pv_buf *warnings)
+{
+	struct pv_eeprom_conf_issue *issues = NULL;
+	size_t n = 0;
+	int rc = pv_eeprom_conf_validate(conf, target, &issues, &n);
+
+	for (size_t i = 0; rc == PV_OK && i < n; i++) {
+		const struct pv_eeprom_conf_issue *is = &issues[i];
+		if (is->severity == PV_EEPROM_CONF_ERROR)
+			rc = is->line ? pv_fail(is->status, "eeprom", "'%s': line %u: %s", conf->name,
+						is->line, is->message)
+				      : pv_fail(is->status, "eeprom", "'%s': %s", conf->name,
+						is->message);
+	}
+	for (size_t i = 0; rc == PV_OK && warnings && i < n; i++) {
+		const struct pv_eeprom_conf_issue *is = &issues[i];
+		int wrc = is->line ? pv_buf_appendf(warnings, "%s: line %u: %s\n", conf->name,
+						    is->line, is->message)
+				   : pv_buf_appendf(warnings, "%s: %s\n", conf->name, is->message);
+		if (wrc)
+			rc = pv_fail(wrc, "eeprom", "'%s': too many warnings", conf->name);
+	}
+	free(issues);
+	return rc;
 }

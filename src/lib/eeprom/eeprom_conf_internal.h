@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum pv_conf_line_kind {
 	PV_CONF_LINE_BLANK,
@@ -38,5 +39,12 @@ struct pv_eeprom_conf {
 };
 
 bool pv_eeprom_conf_key_char(char c);
+struct pv_eeprom_conf_target;
+/* The validation rules for a BOOT_ORDER an edit produced, repeats included: first error as
+ * pv_fail naming `name`, the order and the board. */
+/* "Raspberry Pi 4 Model B", the SoC's name, or "any board". */
+const char *pv_eeprom_conf_target_label(const struct pv_eeprom_conf_target *t);
+int pv_eeprom_boot_order_require(const char *name, uint32_t order,
+				 const struct pv_eeprom_conf_target *target);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "piprov/eeprom_config.h"
 #include "piprov/node.h"
 #include "piprov/text.h"
 #include "banned.h"
@@ -564,31 +565,21 @@ bool pv_node_identity_otp_boot_enabled(const struct pv_node_identity *id)
 
 bool pv_node_config_get(const char *config, const char *key, char *out, size_t size)
 {
-	size_t klen = strlen(key);
-	bool applies = true, found = false;
-	const char *line = config;
+	struct pv_eeprom_conf *conf;
+	const char *value;
+	bool found = false;
 
-	while (*line) {
-		size_t n = strcspn(line, "\n");
-		const char *end = line + n;
-		while (line < end && (*line == ' ' || *line == '\t'))
-			line++;
-		if (line < end && *line == '[') {
-			/* Only unconditional settings count: [all] resets the filter. */
-			applies = (size_t)(end - line) >= 5 && strncmp(line, "[all]", 5) == 0;
-		} else if (applies && (size_t)(end - line) > klen && strncmp(line, key, klen) == 0 &&
-			   line[klen] == '=') {
-			size_t vlen = (size_t)(end - line) - klen - 1;
-			while (vlen > 0 && (line[klen + vlen] == '\r' || line[klen + vlen] == ' '))
-				vlen--;
-			if (vlen < size) {
-				memcpy(out, line + klen + 1, vlen);
-				out[vlen] = '\0';
-				found = true;
-			}
-		}
-		line = *end ? end + 1 : end;
+	/* The EEPROM library's model decides what counts (scopes, [none], [config.txt]). */
+	if (pv_eeprom_conf_parse(config, strlen(config), "running config", &conf)) {
+		pv_clear_error();
+		return false;
 	}
+	value = pv_eeprom_conf_get(conf, key);
+	if (value && strlen(value) < size) {
+		memcpy(out, value, strlen(value) + 1);
+		found = true;
+	}
+	pv_eeprom_conf_free(conf);
 	return found;
 }
 

@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "piprov/eeprom.h"
+#include "piprov/eeprom_config.h"
 #include "piprov/fileio.h"
 #include "piprov/node.h"
 #include "piprov/text.h"
@@ -24,6 +25,7 @@
 #define DEFAULTS_LINE_MAX 1024
 #define RECOVERY_MAX (1024 * 1024)   /* recovery.bin is ~100 KiB */
 #define CONFIG_BUF_MAX 8192
+#define BOOT_MODE_NETWORK 0x2u
 #define DEFAULT_FIRMWARE_ROOT "/usr/lib/firmware/raspberrypi/bootloader"
 #define LEGACY_FIRMWARE_ROOT "/lib/firmware/raspberrypi/bootloader"
 #define DEFAULT_BACKUP_DIR "/var/lib/raspberrypi/bootloader/backup"
@@ -246,6 +248,8 @@ void pv_node_netboot_plan_init(struct pv_node_netboot_plan *plan)
 	pv_buf_init(&plan->image, 4u << 20);
 	pv_buf_init(&plan->sig, 8192);
 	pv_buf_init(&plan->recovery, RECOVERY_MAX + 1);
+	pv_buf_init(&plan->diff, 1u << 20);
+	pv_buf_init(&plan->warnings, 1u << 16);
 }
 
 void pv_node_netboot_plan_release(struct pv_node_netboot_plan *plan)
@@ -257,6 +261,8 @@ void pv_node_netboot_plan_release(struct pv_node_netboot_plan *plan)
 	pv_buf_release(&plan->image);
 	pv_buf_release(&plan->sig);
 	pv_buf_release(&plan->recovery);
+	pv_buf_release(&plan->diff);
+	pv_buf_release(&plan->warnings);
 }
 
 struct preset {
@@ -275,20 +281,21 @@ static const struct preset presets[] = {
 	{ "nvme", 0xf416, 0xf416, "NVMe, then SD card, then USB, repeat" },
 };
 
-static int set_hex(struct pv_buf *config, const char *key, uint32_t value)
+static int set_hex(struct pv_eeprom_conf *config, const char *key, uint32_t value)
 {
 	char text[16];
 
 	snprintf(text, sizeof(text), "0x%x", value);
-	return pv_node_config_set(config, key, text);
+	return pv_eeprom_conf_set(config, key, text);
 }
 
-static int apply_request(const struct pv_node_identity *id, const struct pv_node_netboot_request *req,
-			 struct pv_node_netboot_plan *plan)
+/* Node policy on top of the EEPROM library's bootconf.txt model: what a netboot request
+ * means for this board. "Network boot" is mode 2, first or as the fallback
+ * (pv_eeprom_conf_boot_place decides placement and the rules); presets pick the NVMe
+ * variant on boards that can boot NVMe. */
+static int apply_request(const struct pv_node_netboot_request *req,
+			 const struct pv_eeprom_conf_target *target, struct pv_eeprom_conf *c)
 {
-	struct pv_buf *c = &plan->new_config;
-	char value[64];
-	uint32_t order;
 	int rc;
 
 	if (req->preset) {
@@ -299,31 +306,27 @@ static int apply_request(const struct pv_node_identity *id, const struct pv_node
 		if (!p)
 			return pv_fail(PV_ERR_INVALID, "node", "unknown preset '%s' (network, "
 				       "network-only, sd, usb, nvme)", req->preset);
-		rc = set_hex(c, "BOOT_ORDER", plan->board->features & PV_BOARD_HAS_NVME
+		rc = set_hex(c, "BOOT_ORDER", target->board->features & PV_BOARD_HAS_NVME
 						      ? p->boot_order_nvme
 						      : p->boot_order);
 		if (rc)
 			return rc;
 	}
-	if (!req->keep_order && !req->preset) {
-		order = 0xf41; /* what an empty BOOT_ORDER means */
-		if (pv_node_config_get(pv_buf_str(c), "BOOT_ORDER", value, sizeof(value)) && value[0] &&
-		    pv_parse_u32(value, 0, &order))
-			return pv_fail(PV_ERR_FORMAT, "node", "running config: BOOT_ORDER '%s' is not "
-				       "a number", value);
-		if ((rc = pv_node_boot_order_with_network(order, req->network_first, &order)) ||
-		    (rc = set_hex(c, "BOOT_ORDER", order)))
-			return rc;
-	}
+	if (!req->keep_order && !req->preset &&
+	    (rc = pv_eeprom_conf_boot_place(c, BOOT_MODE_NETWORK,
+					    req->network_first ? PV_EEPROM_BOOT_FIRST
+							       : PV_EEPROM_BOOT_FALLBACK,
+					    target)))
+		return rc;
 	if (req->tftp_prefix) {
 		if (strcmp(req->tftp_prefix, "serial") == 0) {
-			rc = pv_node_config_set(c, "TFTP_PREFIX", "0");
+			rc = pv_eeprom_conf_set(c, "TFTP_PREFIX", "0");
 		} else if (strcmp(req->tftp_prefix, "mac") == 0) {
-			rc = pv_node_config_set(c, "TFTP_PREFIX", "2");
+			rc = pv_eeprom_conf_set(c, "TFTP_PREFIX", "2");
 		} else {
-			rc = pv_node_config_set(c, "TFTP_PREFIX", "1");
+			rc = pv_eeprom_conf_set(c, "TFTP_PREFIX", "1");
 			if (!rc)
-				rc = pv_node_config_set(c, "TFTP_PREFIX_STR", req->tftp_prefix);
+				rc = pv_eeprom_conf_set(c, "TFTP_PREFIX_STR", req->tftp_prefix);
 		}
 		if (rc)
 			return rc;
@@ -333,18 +336,91 @@ static int apply_request(const struct pv_node_identity *id, const struct pv_node
 		if (pv_ipv4_parse(req->tftp_ip, &ip))
 			return pv_fail(PV_ERR_INVALID, "node", "--tftp-ip '%s' is not an IPv4 address",
 				       req->tftp_ip);
-		if ((rc = pv_node_config_set(c, "TFTP_IP", req->tftp_ip)))
+		if ((rc = pv_eeprom_conf_set(c, "TFTP_IP", req->tftp_ip)))
 			return rc;
 	}
 	for (size_t i = 0; i < req->nsettings; i++) {
 		char key[64];
 		const char *v;
 		if ((rc = pv_node_setting_parse(req->settings[i], key, sizeof(key), &v)) ||
-		    (rc = pv_node_config_set(c, key, v)))
+		    (rc = pv_eeprom_conf_set(c, key, v)))
 			return rc;
 	}
-	(void)id;
 	return PV_OK;
+}
+
+static bool key_valid(const char *key)
+{
+	if (!*key)
+		return false;
+	for (const char *p = key; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+int pv_node_setting_parse(const char *text, char *key, size_t key_size, const char **value)
+{
+	const char *eq = strchr(text, '=');
+	size_t klen;
+
+	if (!eq || eq == text)
+		return pv_fail(PV_ERR_INVALID, "node", "'%s' is not KEY=VALUE", text);
+	klen = (size_t)(eq - text);
+	if (klen >= key_size)
+		return pv_fail(PV_ERR_INVALID, "node", "'%s': the key is too long", text);
+	memcpy(key, text, klen);
+	key[klen] = '\0';
+	if (!key_valid(key))
+		return pv_fail(PV_ERR_INVALID, "node", "'%s': keys are upper-case letters, digits "
+			       "and '_' (e.g. BOOT_UART)", key);
+	if (!pv_text_is_printable(eq + 1, strlen(eq + 1)) || strpbrk(eq + 1, "\r\n"))
+		return pv_fail(PV_ERR_INVALID, "node", "'%s': the value has control characters",
+			       key);
+	*value = eq + 1;
+	return PV_OK;
+}
+
+static bool signed_boot(const struct pv_eeprom_conf *conf)
+{
+	const char *v = pv_eeprom_conf_get(conf, "SIGNED_BOOT");
+
+	return v && strcmp(v, "1") == 0;
+}
+
+/* The new config: parse the running one, apply the request, validate for the board
+ * (errors fail; warnings go to plan->warnings), serialize, diff. */
+static int plan_config(const struct pv_node_netboot_request *req,
+		       struct pv_node_netboot_plan *plan)
+{
+	struct pv_eeprom_conf_target target = { .soc = plan->soc, .board = plan->board };
+	struct pv_eeprom_conf *old = NULL, *new = NULL;
+	size_t changed = 0;
+	int rc;
+
+	if ((rc = pv_eeprom_conf_parse(plan->old_config.data, plan->old_config.len,
+				       "running config", &old)) ||
+	    (rc = pv_eeprom_conf_parse(plan->old_config.data, plan->old_config.len,
+				       "new config", &new)))
+		goto out_free;
+	if ((rc = apply_request(req, &target, new)) ||
+	    (rc = pv_eeprom_conf_check(new, &target, &plan->warnings)))
+		goto out_free;
+	if (!req->private_key && (signed_boot(old) || signed_boot(new))) {
+		rc = pv_fail(PV_ERR_UNSUPPORTED, "node", "SIGNED_BOOT=1: the new config must be "
+			     "signed with the customer key; give --key PRIVATE.pem");
+		goto out_free;
+	}
+	pv_buf_reset(&plan->new_config);
+	if ((rc = pv_eeprom_conf_serialize(new, &plan->new_config)) ||
+	    (rc = pv_eeprom_conf_diff(old, new, "running bootloader config",
+				      "new bootloader config", &plan->diff, &changed)))
+		goto out_free;
+	plan->changed = changed > 0;
+out_free:
+	pv_eeprom_conf_free(new);
+	pv_eeprom_conf_free(old);
+	return rc;
 }
 
 static int read_image(const struct pv_node_root *root, const struct pv_node_netboot_request *req,
@@ -371,7 +447,6 @@ int pv_node_netboot_prepare(const struct pv_node_root *root, const struct pv_nod
 	struct pv_eeprom_edits edits;
 	struct pv_eeprom_sig_options sig_opts;
 	int64_t now = req->now ? req->now : (int64_t)time(NULL);
-	char value[16];
 	int rc;
 
 	plan->soc = pv_node_identity_soc(id);
@@ -394,22 +469,10 @@ int pv_node_netboot_prepare(const struct pv_node_root *root, const struct pv_nod
 	if (id->eeprom_config_source == PV_NODE_SRC_NONE)
 		return pv_fail(PV_ERR_NOT_FOUND, "node", "cannot read the running bootloader config "
 			       "(no blconfig nvmem device and no firmware mailbox)");
-	if ((rc = pv_buf_append(&plan->old_config, id->eeprom_config.data, id->eeprom_config.len)) ||
-	    (rc = pv_buf_append(&plan->new_config, id->eeprom_config.data, id->eeprom_config.len)))
+	if ((rc = pv_buf_append(&plan->old_config, id->eeprom_config.data, id->eeprom_config.len)))
 		return pv_fail(rc, "node", "running config: %s", pv_strerror(rc));
-	if ((rc = apply_request(id, req, plan)) ||
-	    (rc = pv_node_config_validate(pv_buf_str(&plan->new_config), plan->board)))
+	if ((rc = plan_config(req, plan)))
 		return rc;
-	plan->changed = plan->new_config.len != plan->old_config.len ||
-			memcmp(pv_buf_str(&plan->new_config), pv_buf_str(&plan->old_config),
-			       plan->old_config.len) != 0;
-	if (!req->private_key &&
-	    ((pv_node_config_get(pv_buf_str(&plan->old_config), "SIGNED_BOOT", value, sizeof(value)) &&
-	      strcmp(value, "1") == 0) ||
-	     (pv_node_config_get(pv_buf_str(&plan->new_config), "SIGNED_BOOT", value, sizeof(value)) &&
-	      strcmp(value, "1") == 0)))
-		return pv_fail(PV_ERR_UNSUPPORTED, "node", "SIGNED_BOOT=1: the new config must be "
-			       "signed with the customer key; give --key PRIVATE.pem");
 	if (!req->image &&
 	    (rc = pv_node_find_release(root, &plan->defaults, plan->soc, plan->image_path,
 				       sizeof(plan->image_path), plan->recovery_path,

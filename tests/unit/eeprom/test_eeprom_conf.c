@@ -28,6 +28,16 @@ static void assert_text(const struct pv_eeprom_conf *conf, const char *want)
 	pv_buf_release(&out);
 }
 
+static void expect_set(const char *before, const char *key, const char *value,
+		       const char *after)
+{
+	struct pv_eeprom_conf *conf = parse(before);
+
+	assert_int_equal(pv_eeprom_conf_set(conf, key, value), PV_OK);
+	assert_text(conf, after);
+	pv_eeprom_conf_free(conf);
+}
+
 static void test_roundtrip_bytes(void **state)
 {
 	static const char *const texts[] = {
@@ -77,13 +87,26 @@ static void test_set_in_place(void **state)
 	assert_int_equal(pv_eeprom_conf_set(conf, "KEY", "a\nb"), PV_ERR_INVALID);
 	pv_eeprom_conf_free(conf);
 
-	/* CRLF files get CRLF lines; a missing final newline stays missing. */
+	/* CRLF files get CRLF lines. Appending after a last line without newline terminates
+	 * that line first and the new one too (never two properties on one line); replacing
+	 * the unterminated last line in place keeps it unterminated. */
 	conf = parse("[all]\r\nBOOT_UART=1");
+	assert_int_equal(pv_eeprom_conf_set(conf, "BOOT_UART", "0"), PV_OK);
+	assert_text(conf, "[all]\r\nBOOT_UART=0");
 	assert_int_equal(pv_eeprom_conf_set(conf, "TFTP_IP", "10.0.0.1"), PV_OK);
-	assert_text(conf, "[all]\r\nBOOT_UART=1\r\nTFTP_IP=10.0.0.1");
+	assert_text(conf, "[all]\r\nBOOT_UART=0\r\nTFTP_IP=10.0.0.1\r\n");
 	assert_int_equal(pv_eeprom_conf_unset(conf, "TFTP_IP"), PV_OK);
-	assert_text(conf, "[all]\r\nBOOT_UART=1");
+	assert_text(conf, "[all]\r\nBOOT_UART=0\r\n");
 	pv_eeprom_conf_free(conf);
+	expect_set("A=1\nB=2", "C", "3", "A=1\nB=2\nC=3\n");
+	expect_set("", "C", "3", "C=3\n");
+	/* New lines follow the last unconditional assignment; a key that is a prefix of
+	 * another is its own key; [all] after a filter is unconditional again. */
+	expect_set("A=1\n[gpio8=0]\nB=2\n", "B", "3", "A=1\nB=3\n[gpio8=0]\nB=2\n");
+	expect_set("A=1\n[pi4]\nX=1\n[all]\nB=2\n", "B", "3", "A=1\n[pi4]\nX=1\n[all]\nB=3\n");
+	expect_set("ABC=1\n", "AB", "2", "ABC=1\nAB=2\n");
+	expect_set("# c\nA=1\n[pi4]\nA=2\n[config.txt]\nA=9\n", "A", "5",
+		   "# c\nA=5\n[pi4]\nA=2\n[config.txt]\nA=9\n");
 
 	/* No unconditional assignment yet: end of the first [all] block, before blank lines
 	 * and the [config.txt] tail. */
@@ -132,10 +155,130 @@ static void test_boot_order_edits(void **state)
 	assert_text(conf, "[all]\nBOOT_ORDER=0xf412\n");
 	pv_eeprom_conf_free(conf);
 
-	conf = parse("BOOT_ORDER=0x12461247\n");
+	/* Full (8 modes): PV_ERR_NO_SPACE; STOP/RESTART/0 are no modes to add. */
+	conf = parse("BOOT_ORDER=0xf7654214\n");
 	assert_int_equal(pv_eeprom_conf_boot_fallback(conf, 0xe), PV_ERR_INVALID);
+	assert_int_equal(pv_eeprom_conf_boot_first(conf, 0), PV_ERR_INVALID);
 	assert_int_equal(pv_eeprom_conf_boot_fallback(conf, 3), PV_ERR_NO_SPACE);
+	assert_non_null(strstr(pv_last_error(), "BOOT_ORDER 0xf7654214 already holds 8 modes"));
+	assert_non_null(strstr(pv_last_error(), "any board"));
+	assert_string_equal(pv_eeprom_conf_get(conf, "BOOT_ORDER"), "0xf7654214");
 	pv_eeprom_conf_free(conf);
+	/* Not hex: refused rather than read as decimal. */
+	conf = parse("BOOT_ORDER=21\n");
+	assert_int_equal(pv_eeprom_conf_boot_first(conf, 2), PV_ERR_FORMAT);
+	pv_eeprom_conf_free(conf);
+}
+
+/* The decided BOOT_ORDER edit semantics (docs/eeprom.md, "BOOT_ORDER edits"), including
+ * the cases piprov-node's own helper used to answer differently. */
+static void test_boot_order_rules(void **state)
+{
+	static const struct {
+		uint32_t in;
+		enum pv_eeprom_boot_position pos;
+		const char *board;    /* NULL: any */
+		int rc;
+		uint32_t out;
+	} cases[] = {
+		{ 0xf41, PV_EEPROM_BOOT_FIRST, "pi4", 0, 0xf412 },
+		{ 0xf41, PV_EEPROM_BOOT_FALLBACK, "pi4", 0, 0xf241 },
+		{ 0xf21, PV_EEPROM_BOOT_FIRST, "pi4", 0, 0xf12 },
+		/* Network already tried first: a fallback request leaves the order alone. */
+		{ 0xf12, PV_EEPROM_BOOT_FALLBACK, "pi4", 0, 0xf12 },
+		{ 0x1, PV_EEPROM_BOOT_FALLBACK, NULL, 0, 0x21 },
+		{ 0xf461, PV_EEPROM_BOOT_FALLBACK, "pi5", 0, 0xf2461 },
+		{ 0x3f21, PV_EEPROM_BOOT_FALLBACK, NULL, 0, 0x3f21 },
+		{ 0xe1, PV_EEPROM_BOOT_FALLBACK, NULL, 0, 0xe21 },
+		{ 0x31, PV_EEPROM_BOOT_FALLBACK, NULL, 0, 0x321 },
+		/* Network only after RESTART is never tried: it moves in front of it. */
+		{ 0x2f1, PV_EEPROM_BOOT_FALLBACK, NULL, 0, 0xf21 },
+		/* 9 modes would be needed. */
+		{ 0x13456713, PV_EEPROM_BOOT_FIRST, NULL, PV_ERR_NO_SPACE, 0 },
+		/* The result would break a rule the existing order already breaks. */
+		{ 0x12345671, PV_EEPROM_BOOT_FIRST, NULL, PV_ERR_INVALID, 0 },  /* RPIBOOT */
+		{ 0xf4141, PV_EEPROM_BOOT_FIRST, NULL, PV_ERR_INVALID, 0 },     /* 1 and 4 twice */
+		/* RPIBOOT first or before RESTART is not last. */
+		{ 0xf41, PV_EEPROM_BOOT_FIRST, NULL, PV_ERR_INVALID, 0 },
+		/* Modes per board: NVMe not on a Pi 4 (fine on a CM4); BCM-USB-MSD not on a Pi 5. */
+		{ 0xf41, PV_EEPROM_BOOT_FALLBACK, "pi4", PV_ERR_UNSUPPORTED, 0 },
+		{ 0xf41, PV_EEPROM_BOOT_FALLBACK, "cm4", 0, 0xf641 },
+		{ 0xf41, PV_EEPROM_BOOT_FIRST, "pi5", PV_ERR_UNSUPPORTED, 0 },
+		{ 0xf61, PV_EEPROM_BOOT_FIRST, "pi4", PV_ERR_UNSUPPORTED, 0 },
+	};
+	static const unsigned mode_for[] = { 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 6, 6, 5, 2 };
+
+	(void)state;
+	assert_int_equal(sizeof(mode_for) / sizeof(mode_for[0]), sizeof(cases) / sizeof(cases[0]));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pv_eeprom_conf_target t = { 0 };
+		struct pv_eeprom_conf *conf;
+		char text[64], want[16];
+		int rc;
+
+		snprintf(text, sizeof(text), "[all]\nBOOT_ORDER=0x%x\n", cases[i].in);
+		conf = parse(text);
+		if (cases[i].board) {
+			t.board = pv_board_by_short_name(cases[i].board);
+			assert_non_null(t.board);
+		}
+		rc = pv_eeprom_conf_boot_place(conf, mode_for[i], cases[i].pos,
+					       cases[i].board ? &t : NULL);
+		if (rc != cases[i].rc)
+			fail_msg("case %zu: 0x%x: rc %d, expected %d (%s)", i, cases[i].in, rc,
+				 cases[i].rc, pv_last_error());
+		snprintf(want, sizeof(want), "0x%x", rc ? cases[i].in : cases[i].out);
+		assert_string_equal(pv_eeprom_conf_get(conf, "BOOT_ORDER"), want);
+		if (rc) {
+			/* The message names the property and the board. */
+			assert_non_null(strstr(pv_last_error(), "BOOT_ORDER"));
+			if (cases[i].board)
+				assert_non_null(strstr(pv_last_error(), t.board->name));
+		}
+		pv_eeprom_conf_free(conf);
+	}
+}
+
+/* pv_eeprom_conf_check: the first error with its status, warnings collected. */
+static void test_check(void **state)
+{
+	static const struct {
+		const char *text, *board;
+		int rc;
+	} cases[] = {
+		{ "BOOT_ORDER=0xf21\n", "pi4", 0 },
+		{ "BOOT_ORDER=0xf61\n", "pi4", PV_ERR_UNSUPPORTED },
+		{ "BOOT_ORDER=0xf61\n", "pi5", 0 },
+		{ "BOOT_ORDER=0xf51\n", "pi5", PV_ERR_UNSUPPORTED },
+		{ "BOOT_ORDER=0xf13\n", "pi5", PV_ERR_INVALID },
+		{ "BOOT_ORDER=f21\n", "pi5", PV_ERR_INVALID },
+		{ "TFTP_PREFIX=3\n", "pi5", PV_ERR_INVALID },
+		{ "TFTP_IP=10.0.0.256\n", "pi5", PV_ERR_INVALID },
+		{ "TFTP_PREFIX_STR=0123456789012345678901234567890123\n", "pi5", PV_ERR_INVALID },
+	};
+	struct pv_buf warnings = PV_BUF_INIT(1 << 16);
+	struct pv_eeprom_conf *conf;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pv_eeprom_conf_target t = { .board = pv_board_by_short_name(cases[i].board) };
+		conf = parse(cases[i].text);
+		t.soc = pv_soc_info(t.board->soc);
+		if (pv_eeprom_conf_check(conf, &t, NULL) != cases[i].rc)
+			fail_msg("'%s' on %s: expected %d (%s)", cases[i].text, cases[i].board,
+				 cases[i].rc, pv_last_error());
+		pv_eeprom_conf_free(conf);
+	}
+	conf = parse("FROB=1\nBOOT_ORDER=0xf69\n");
+	assert_int_equal(pv_eeprom_conf_check(conf, NULL, &warnings), PV_ERR_INVALID);
+	assert_string_equal(pv_last_error(), "'t.conf': line 2: BOOT_ORDER 0xf69: 0x9 (mode 1) is "
+					     "not a boot mode");
+	assert_int_equal(warnings.len, 0); /* nothing appended on failure */
+	assert_int_equal(pv_eeprom_conf_set(conf, "BOOT_ORDER", "0xf21"), PV_OK);
+	assert_int_equal(pv_eeprom_conf_check(conf, NULL, &warnings), PV_OK);
+	assert_string_equal(pv_buf_str(&warnings), "t.conf: line 1: unknown property 'FROB'\n");
+	pv_eeprom_conf_free(conf);
+	pv_buf_release(&warnings);
 }
 
 static bool has_issue(const struct pv_eeprom_conf_issue *issues, size_t n,
@@ -312,6 +455,8 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_bytes),
 		cmocka_unit_test(test_set_in_place),
 		cmocka_unit_test(test_boot_order_edits),
+		cmocka_unit_test(test_boot_order_rules),
+		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_presets),
 		cmocka_unit_test(test_history_configs),

@@ -141,6 +141,27 @@ static void test_metadata_and_boot(void **state)
 	assert_int_equal(run(args, &out, 0), 0);
 	assert_non_null(strstr(pv_buf_str(&out), "1 succeeded, 0 failed"));
 	free(args);
+	/* rpiboot -s: like upstream, the folder needs bootsig.bin, and the 20 bytes sent come
+	 * from bootcode.sig; each missing piece is named before any USB is touched. */
+	assert_true(asprintf(&args, "rpiboot -s -d '%s'", path) > 0);
+	assert_int_equal(run(args, &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "bootsig.bin"));
+	{
+		char *file;
+
+		assert_true(asprintf(&file, "%s/bootsig.bin", path) > 0);
+		pv_test_write_file(file, "marker", 6);
+		free(file);
+		assert_int_equal(run(args, &out, 1), 1);
+		assert_non_null(strstr(pv_buf_str(&out), "bootcode.sig"));
+		assert_true(asprintf(&file, "%s/bootcode.sig", path) > 0);
+		pv_test_write_file(file, "short", 5);
+		free(file);
+		assert_int_equal(run(args, &out, 1), 1);
+		assert_non_null(strstr(pv_buf_str(&out), "20-byte signature"));
+	}
+	free(args);
+	assert_int_equal(run("rpiboot -s", &out, 1), 2);
 	/* A folder without the chip's second stage: that board fails, naming the file. */
 	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi5", path) > 0);
 	assert_int_equal(run(args, &out, 1), 1);

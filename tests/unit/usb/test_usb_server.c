@@ -53,6 +53,24 @@ static void test_rom_stage(void **state)
 	pv_usb_transport_destroy(t);
 	fake_device_release(&dev);
 
+	/* rpiboot -s: the 20 bytes of bootcode.sig travel in the boot message. */
+	{
+		uint8_t signature[20];
+
+		for (int i = 0; i < 20; i++)
+			signature[i] = (uint8_t)(0xa0 + i);
+		fake_device_init(&dev);
+		fake_device_raw(&dev, zero, 4);
+		t = fake_transport_new(&dev);
+		assert_int_equal(pv_usb_rom_boot(t, second, 100, signature, &to, &reenum), PV_OK);
+		assert_int_equal(dev.bulk.len, 24 + 100);
+		assert_int_equal(dev.bulk.data[0], 100);
+		assert_memory_equal(dev.bulk.data + 4, signature, 20);
+		assert_memory_equal(dev.bulk.data + 24, second, 100);
+		pv_usb_transport_destroy(t);
+		fake_device_release(&dev);
+	}
+
 	/* A vanished device while the return code is read = re-enumerating (success). */
 	fake_device_init(&dev);
 	fake_device_error(&dev, PV_ERR_NO_DEVICE);
