@@ -645,7 +645,8 @@ static int read_digits(const char *text, int at, int n)
 	return value;
 }
 
-/* The canonical form with in-range fields; false sends the text to strptime. */
+/* The canonical form with in-range fields from 1970 on; false sends the text to strptime
+ * (which also decides, as before, about the years before 1970). */
 static bool parse_time_fast(const char *text, int64_t *out)
 {
 	static const unsigned char month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
@@ -656,7 +657,7 @@ static bool parse_time_fast(const char *text, int64_t *out)
 	bool leap;
 
 	if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
-	    text[16] != ':' || text[19] != 'Z' || year < 0 || month < 1 || month > 12 ||
+	    text[16] != ':' || text[19] != 'Z' || year < 1970 || month < 1 || month > 12 ||
 	    day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
 	    second > 59 || day > month_days[month - 1])
 		return false;
