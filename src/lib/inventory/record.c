@@ -607,12 +607,18 @@ static void put_digits(char *out, unsigned value, int n)
 
 void pv_inventory_format_time(int64_t t, char out[21])
 {
-	/* 0 .. 9999-12-31T23:59:59Z: every stamp piprov writes. */
-	if (t >= 0 && t <= 253402300799LL) {
-		int64_t year;
-		unsigned month, day, secs = (unsigned)(t % 86400);
+	/* 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, years always in 4 digits (strftime
+	 * wrote "420-..." for the year 420, which did not read back). */
+	if (t >= -62167219200LL && t <= 253402300799LL) {
+		int64_t year, days = t / 86400, rest = t % 86400;
+		unsigned month, day, secs;
 
-		civil_from_days(t / 86400, &year, &month, &day);
+		if (rest < 0) {
+			rest += 86400;
+			days--;
+		}
+		secs = (unsigned)rest;
+		civil_from_days(days, &year, &month, &day);
 		memcpy(out, "0000-00-00T00:00:00Z", 21);
 		put_digits(out, (unsigned)year, 4);
 		put_digits(out + 5, month, 2);
