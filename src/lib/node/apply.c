@@ -3,6 +3,7 @@
  * and reading the board with the firmware mailbox when there is one. The update itself is
  * pv_node_netboot_prepare with a whole replacement config, then backup + staging. */
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "piprov/node.h"
 #include "piprov/text.h"
 #include "banned.h"
+
+extern char **environ;
 
 #define PENDING_IMAGE_MAX (4u << 20)
 
@@ -79,20 +82,25 @@ int pv_node_edit_source(const struct pv_node_root *root, const struct pv_node_id
 int pv_node_run_editor(const char *path)
 {
 	const char *editor = getenv("EDITOR");
-	int status;
+	char *argv[3];
+	int status, err;
 	pid_t pid;
 
 	/* Upstream: $EDITOR, else nano; VISUAL is not looked at. The editor gets the
 	 * terminal (stdin/stdout/stderr inherited). */
 	if (!editor || !*editor)
 		editor = "nano";
-	pid = fork();
-	if (pid < 0)
-		return pv_fail_errno(errno, "node", "cannot start editor '%s'", editor);
-	if (pid == 0) {
-		execlp(editor, editor, path, (char *)NULL);
-		_exit(127);
-	}
+	argv[0] = (char *)editor;
+	argv[1] = (char *)path;
+	argv[2] = NULL;
+	/* posix_spawn rather than fork: also works under qemu-user, where a forked child of
+	 * the emulator can hang before its exec. */
+	err = posix_spawnp(&pid, editor, NULL, NULL, argv, environ);
+	if (err == ENOENT)
+		return pv_fail(PV_ERR_NOT_FOUND, "node", "cannot run editor '%s' (set EDITOR)",
+			       editor);
+	if (err)
+		return pv_fail_errno(err, "node", "cannot start editor '%s'", editor);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return pv_fail_errno(errno, "node", "waiting for editor '%s'", editor);
