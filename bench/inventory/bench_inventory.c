@@ -1,16 +1,22 @@
 /* Inventory benchmark.
- *   bench_inventory [--boards N] [--dir DIR]   N boards (default 100,000): time the load, one
- *       upsert and the dnsmasq export (goal: load + upsert + export < 1 s).
+ *   bench_inventory [--boards N] [--runs R] [--goal S] [--piprov PATH] [--dir DIR]
+ *       N boards (default 100,000): CPU and wall time of load, one upsert, save and the
+ *       dnsmasq export, R times (default 3); fails when the best run's CPU total is not below
+ *       S seconds (default 1, issue #4). With --piprov, also the whole-process times of
+ *       `piprov inventory add` and `piprov inventory export dnsmasq -o` on that file.
  *   bench_inventory --concurrency W          W writers x 200 upserts at once, none lost.
  *   bench_inventory --crash K [--dir DIR]      K writers killed with SIGKILL at random
  *       points; the file must always parse and hold every acknowledged board.
- * Prints one line per measurement; exits non-zero when a check fails (not when a speed goal
- * is missed: the numbers are for the report). */
+ * Prints one line per measurement; exits non-zero when a check fails or the goal is missed. */
+#include <fcntl.h>
 #include <getopt.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,16 +73,163 @@ static void fill_board(struct pv_inventory_record *rec, size_t i, int64_t now)
 	pv_inventory_record_add_tag(rec, i % 2 ? "rack-a" : "rack-b");
 }
 
-static int bench_size(const char *dir, size_t boards)
+/* CPU and wall clock together. */
+struct stamp {
+	double cpu, wall;
+};
+
+static struct stamp stamp_now(void)
 {
-	struct pv_inventory inv, loaded;
+	struct timespec ts;
+	struct stamp st;
+
+	st.cpu = now_s();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	st.wall = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return st;
+}
+
+static struct stamp stamp_since(struct stamp start)
+{
+	struct stamp end = stamp_now();
+
+	end.cpu -= start.cpu;
+	end.wall -= start.wall;
+	return end;
+}
+
+/* The cycle the goal is about: load, upsert one board, save, export dnsmasq. */
+enum { PHASE_LOAD, PHASE_MERGE, PHASE_SAVE, PHASE_EXPORT, PHASE_COUNT };
+static const char *const phase_names[PHASE_COUNT] = { "load", "upsert", "save", "dnsmasq export" };
+
+static int run_cycle(const char *path, size_t extra_index, int64_t now, struct stamp t[PHASE_COUNT])
+{
+	struct pv_inventory inv;
 	struct pv_inventory_record extra;
 	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB };
 	struct pv_export_opts eopts;
 	struct pv_buf out = PV_BUF_INIT(SIZE_MAX);
+	struct stamp t0;
+	int rc;
+
+	t0 = stamp_now();
+	rc = pv_inventory_load(path, &inv);
+	t[PHASE_LOAD] = stamp_since(t0);
+	if (rc) {
+		fprintf(stderr, "load: %s\n", pv_last_error());
+		return 1;
+	}
+	fill_board(&extra, extra_index, now);
+	t0 = stamp_now();
+	rc = pv_inventory_merge(&inv, &extra, &opts, NULL);
+	t[PHASE_MERGE] = stamp_since(t0);
+	pv_inventory_record_release(&extra);
+	if (rc) {
+		fprintf(stderr, "merge: %s\n", pv_last_error());
+		goto out_release;
+	}
+	t0 = stamp_now();
+	rc = pv_inventory_save(path, &inv);
+	t[PHASE_SAVE] = stamp_since(t0);
+	if (rc) {
+		fprintf(stderr, "save: %s\n", pv_last_error());
+		goto out_release;
+	}
+	pv_export_opts_init(&eopts);
+	t0 = stamp_now();
+	rc = pv_export_dnsmasq(&inv, &eopts, &out);
+	t[PHASE_EXPORT] = stamp_since(t0);
+	if (rc)
+		fprintf(stderr, "export: %s\n", pv_last_error());
+out_release:
+	pv_inventory_release(&inv);
+	pv_buf_release(&out);
+	return rc ? 1 : 0;
+}
+
+/* Run argv (stdout/stderr to /dev/null); wall and CPU (user + system) of the child. */
+static int run_child(char *const argv[], struct stamp *t)
+{
+	struct stamp t0 = stamp_now();
+	posix_spawn_file_actions_t fa;
+	struct rusage ru;
+	pid_t pid;
+	int status;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		fprintf(stderr, "cannot run '%s'\n", argv[0]);
+		return 1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "'%s %s %s %s' failed\n", argv[0], argv[1], argv[2], argv[3]);
+		return 1;
+	}
+	t->wall = stamp_since(t0).wall;
+	t->cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+		 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	return 0;
+}
+
+static int cmp_stamp_cpu(const void *a, const void *b)
+{
+	const struct stamp *x = a, *y = b;
+
+	return x->cpu < y->cpu ? -1 : x->cpu > y->cpu;
+}
+
+/* `piprov inventory add` (one new board) and `piprov inventory export dnsmasq -o OUT` on the
+ * file: what a user waits for. Prints the median of runs. */
+static int bench_cli(const char *piprov, const char *dir, const char *path, int runs)
+{
+	struct stamp add[16], exp[16];
+	char out[4200], serial[17], mac[18];
+	int rc = 0;
+
+	/* Writable copies: exec takes char *const argv[]. */
+	char a_inventory[] = "inventory", a_file[] = "--inventory", a_add[] = "add";
+	char a_serial[] = "--serial", a_mac[] = "--mac", a_export[] = "export";
+	char a_dnsmasq[] = "dnsmasq", a_out[] = "-o";
+	char *file = strdup(path), *prog = strdup(piprov);
+
+	snprintf(out, sizeof(out), "%s/dnsmasq.conf", dir);
+	if (!file || !prog)
+		rc = 1;
+	for (int r = 0; r < runs && !rc; r++) {
+		char *add_argv[] = { prog, a_inventory, a_file, file, a_add, a_serial, serial,
+				     a_mac, mac, NULL };
+		char *exp_argv[] = { prog, a_inventory, a_file, file, a_export, a_dnsmasq, a_out, out,
+				     NULL };
+
+		snprintf(serial, sizeof(serial), "20000000%08x", 0xc0de0000u + (unsigned)r);
+		snprintf(mac, sizeof(mac), "e4:5f:01:ff:00:%02x", (unsigned)r);
+		rc = run_child(add_argv, &add[r]) || run_child(exp_argv, &exp[r]);
+	}
+	free(file);
+	free(prog);
+	if (rc)
+		return rc;
+	qsort(add, (size_t)runs, sizeof(add[0]), cmp_stamp_cpu);
+	qsort(exp, (size_t)runs, sizeof(exp[0]), cmp_stamp_cpu);
+	printf("piprov inventory add (whole process, median of %d): CPU %.3f s, wall %.3f s\n",
+	       runs, add[runs / 2].cpu, add[runs / 2].wall);
+	printf("piprov inventory export dnsmasq -o (whole process, median of %d): CPU %.3f s, "
+	       "wall %.3f s\n", runs, exp[runs / 2].cpu, exp[runs / 2].wall);
+	return 0;
+}
+
+static int bench_size(const char *dir, size_t boards, int runs, double goal, const char *piprov)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_record extra;
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB };
 	char path[4096];
 	struct stat st;
-	double t0, t_load, t_merge, t_save, t_export, t_upsert;
+	double t0, t_upsert, best = 0;
 	int64_t now = (int64_t)time(NULL);
 
 	snprintf(path, sizeof(path), "%s/inventory.cfg", dir);
@@ -98,52 +251,43 @@ static int bench_size(const char *dir, size_t boards)
 	printf("\n");
 	pv_inventory_release(&inv);
 
-	/* The cycle the goal is about: load, upsert one board, export dnsmasq. */
-	t0 = now_s();
-	if (pv_inventory_load(path, &loaded)) {
-		fprintf(stderr, "load: %s\n", pv_last_error());
-		return 1;
+	/* Several runs: on a shared machine one of them may be slowed by the neighbours
+	 * (CPU time still grows with cache and memory contention); the best run is checked. */
+	for (int r = 0; r < runs; r++) {
+		struct stamp t[PHASE_COUNT];
+		double cpu = 0, wall = 0;
+
+		if (run_cycle(path, boards + 7 + (size_t)r, now, t))
+			return 1;
+		printf("run %d:", r + 1);
+		for (int p = 0; p < PHASE_COUNT; p++) {
+			printf("%s %s %.3f s CPU (%.3f s wall)", p ? "," : "", phase_names[p], t[p].cpu,
+			       t[p].wall);
+			cpu += t[p].cpu;
+			wall += t[p].wall;
+		}
+		printf("; total %.3f s CPU (%.3f s wall)\n", cpu, wall);
+		if (r == 0 || cpu < best)
+			best = cpu;
 	}
-	t_load = now_s() - t0;
-	fill_board(&extra, boards + 7, now);
-	t0 = now_s();
-	if (pv_inventory_merge(&loaded, &extra, &opts, NULL)) {
-		fprintf(stderr, "merge: %s\n", pv_last_error());
-		return 1;
-	}
-	t_merge = now_s() - t0;
-	t0 = now_s();
-	if (pv_inventory_save(path, &loaded)) {
-		fprintf(stderr, "save: %s\n", pv_last_error());
-		return 1;
-	}
-	t_save = now_s() - t0;
-	pv_export_opts_init(&eopts);
-	t0 = now_s();
-	if (pv_export_dnsmasq(&loaded, &eopts, &out)) {
-		fprintf(stderr, "export: %s\n", pv_last_error());
-		return 1;
-	}
-	t_export = now_s() - t0;
-	printf("CPU time: load %.3f s, merge %.4f s, save %.3f s, dnsmasq export %.3f s (%zu lines)\n",
-	       t_load, t_merge, t_save, t_export, loaded.count + 11);
-	printf("load + upsert + dnsmasq export: %.3f s (goal < 1 s: %s)\n",
-	       t_load + t_merge + t_save + t_export,
-	       t_load + t_merge + t_save + t_export < 1.0 ? "met" : "MISSED");
-	pv_inventory_release(&loaded);
-	pv_buf_release(&out);
+	printf("load + upsert + save + dnsmasq export, best of %d: %.3f s CPU; goal < %.2f s: %s "
+	       "(margin %.3f s, %.0f%%)\n", runs, best, goal, best < goal ? "met" : "MISSED",
+	       goal - best, 100.0 * (goal - best) / goal);
 
 	/* What one capture pays: pv_inventory_upsert (lock, load, merge, save) on that file. */
-	fill_board(&extra, boards + 8, now);
+	fill_board(&extra, boards + 100, now);
 	t0 = now_s();
 	if (pv_inventory_upsert(path, &extra, &opts, NULL)) {
 		fprintf(stderr, "upsert: %s\n", pv_last_error());
 		return 1;
 	}
 	t_upsert = now_s() - t0;
-	printf("pv_inventory_upsert on %zu boards: %.3f s\n", boards + 1, t_upsert);
+	printf("pv_inventory_upsert on %zu boards: %.3f s CPU\n", boards + (size_t)runs + 1,
+	       t_upsert);
 	pv_inventory_record_release(&extra);
-	return 0;
+	if (piprov && bench_cli(piprov, dir, path, runs))
+		return 1;
+	return best < goal ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -152,10 +296,15 @@ int main(int argc, char **argv)
 		{ "boards", required_argument, NULL, 'b' }, { "crash", required_argument, NULL, 'c' },
 		{ "dir", required_argument, NULL, 'd' },    { "help", no_argument, NULL, 'h' },
 		{ "concurrency", required_argument, NULL, 'w' },
+		{ "runs", required_argument, NULL, 'r' },   { "goal", required_argument, NULL, 'g' },
+		{ "piprov", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t boards = 100000;
 	unsigned kills = 0, writers = 0;
+	int runs = 3;
+	double goal = 1.0;
+	const char *piprov = NULL;
 	char *dir = NULL, tmpl[] = "/tmp/piprov-bench-inventory.XXXXXX";
 	int opt, rc;
 
@@ -165,10 +314,13 @@ int main(int argc, char **argv)
 		case 'c': kills = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'd': dir = optarg; break;
 		case 'w': writers = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'r': runs = (int)strtol(optarg, NULL, 10); break;
+		case 'g': goal = strtod(optarg, NULL); break;
+		case 'p': piprov = optarg; break;
 		default:
 			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: bench_inventory [--boards N | --crash K | --concurrency W] "
-				"[--dir DIR]\n");
+				"usage: bench_inventory [--boards N [--runs R] [--goal SECONDS] "
+				"[--piprov PATH] | --crash K | --concurrency W] [--dir DIR]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -200,7 +352,11 @@ int main(int argc, char **argv)
 		       "files, %.1f s: %s\n", stats.kills, stats.acknowledged, stats.records,
 		       stats.stale_temps, now_s() - t0, rc ? err : "file always parsed, nothing lost");
 	} else {
-		rc = bench_size(dir, boards);
+		if (runs < 1 || runs > 16) {
+			fprintf(stderr, "--runs: 1 to 16\n");
+			return 2;
+		}
+		rc = bench_size(dir, boards, runs, goal, piprov);
 	}
 	if (dir == tmpl) {
 		char cmd[128];

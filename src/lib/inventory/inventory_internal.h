@@ -2,10 +2,44 @@
 #ifndef PIPROV_INVENTORY_INTERNAL_H
 #define PIPROV_INVENTORY_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "piprov/inventory.h"
+
+/* The settings of a board group (the file's names, in the order they are written) and the
+ * keys of pv_inventory_record_set(). */
+enum pv_inventory_field {
+	PV_FIELD_SERIAL,
+	PV_FIELD_MAC,
+	PV_FIELD_WIFI_MAC,
+	PV_FIELD_BT_MAC,
+	PV_FIELD_REVISION, /* "board_revision" ("revision" on the command line) */
+	PV_FIELD_UUID,
+	PV_FIELD_HOSTNAME,
+	PV_FIELD_IP,
+	PV_FIELD_TFTP_PREFIX,
+	PV_FIELD_TFTP_PREFIX_STR,
+	PV_FIELD_BOOT_ORDER,
+	PV_FIELD_CONFIG_HASH,
+	PV_FIELD_BOOTLOADER_VERSION,
+	PV_FIELD_BOOTLOADER_BUILD_TS,
+	PV_FIELD_EEPROM_HASH,
+	PV_FIELD_FLASHED_AT,
+	PV_FIELD_TAGS,
+	PV_FIELD_NOTES,
+	PV_FIELD_SEEN,     /* the file's group of first/last-seen stamps */
+	PV_FIELD_TAGS_ADD, /* "tags+", command line only */
+	PV_FIELD_COUNT
+};
+/* The field named name[0..len), or -1. in_file: only the names the file uses. */
+int pv_inventory_field_lookup(const char *name, size_t len, bool in_file);
+/* The fact named name[0..len) (as in the file's seen group), or -1. */
+int pv_inventory_fact_lookup(const char *name, size_t len);
+/* pv_inventory_record_set() without the name lookup; not for PV_FIELD_SEEN. */
+int pv_inventory_record_set_field(struct pv_inventory_record *rec,
+				  enum pv_inventory_field field, const char *value);
 
 /* Append a record, taking ownership of its allocations. */
 int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_record *rec);
@@ -13,6 +47,19 @@ int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_rec
  * query matches a 16-digit record exactly or an 8-digit one on its low bits). */
 size_t pv_inventory_match_serial(struct pv_inventory *inv, uint64_t serial, int digits,
 				 struct pv_inventory_record **first);
+
+/* Formatters storing at a cursor in a buffer with room reserved (format.c); each returns
+ * the cursor after the text, without a NUL. */
+char *pv_inventory_put_mem(char *p, const char *s, size_t len);
+char *pv_inventory_put_str(char *p, const char *s);
+char *pv_inventory_put_hex(char *p, uint64_t value, int min_digits); /* lower case */
+char *pv_inventory_put_u64(char *p, uint64_t value);
+char *pv_inventory_put_i64(char *p, int64_t value);
+char *pv_inventory_put_mac(char *p, const uint8_t mac[6], char sep); /* 17 characters */
+char *pv_inventory_put_ipv4(char *p, uint32_t ip);                   /* at most 15 */
+char *pv_inventory_put_serial(char *p, const struct pv_inventory_record *rec); /* 8 or 16 */
+/* A string literal: its length is known at compile time. */
+#define PV_PUT_LIT(p, lit) pv_inventory_put_mem((p), (lit), sizeof(lit) - 1)
 
 /* Ask for transparent huge pages on a large allocation (a 100,000-board load touches
  * ~150 MB; with 4 KiB pages the page faults cost more than the parsing). Advisory only. */

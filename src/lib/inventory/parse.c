@@ -7,10 +7,21 @@
  * libconfig (the unit tests and the fuzz target check that libconfig accepts everything
  * this parser accepts): comments (#, //, / * * /), '=' or ':', ';' or ',' or nothing after a
  * setting, adjacent strings concatenated, escapes \" \\ \n \r \t \f \xNN, decimal or hex
- * integers with an optional L suffix. Directives (@include) are refused. */
+ * integers with an optional L suffix. Directives (@include) are refused.
+ *
+ * A file is read through a small window that is refilled as the parser goes, not into one
+ * buffer as large as the file: on a 70 MiB file the first touch of that much fresh memory
+ * costs more than parsing it. Every token but blanks and comments is at most LOOKAHEAD
+ * bytes long (longer ones are errors), so the lexer makes sure that much text is in the
+ * window before it reads a token and refills only between tokens and inside comments. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "inventory_internal.h"
@@ -19,6 +30,9 @@
 #include "banned.h"
 
 #define MAX_STRING 8192 /* longest string value (notes are at most 4095 bytes) */
+/* A string of MAX_STRING bytes takes at most 4 * MAX_STRING bytes of text (\xNN). */
+#define LOOKAHEAD ((size_t)64 << 10)
+#define WINDOW ((size_t)256 << 10)
 
 enum token_type {
 	TOK_END = 0,
@@ -29,15 +43,44 @@ enum token_type {
 	TOK_PUNCT,
 };
 
+/* Character classes, one table lookup per byte instead of chains of comparisons. */
+enum {
+	C_BLANK = 1 << 0,       /* libconfig's blanks: space, tab, CR (not VT, not FF) */
+	C_NEWLINE = 1 << 1,
+	C_NAME_START = 1 << 2,  /* letters and '*' */
+	C_NAME = 1 << 3,        /* letters, digits, '*', '_', '-' */
+	C_STRING_STOP = 1 << 4, /* ends a plain run in a string: '"', '\\', newline, NUL */
+	C_PUNCT = 1 << 5,
+};
+
+static const unsigned char char_class[256] = {
+	[' '] = C_BLANK, ['\t'] = C_BLANK, ['\r'] = C_BLANK,
+	['\n'] = C_NEWLINE | C_STRING_STOP, ['"'] = C_STRING_STOP, ['\\'] = C_STRING_STOP,
+	['\0'] = C_STRING_STOP,
+	['a' ... 'z'] = C_NAME_START | C_NAME, ['A' ... 'Z'] = C_NAME_START | C_NAME,
+	['*'] = C_NAME_START | C_NAME, ['0' ... '9'] = C_NAME, ['_'] = C_NAME, ['-'] = C_NAME,
+	['='] = C_PUNCT, [':'] = C_PUNCT, [';'] = C_PUNCT, [','] = C_PUNCT, ['{'] = C_PUNCT,
+	['}'] = C_PUNCT, ['('] = C_PUNCT, [')'] = C_PUNCT, ['['] = C_PUNCT, [']'] = C_PUNCT,
+};
+
+static bool has_class(char c, unsigned mask)
+{
+	return (char_class[(unsigned char)c] & mask) != 0;
+}
+
 struct lexer {
-	const char *p, *end;
+	const char *p, *end; /* text not read yet (all of it, or what the window holds) */
+	/* Streaming from a file (fd >= 0): the window and how much of the file it has seen. */
+	int fd;
+	char *window;
+	size_t total;
+	bool eof;
 	const char *file;
 	unsigned line;
-	struct pv_buf str; /* decoded value of the last TOK_STRING */
 	/* current token */
 	enum token_type type;
 	char punct;
-	const char *name;
+	const char *name; /* TOK_NAME: in the window, valid until the next token */
 	size_t name_len;
 	long long integer;
 	unsigned tok_line;
@@ -45,6 +88,9 @@ struct lexer {
 	bool time_valid;
 	char time_text[24];
 	int64_t time_value;
+	/* decoded value of the last TOK_STRING (NUL-terminated) */
+	size_t str_len;
+	char str[MAX_STRING + 1];
 };
 
 static int syntax_error(struct lexer *lx, const char *what)
@@ -53,14 +99,52 @@ static int syntax_error(struct lexer *lx, const char *what)
 		       what);
 }
 
-static bool is_name_start(char c)
+static bool can_read_more(const struct lexer *lx)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '*';
+	return lx->fd >= 0 && !lx->eof;
 }
 
-static bool is_name_char(char c)
+/* Keep the unread text, move it to the start of the window and fill the rest. */
+static int refill(struct lexer *lx)
 {
-	return is_name_start(c) || (c >= '0' && c <= '9') || c == '_' || c == '-';
+	size_t keep = (size_t)(lx->end - lx->p);
+	char *end;
+
+	memmove(lx->window, lx->p, keep);
+	lx->p = lx->window;
+	end = lx->window + keep;
+	while (!lx->eof && end < lx->window + WINDOW) {
+		ssize_t got = read(lx->fd, end, (size_t)(lx->window + WINDOW - end));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return pv_fail_errno(errno, "file", "cannot read '%s'", lx->file);
+		if (got == 0)
+			lx->eof = true;
+		lx->total += (size_t)got;
+		end += got;
+		if (lx->total > PV_INVENTORY_MAX_FILE_SIZE)
+			return pv_fail(PV_ERR_TOO_BIG, "file",
+				       "'%s' is larger than the limit of %zu bytes", lx->file,
+				       PV_INVENTORY_MAX_FILE_SIZE);
+	}
+	lx->end = end;
+	return PV_OK;
+}
+
+/* At least n bytes in [p, end) unless the text ends first. */
+static int ensure(struct lexer *lx, size_t n)
+{
+	if ((size_t)(lx->end - lx->p) >= n || !can_read_more(lx))
+		return PV_OK;
+	return refill(lx);
+}
+
+/* A token ran into the end of the window: it is longer than any valid one. */
+static bool cut_by_window(const struct lexer *lx, const char *p)
+{
+	return p >= lx->end && can_read_more(lx);
 }
 
 static int hex_value(char c)
@@ -74,69 +158,131 @@ static int hex_value(char c)
 	return -1;
 }
 
-/* Skip blanks and comments; false with an error set when a comment is unterminated. */
+static int skip_line_comment(struct lexer *lx)
+{
+	for (;;) {
+		const char *nl = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+		const char *stop = nl ? nl : lx->end;
+		int rc;
+
+		/* libconfig reads text up to a NUL: what follows would not be a comment. */
+		if (memchr(lx->p, '\0', (size_t)(stop - lx->p))) {
+			lx->tok_line = lx->line;
+			return syntax_error(lx, "NUL byte");
+		}
+		if (nl) {
+			lx->p = nl; /* the newline is counted as a blank */
+			return PV_OK;
+		}
+		lx->p = lx->end;
+		if (!can_read_more(lx))
+			break;
+		rc = refill(lx);
+		if (rc)
+			return rc;
+	}
+	/* libconfig wants the newline that ends a line comment. */
+	lx->tok_line = lx->line;
+	return syntax_error(lx, "comment on the last line needs a newline");
+}
+
+static int skip_block_comment(struct lexer *lx)
+{
+	unsigned start = lx->line;
+
+	lx->p += 2;
+	for (;;) {
+		const char *p = lx->p, *end = lx->end;
+		int rc;
+
+		while (p + 1 < end && !(p[0] == '*' && p[1] == '/') && *p != '\0') {
+			lx->line += *p == '\n';
+			p++;
+		}
+		if (p + 1 < end && *p == '\0') {
+			lx->tok_line = lx->line;
+			return syntax_error(lx, "NUL byte");
+		}
+		lx->p = p;
+		if (p + 1 < end) {
+			lx->p += 2;
+			return PV_OK;
+		}
+		/* The last byte may be the '*' of the end: it stays for the next window. */
+		if (!can_read_more(lx))
+			break;
+		rc = refill(lx);
+		if (rc)
+			return rc;
+	}
+	lx->tok_line = start;
+	return syntax_error(lx, "comment not closed");
+}
+
+/* Skip blanks and comments. */
 static int skip_space(struct lexer *lx)
 {
-	while (lx->p < lx->end) {
-		char c = *lx->p;
+	for (;;) {
+		const char *p = lx->p, *end = lx->end;
+		int rc;
 
-		if (c == '\n') {
-			lx->line++;
-			lx->p++;
-		} else if (c == ' ' || c == '\t' || c == '\r') { /* libconfig's blanks only */
-			lx->p++;
-		} else if (c == '#' || (c == '/' && lx->p + 1 < lx->end && lx->p[1] == '/')) {
-			while (lx->p < lx->end && *lx->p != '\n')
-				lx->p++;
-			/* libconfig wants the newline that ends a line comment. */
-			if (lx->p >= lx->end) {
-				lx->tok_line = lx->line;
-				return syntax_error(lx, "comment on the last line needs a newline");
-			}
-		} else if (c == '/' && lx->p + 1 < lx->end && lx->p[1] == '*') {
-			unsigned start = lx->line;
-			lx->p += 2;
-			while (lx->p + 1 < lx->end && !(lx->p[0] == '*' && lx->p[1] == '/')) {
-				if (*lx->p == '\n')
-					lx->line++;
-				lx->p++;
-			}
-			if (lx->p + 1 >= lx->end) {
-				lx->tok_line = start;
-				return syntax_error(lx, "comment not closed");
-			}
-			lx->p += 2;
-		} else {
-			break;
+		while (p < end && has_class(*p, C_BLANK | C_NEWLINE)) {
+			lx->line += *p == '\n';
+			p++;
 		}
+		lx->p = p;
+		if (p >= end) {
+			if (!can_read_more(lx))
+				return PV_OK;
+			rc = refill(lx);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (*p != '#' && *p != '/')
+			return PV_OK;
+		rc = ensure(lx, 2);
+		if (rc)
+			return rc;
+		p = lx->p;
+		if (*p == '#' || (p + 1 < lx->end && p[1] == '/'))
+			rc = skip_line_comment(lx);
+		else if (p + 1 < lx->end && p[1] == '*')
+			rc = skip_block_comment(lx);
+		else
+			return PV_OK; /* a lone '/': the caller reports it */
+		if (rc)
+			return rc;
 	}
-	return PV_OK;
 }
 
 static int lex_string_part(struct lexer *lx)
 {
-	lx->p++; /* opening quote */
-	for (;;) {
-		const char *run = lx->p;
-		char c;
-		int rc = PV_OK;
+	const char *p = lx->p + 1, *end = lx->end; /* after the opening quote */
 
-		/* Plain runs are appended in one go: strings are most of the file. */
-		while (lx->p < lx->end && *lx->p != '"' && *lx->p != '\\' && *lx->p != '\n')
-			lx->p++;
-		if (lx->str.len + (size_t)(lx->p - run) > MAX_STRING)
+	for (;;) {
+		const char *run = p;
+		char c;
+
+		/* Plain runs are copied in one go: strings are most of the file. */
+		while (p < end && !has_class(*p, C_STRING_STOP))
+			p++;
+		lx->p = p;
+		if (lx->str_len + (size_t)(p - run) > MAX_STRING || cut_by_window(lx, p))
 			return syntax_error(lx, "string longer than 8192 bytes");
-		if (lx->p > run)
-			rc = pv_buf_append(&lx->str, run, (size_t)(lx->p - run));
-		if (rc)
-			return pv_fail(rc, "inventory", "out of memory");
-		if (lx->p >= lx->end || *lx->p == '\n')
+		memcpy(lx->str + lx->str_len, run, (size_t)(p - run));
+		lx->str_len += (size_t)(p - run);
+		if (p >= end || *p == '\n')
 			return syntax_error(lx, "string not closed on its line");
-		if (*lx->p++ == '"')
+		if (*p == '\0')
+			return syntax_error(lx, "NUL byte");
+		if (*p++ == '"') {
+			lx->p = p;
 			return PV_OK;
-		if (lx->p >= lx->end)
+		}
+		if (p >= end)
 			return syntax_error(lx, "string not closed");
-		c = *lx->p++;
+		c = *p++;
 		switch (c) {
 		case 'n': c = '\n'; break;
 		case 'r': c = '\r'; break;
@@ -144,12 +290,12 @@ static int lex_string_part(struct lexer *lx)
 		case 'f': c = '\f'; break;
 		case '\\': case '"': break;
 		case 'x': {
-			int hi = lx->p < lx->end ? hex_value(lx->p[0]) : -1;
-			int lo = lx->p + 1 < lx->end ? hex_value(lx->p[1]) : -1;
+			int hi = p < end ? hex_value(p[0]) : -1;
+			int lo = p + 1 < end ? hex_value(p[1]) : -1;
 			if (hi < 0 || lo < 0)
 				return syntax_error(lx, "bad \\x escape");
 			c = (char)(hi * 16 + lo);
-			lx->p += 2;
+			p += 2;
 			if (c == '\0')
 				return syntax_error(lx, "\\x00 in a string");
 			break;
@@ -157,58 +303,79 @@ static int lex_string_part(struct lexer *lx)
 		default:
 			return syntax_error(lx, "unknown escape in a string");
 		}
-		if (lx->str.len >= MAX_STRING)
+		if (lx->str_len >= MAX_STRING)
 			return syntax_error(lx, "string longer than 8192 bytes");
-		rc = pv_buf_putc(&lx->str, c);
-		if (rc)
-			return pv_fail(rc, "inventory", "out of memory");
+		lx->str[lx->str_len++] = c;
 	}
+}
+
+/* Adjacent strings are one value ("a" "b" is "ab"), as in libconfig. */
+static int lex_string(struct lexer *lx)
+{
+	int rc;
+
+	lx->str_len = 0;
+	do {
+		rc = lex_string_part(lx);
+		if (!rc)
+			rc = skip_space(lx);
+		if (!rc)
+			rc = ensure(lx, LOOKAHEAD);
+	} while (!rc && lx->p < lx->end && *lx->p == '"');
+	if (rc)
+		return rc;
+	lx->str[lx->str_len] = '\0';
+	lx->type = TOK_STRING;
+	return PV_OK;
 }
 
 static int lex_number(struct lexer *lx)
 {
-	const char *start = lx->p;
+	const char *p = lx->p, *end = lx->end, *start = p;
 	unsigned long long value = 0;
 	bool negative = false, hex = false, any = false;
 
-	if (*lx->p == '-' || *lx->p == '+') {
-		negative = *lx->p == '-';
-		lx->p++;
+	if (*p == '-' || *p == '+') {
+		negative = *p == '-';
+		p++;
 	}
-	if (lx->p + 1 < lx->end && lx->p[0] == '0' && (lx->p[1] == 'x' || lx->p[1] == 'X')) {
-		if (lx->p != start)
+	if (p + 1 < end && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		if (p != start)
 			return syntax_error(lx, "bad number"); /* libconfig hex has no sign */
 		hex = true;
-		lx->p += 2;
+		p += 2;
 	}
-	while (lx->p < lx->end) {
-		int d = hex ? hex_value(*lx->p) : (*lx->p >= '0' && *lx->p <= '9' ? *lx->p - '0' : -1);
+	while (p < end) {
+		int d = hex ? hex_value(*p) : (*p >= '0' && *p <= '9' ? *p - '0' : -1);
 		if (d < 0)
 			break;
 		if (value > (~0ull - (unsigned)d) / (hex ? 16 : 10))
 			return syntax_error(lx, "integer out of range");
 		value = value * (hex ? 16 : 10) + (unsigned)d;
 		any = true;
-		lx->p++;
+		p++;
 	}
-	if (!any)
+	if (!any || cut_by_window(lx, p))
 		return syntax_error(lx, "bad number");
-	if (lx->p < lx->end && (*lx->p == '.' || *lx->p == 'e' || *lx->p == 'E') && !hex) {
-		while (lx->p < lx->end && (is_name_char(*lx->p) || *lx->p == '.' || *lx->p == '+' ||
-					   *lx->p == '-'))
-			lx->p++;
+	if (p < end && (*p == '.' || *p == 'e' || *p == 'E') && !hex) {
+		while (p < end && (has_class(*p, C_NAME) || *p == '.' || *p == '+'))
+			p++;
+		if (cut_by_window(lx, p))
+			return syntax_error(lx, "bad number");
+		lx->p = p;
 		lx->type = TOK_OTHER_SCALAR;
 		return PV_OK;
 	}
-	if (lx->p < lx->end && *lx->p == 'L') {
-		lx->p++;
-		if (lx->p < lx->end && *lx->p == 'L')
-			lx->p++;
+	if (p < end && *p == 'L') {
+		p++;
+		if (p < end && *p == 'L')
+			p++;
 	}
-	if (lx->p < lx->end && is_name_char(*lx->p))
+	if ((p < end && has_class(*p, C_NAME)) || cut_by_window(lx, p))
 		return syntax_error(lx, "bad number");
 	if (value > (unsigned long long)0x7fffffffffffffffLL + (negative ? 1u : 0u))
 		return syntax_error(lx, "integer out of range");
+	lx->p = p;
 	lx->integer = negative ? -(long long)(value - 1) - 1 : (long long)value;
 	lx->type = TOK_INT;
 	return PV_OK;
@@ -217,48 +384,41 @@ static int lex_number(struct lexer *lx)
 static int next(struct lexer *lx)
 {
 	int rc = skip_space(lx);
+	const char *p;
 	char c;
 
+	if (!rc)
+		rc = ensure(lx, LOOKAHEAD);
 	if (rc)
 		return rc;
 	lx->tok_line = lx->line;
-	if (lx->p >= lx->end) {
+	p = lx->p;
+	if (p >= lx->end) {
 		lx->type = TOK_END;
 		return PV_OK;
 	}
-	c = *lx->p;
-	if (c == '"') {
-		pv_buf_reset(&lx->str);
-		/* Adjacent strings are one value ("a" "b" is "ab"), as in libconfig. */
-		do {
-			rc = lex_string_part(lx);
-			if (!rc)
-				rc = skip_space(lx);
-		} while (!rc && lx->p < lx->end && *lx->p == '"');
-		if (rc)
-			return rc;
-		if (pv_buf_putc(&lx->str, '\0'))
-			return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-		lx->str.len--;
-		lx->type = TOK_STRING;
-		return PV_OK;
-	}
-	if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.')
-		return c == '.' ? syntax_error(lx, "bad number") : lex_number(lx);
-	if (is_name_start(c)) {
-		lx->name = lx->p;
-		while (lx->p < lx->end && is_name_char(*lx->p))
-			lx->p++;
-		lx->name_len = (size_t)(lx->p - lx->name);
-		lx->type = TOK_NAME;
-		return PV_OK;
-	}
-	if (strchr("=:;,{}()[]", c)) {
+	c = *p;
+	if (has_class(c, C_PUNCT)) {
 		lx->punct = c;
-		lx->p++;
+		lx->p = p + 1;
 		lx->type = TOK_PUNCT;
 		return PV_OK;
 	}
+	if (has_class(c, C_NAME_START)) {
+		lx->name = p;
+		while (p < lx->end && has_class(*p, C_NAME))
+			p++;
+		if (cut_by_window(lx, p))
+			return syntax_error(lx, "name longer than 65536 characters");
+		lx->name_len = (size_t)(p - lx->name);
+		lx->p = p;
+		lx->type = TOK_NAME;
+		return PV_OK;
+	}
+	if (c == '"')
+		return lex_string(lx);
+	if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.')
+		return c == '.' ? syntax_error(lx, "bad number") : lex_number(lx);
 	if (c == '@')
 		return syntax_error(lx, "directives (@include) are not allowed");
 	if (c == '\0')
@@ -278,8 +438,9 @@ static bool is_boolean_name(const struct lexer *lx)
 		strncasecmp(lx->name, "false", lx->name_len) == 0);
 }
 
-/* Current token is a setting name; consume it and the '=' or ':'. */
-static int expect_assign(struct lexer *lx, char *name, size_t size)
+/* Current token is a setting name; copy it (the window moves), consume it and the '=' or
+ * ':'. */
+static int expect_assign(struct lexer *lx, char *name, size_t size, size_t *len)
 {
 	int rc;
 
@@ -289,6 +450,7 @@ static int expect_assign(struct lexer *lx, char *name, size_t size)
 		return syntax_error(lx, "setting name too long");
 	memcpy(name, lx->name, lx->name_len);
 	name[lx->name_len] = '\0';
+	*len = lx->name_len;
 	rc = next(lx);
 	if (rc)
 		return rc;
@@ -326,6 +488,14 @@ static bool is_scalar(const struct lexer *lx)
 	       is_boolean_name(lx);
 }
 
+/* A value of the wrong type: name the field when the value is one, else a syntax error. */
+static int wrong_type(struct lexer *lx, const char *msg)
+{
+	return is_scalar(lx) || is_punct(lx, '[') || is_punct(lx, '(') || is_punct(lx, '{')
+		       ? syntax_error(lx, msg)
+		       : syntax_error(lx, "syntax error");
+}
+
 /* [ "a", "b" ] or ( "a", "b" ): strings into out (up to max); returns the count. */
 #define SEQ_ITEM_MAX 64 /* tags are at most 63 characters, seen entries about 20 */
 
@@ -353,22 +523,19 @@ static int parse_string_seq(struct lexer *lx, const char *prefix, const char *fi
 		if (lx->type != TOK_STRING) {
 			snprintf(msg, sizeof(msg), "'%s%s' must hold quoted strings", prefix,
 				 field);
-			return is_scalar(lx) || is_punct(lx, '[') || is_punct(lx, '(') ||
-					       is_punct(lx, '{')
-				       ? syntax_error(lx, msg)
-				       : syntax_error(lx, "syntax error");
+			return wrong_type(lx, msg);
 		}
 		if (*count >= max) {
 			snprintf(msg, sizeof(msg), "'%s%s' has more than %zu items", prefix,
 				 field, max);
 			return field_error(lx, line, msg);
 		}
-		if (lx->str.len >= SEQ_ITEM_MAX) {
+		if (lx->str_len >= SEQ_ITEM_MAX) {
 			snprintf(msg, sizeof(msg), "'%s%s': an item is longer than %d characters",
 				 prefix, field, SEQ_ITEM_MAX - 1);
 			return syntax_error(lx, msg);
 		}
-		memcpy(out[*count], pv_buf_str(&lx->str), lx->str.len + 1);
+		memcpy(out[*count], lx->str, lx->str_len + 1);
 		(*count)++;
 		rc = next(lx);
 		if (rc)
@@ -410,17 +577,16 @@ static int parse_seen(struct lexer *lx, struct pv_inventory_record *rec)
 	while (!rc && !is_punct(lx, '}')) {
 		struct pv_inventory_seen seen;
 		unsigned line = lx->tok_line;
-		size_t fact, n = 0;
+		size_t len, n = 0;
+		int fact;
 
 		if (lx->type == TOK_END)
 			return syntax_error(lx, "'seen' group not closed");
-		rc = expect_assign(lx, name, sizeof(name));
+		rc = expect_assign(lx, name, sizeof(name), &len);
 		if (rc)
 			return rc;
-		for (fact = 0; fact < PV_FACT_COUNT; fact++)
-			if (strcmp(name, pv_inventory_fact_name((enum pv_inventory_fact)fact)) == 0)
-				break;
-		if (fact == PV_FACT_COUNT) {
+		fact = pv_inventory_fact_lookup(name, len);
+		if (fact < 0) {
 			snprintf(msg, sizeof(msg), "'seen': unknown fact '%.40s'", name);
 			return field_error(lx, line, msg);
 		}
@@ -452,11 +618,17 @@ static int parse_seen(struct lexer *lx, struct pv_inventory_record *rec)
 	return rc ? rc : next(lx);
 }
 
-static const char *const board_fields[] = {
-	"serial", "mac", "wifi_mac", "bt_mac", "board_revision", "uuid", "hostname", "ip",
-	"tftp_prefix", "tftp_prefix_str", "boot_order", "config_hash", "bootloader_version",
-	"bootloader_build_ts", "eeprom_hash", "flashed_at", "tags", "notes", "seen",
-};
+static int parse_tags(struct lexer *lx, struct pv_inventory_record *rec, unsigned line)
+{
+	char tags[PV_INVENTORY_MAX_TAGS + 1][SEQ_ITEM_MAX];
+	size_t n = 0;
+	int rc = parse_string_seq(lx, "", "tags", tags, PV_INVENTORY_MAX_TAGS + 1, &n);
+
+	for (size_t i = 0; i < n && !rc; i++)
+		if (pv_inventory_record_add_tag(rec, tags[i]))
+			rc = rewrap(lx, line);
+	return rc;
+}
 
 static int parse_board(struct lexer *lx, struct pv_inventory_record *rec)
 {
@@ -470,17 +642,16 @@ static int parse_board(struct lexer *lx, struct pv_inventory_record *rec)
 	rc = next(lx);
 	while (!rc && !is_punct(lx, '}')) {
 		unsigned line = lx->tok_line;
-		size_t field;
+		size_t len;
+		int field;
 
 		if (lx->type == TOK_END)
 			return field_error(lx, start, "board group not closed");
-		rc = expect_assign(lx, name, sizeof(name));
+		rc = expect_assign(lx, name, sizeof(name), &len);
 		if (rc)
 			return rc;
-		for (field = 0; field < PV_ARRAY_SIZE(board_fields); field++)
-			if (strcmp(name, board_fields[field]) == 0)
-				break;
-		if (field == PV_ARRAY_SIZE(board_fields)) {
+		field = pv_inventory_field_lookup(name, len, true);
+		if (field < 0) {
 			snprintf(msg, sizeof(msg), "unknown field '%.40s'", name);
 			return field_error(lx, line, msg);
 		}
@@ -489,33 +660,25 @@ static int parse_board(struct lexer *lx, struct pv_inventory_record *rec)
 			return field_error(lx, line, msg);
 		}
 		done |= 1u << field;
-		if (strcmp(name, "seen") == 0) {
+		if (field == PV_FIELD_SEEN) {
 			rc = parse_seen(lx, rec);
-		} else if (strcmp(name, "tags") == 0) {
-			char tags[PV_INVENTORY_MAX_TAGS + 1][SEQ_ITEM_MAX];
-			size_t n = 0;
-
-			rc = parse_string_seq(lx, "", "tags", tags, PV_INVENTORY_MAX_TAGS + 1, &n);
-			for (size_t i = 0; i < n && !rc; i++)
-				if (pv_inventory_record_add_tag(rec, tags[i]))
-					rc = rewrap(lx, line);
+		} else if (field == PV_FIELD_TAGS) {
+			rc = parse_tags(lx, rec, line);
 		} else if (lx->type == TOK_STRING ||
-			   (lx->type == TOK_INT && strcmp(name, "bootloader_build_ts") == 0)) {
-			const char *value = pv_buf_str(&lx->str);
+			   (lx->type == TOK_INT && field == PV_FIELD_BOOTLOADER_BUILD_TS)) {
+			const char *value = lx->str;
 
 			if (lx->type == TOK_INT) {
 				snprintf(number, sizeof(number), "%lld", lx->integer);
 				value = number;
 			}
-			if (pv_inventory_record_set(rec, name, value))
+			if (pv_inventory_record_set_field(rec, (enum pv_inventory_field)field,
+							  value))
 				return rewrap(lx, line);
 			rc = next(lx);
 		} else {
 			snprintf(msg, sizeof(msg), "field '%s' must be a quoted string", name);
-			return is_scalar(lx) || is_punct(lx, '[') || is_punct(lx, '(') ||
-					       is_punct(lx, '{')
-				       ? syntax_error(lx, msg)
-				       : syntax_error(lx, "syntax error");
+			return wrong_type(lx, msg);
 		}
 		if (!rc)
 			rc = end_setting(lx);
@@ -623,80 +786,144 @@ static int check_duplicates(const struct pv_inventory *inv, const unsigned *line
 	return rc;
 }
 
-int pv_inventory_parse(const char *text, size_t len, const char *name, struct pv_inventory *inv)
+/* The file: "version = 1;" and "boards = ( ... );" in any order. size_hint: the text's
+ * length when known, to size the records array once. */
+static int parse_text(struct lexer *lx, size_t size_hint, struct pv_inventory *inv)
 {
-	struct lexer lx;
 	struct pv_inventory parsed;
 	struct pv_buf lines = PV_BUF_INIT(SIZE_MAX);
 	bool have_version = false, have_boards = false;
 	char setting[64], msg[160];
+	size_t len;
 	int rc;
 
-	memset(&lx, 0, sizeof(lx));
-	lx.p = text;
-	lx.end = text + len;
-	lx.file = name;
-	lx.line = 1;
-	pv_buf_init(&lx.str, SIZE_MAX);
 	pv_inventory_init(&parsed);
 	/* A board takes 120 bytes or more: sizing the array once avoids moving the records
 	 * through realloc on every load (untouched capacity costs no memory). */
-	if (len / 120 > 64) {
-		parsed.records = malloc((len / 120) * sizeof(*parsed.records));
+	if (size_hint / 120 > 64) {
+		parsed.records = malloc((size_hint / 120) * sizeof(*parsed.records));
 		if (parsed.records) {
-			parsed.cap = len / 120;
+			parsed.cap = size_hint / 120;
 			pv_inventory_hint_huge(parsed.records, parsed.cap * sizeof(*parsed.records));
 		}
 	}
+	rc = next(lx);
 	/* An empty file is an empty inventory (e.g. created with touch). */
-	rc = next(&lx);
-	if (!rc && lx.type == TOK_END && len == 0)
+	if (!rc && lx->type == TOK_END && (lx->fd >= 0 ? lx->total : size_hint) == 0)
 		goto out_done;
-	while (!rc && lx.type != TOK_END) {
-		unsigned line = lx.tok_line;
+	while (!rc && lx->type != TOK_END) {
+		unsigned line = lx->tok_line;
 
-		rc = expect_assign(&lx, setting, sizeof(setting));
+		rc = expect_assign(lx, setting, sizeof(setting), &len);
 		if (rc)
 			break;
 		if (strcmp(setting, "version") == 0 && !have_version) {
 			have_version = true;
-			if (lx.type != TOK_INT || lx.integer != PV_INVENTORY_FORMAT_VERSION) {
+			if (lx->type != TOK_INT || lx->integer != PV_INVENTORY_FORMAT_VERSION) {
 				snprintf(msg, sizeof(msg),
 					 "unsupported format version (this piprov reads %d)",
 					 PV_INVENTORY_FORMAT_VERSION);
-				rc = field_error(&lx, line, msg);
+				rc = field_error(lx, line, msg);
 				break;
 			}
-			rc = next(&lx);
+			rc = next(lx);
 		} else if (strcmp(setting, "boards") == 0 && !have_boards) {
 			have_boards = true;
-			rc = parse_boards(&lx, &parsed, &lines);
+			rc = parse_boards(lx, &parsed, &lines);
 		} else {
 			snprintf(msg, sizeof(msg), "%s setting '%.40s'",
 				 strcmp(setting, "version") == 0 || strcmp(setting, "boards") == 0
 					 ? "second" : "unknown", setting);
-			rc = field_error(&lx, line, msg);
+			rc = field_error(lx, line, msg);
 			break;
 		}
 		if (!rc)
-			rc = end_setting(&lx);
+			rc = end_setting(lx);
 	}
 	if (!rc && !have_version)
-		rc = pv_fail(PV_ERR_FORMAT, "inventory", "'%s': no 'version = %d;' line", name,
+		rc = pv_fail(PV_ERR_FORMAT, "inventory", "'%s': no 'version = %d;' line", lx->file,
 			     PV_INVENTORY_FORMAT_VERSION);
 	if (!rc)
-		rc = check_duplicates(&parsed, (const unsigned *)lines.data, name);
+		rc = check_duplicates(&parsed, (const unsigned *)lines.data, lx->file);
 	if (rc)
 		goto out_release;
 out_done:
 	*inv = parsed;
 	pv_buf_release(&lines);
-	pv_buf_release(&lx.str);
 	return PV_OK;
 
 out_release:
 	pv_inventory_release(&parsed);
 	pv_buf_release(&lines);
-	pv_buf_release(&lx.str);
+	return rc;
+}
+
+/* The lexer holds an 8 KiB string buffer: on the heap, not the stack. */
+static struct lexer *lexer_new(const char *name)
+{
+	struct lexer *lx = malloc(sizeof(*lx));
+
+	if (!lx) {
+		pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+		return NULL;
+	}
+	memset(lx, 0, offsetof(struct lexer, str));
+	lx->fd = -1;
+	lx->file = name;
+	lx->line = 1;
+	return lx;
+}
+
+int pv_inventory_parse(const char *text, size_t len, const char *name, struct pv_inventory *inv)
+{
+	struct lexer *lx = lexer_new(name);
+	int rc;
+
+	if (!lx)
+		return PV_ERR_NOMEM;
+	lx->p = text;
+	lx->end = text + len;
+	rc = parse_text(lx, len, inv);
+	free(lx);
+	return rc;
+}
+
+int pv_inventory_load(const char *path, struct pv_inventory *inv)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	struct lexer *lx;
+	struct stat st;
+	size_t size_hint = 0;
+	int fd, rc;
+
+	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		pv_inventory_init(inv); /* a missing file is an empty inventory */
+		return PV_OK;
+	}
+	if (fd < 0)
+		return pv_fail_errno(errno, "file", "cannot open '%s'", path);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size <= PV_INVENTORY_MAX_FILE_SIZE)
+		size_hint = (size_t)st.st_size;
+	lx = lexer_new(path);
+	if (!lx) {
+		rc = PV_ERR_NOMEM;
+		goto out_close_file;
+	}
+	lx->window = malloc(WINDOW);
+	if (!lx->window) {
+		rc = pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+		goto out_free_lexer;
+	}
+	lx->fd = fd;
+	lx->p = lx->end = lx->window;
+	rc = parse_text(lx, size_hint, inv);
+	free(lx->window);
+out_free_lexer:
+	free(lx);
+out_close_file:
+	if (!is_stdin)
+		close(fd);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "inventory_internal.h"
 #include "piprov/inventory.h"
 #include "piprov/text.h"
 #include "banned.h"
@@ -326,106 +327,190 @@ static int set_prefix_str(const char *value, struct pv_inventory_record *rec)
 	return PV_OK;
 }
 
-int pv_inventory_record_set(struct pv_inventory_record *rec, const char *key, const char *value)
+/* Settings of a board: the keys of the file and of KEY=VALUE arguments. */
+struct field_name {
+	const char *name;
+	unsigned char len;
+	unsigned char field; /* enum pv_inventory_field */
+};
+#define FIELD(text, id) { text, sizeof(text) - 1, id }
+static const struct field_name field_names[] = {
+	FIELD("serial", PV_FIELD_SERIAL),
+	FIELD("mac", PV_FIELD_MAC),
+	FIELD("wifi_mac", PV_FIELD_WIFI_MAC),
+	FIELD("bt_mac", PV_FIELD_BT_MAC),
+	FIELD("board_revision", PV_FIELD_REVISION),
+	FIELD("uuid", PV_FIELD_UUID),
+	FIELD("hostname", PV_FIELD_HOSTNAME),
+	FIELD("ip", PV_FIELD_IP),
+	FIELD("tftp_prefix", PV_FIELD_TFTP_PREFIX),
+	FIELD("tftp_prefix_str", PV_FIELD_TFTP_PREFIX_STR),
+	FIELD("boot_order", PV_FIELD_BOOT_ORDER),
+	FIELD("config_hash", PV_FIELD_CONFIG_HASH),
+	FIELD("bootloader_version", PV_FIELD_BOOTLOADER_VERSION),
+	FIELD("bootloader_build_ts", PV_FIELD_BOOTLOADER_BUILD_TS),
+	FIELD("eeprom_hash", PV_FIELD_EEPROM_HASH),
+	FIELD("flashed_at", PV_FIELD_FLASHED_AT),
+	FIELD("tags", PV_FIELD_TAGS),
+	FIELD("notes", PV_FIELD_NOTES),
+	FIELD("seen", PV_FIELD_SEEN),
+	/* Not in the file, only in KEY=VALUE arguments. */
+	FIELD("revision", PV_FIELD_REVISION),
+	FIELD("tags+", PV_FIELD_TAGS_ADD),
+};
+#undef FIELD
+/* The first entries are the file's settings. */
+#define FILE_FIELDS 19
+
+int pv_inventory_field_lookup(const char *name, size_t len, bool in_file)
+{
+	size_t n = in_file ? FILE_FIELDS : PV_ARRAY_SIZE(field_names);
+
+	/* Comparing lengths first: a load looks up a million names. */
+	for (size_t i = 0; i < n; i++)
+		if (field_names[i].len == len && memcmp(field_names[i].name, name, len) == 0)
+			return field_names[i].field;
+	return -1;
+}
+
+int pv_inventory_fact_lookup(const char *name, size_t len)
+{
+	for (size_t i = 0; i < PV_FACT_COUNT; i++)
+		if (fact_names[i][0] == name[0] && strncmp(fact_names[i], name, len) == 0 &&
+		    fact_names[i][len] == '\0')
+			return (int)i;
+	return -1;
+}
+
+static int set_revision(struct pv_inventory_record *rec, const char *value)
 {
 	uint32_t u32;
+
+	if (*value == '\0') {
+		rec->has_revision = false;
+		return PV_OK;
+	}
+	if (strncmp(value, "0x", 2) == 0 || strncmp(value, "0X", 2) == 0)
+		value += 2;
+	if (strlen(value) > 8 || pv_parse_u32(value, 16, &u32))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'board_revision': '%s' is not a hex revision code "
+			       "(e.g. c03111)", value);
+	rec->revision = u32;
+	rec->has_revision = true;
+	return PV_OK;
+}
+
+static int set_hostname(struct pv_inventory_record *rec, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len >= sizeof(rec->hostname))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'hostname': '%.80s' is longer than %zu characters", value,
+			       sizeof(rec->hostname) - 1);
+	if (*value && !pv_hostname_valid(value))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'hostname': '%s' is not a valid host name", value);
+	memcpy(rec->hostname, value, len + 1);
+	return PV_OK;
+}
+
+static int set_ip(struct pv_inventory_record *rec, const char *value)
+{
+	uint32_t u32;
+
+	if (*value == '\0') {
+		rec->has_ip = false;
+		return PV_OK;
+	}
+	if (pv_ipv4_parse(value, &u32))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'ip': '%s' is not an IPv4 address", value);
+	rec->ip = u32;
+	rec->has_ip = true;
+	return PV_OK;
+}
+
+static int set_tftp_prefix(struct pv_inventory_record *rec, const char *value)
+{
+	enum pv_tftp_prefix mode;
 	int rc;
 
-	if (strcmp(key, "serial") == 0)
-		return pv_inventory_record_set_serial(rec, value);
-	if (strcmp(key, "mac") == 0)
-		return set_mac(key, value, rec->mac, &rec->has_mac);
-	if (strcmp(key, "wifi_mac") == 0)
-		return set_mac(key, value, rec->wifi_mac, &rec->has_wifi_mac);
-	if (strcmp(key, "bt_mac") == 0)
-		return set_mac(key, value, rec->bt_mac, &rec->has_bt_mac);
-	if (strcmp(key, "board_revision") == 0 || strcmp(key, "revision") == 0) {
-		if (*value == '\0') {
-			rec->has_revision = false;
-			return PV_OK;
-		}
-		if (strncmp(value, "0x", 2) == 0 || strncmp(value, "0X", 2) == 0)
-			value += 2;
-		if (strlen(value) > 8 || pv_parse_u32(value, 16, &u32))
-			return pv_fail(PV_ERR_INVALID, "inventory",
-				       "field 'board_revision': '%s' is not a hex revision code "
-				       "(e.g. c03111)", value);
-		rec->revision = u32;
-		rec->has_revision = true;
+	if (*value == '\0') {
+		rec->has_tftp_prefix = false;
 		return PV_OK;
 	}
-	if (strcmp(key, "uuid") == 0)
-		return set_text(key, value, rec->uuid, sizeof(rec->uuid), false);
-	if (strcmp(key, "hostname") == 0) {
-		if (strlen(value) >= sizeof(rec->hostname))
-			return pv_fail(PV_ERR_INVALID, "inventory",
-				       "field 'hostname': '%.80s' is longer than %zu characters", value,
-				       sizeof(rec->hostname) - 1);
-		if (*value && !pv_hostname_valid(value))
-			return pv_fail(PV_ERR_INVALID, "inventory",
-				       "field 'hostname': '%s' is not a valid host name", value);
-		pv_strlcpy(rec->hostname, value, sizeof(rec->hostname));
-		return PV_OK;
-	}
-	if (strcmp(key, "ip") == 0) {
-		if (*value == '\0') {
-			rec->has_ip = false;
-			return PV_OK;
-		}
-		if (pv_ipv4_parse(value, &u32))
-			return pv_fail(PV_ERR_INVALID, "inventory",
-				       "field 'ip': '%s' is not an IPv4 address", value);
-		rec->ip = u32;
-		rec->has_ip = true;
-		return PV_OK;
-	}
-	if (strcmp(key, "tftp_prefix") == 0) {
-		enum pv_tftp_prefix mode;
+	rc = pv_tftp_prefix_parse(value, &mode);
+	if (rc)
+		return rc;
+	rec->tftp_prefix = mode;
+	rec->has_tftp_prefix = true;
+	return PV_OK;
+}
 
-		if (*value == '\0') {
-			rec->has_tftp_prefix = false;
-			return PV_OK;
-		}
-		rc = pv_tftp_prefix_parse(value, &mode);
-		if (rc)
-			return rc;
-		rec->tftp_prefix = mode;
-		rec->has_tftp_prefix = true;
+static int set_boot_order(struct pv_inventory_record *rec, const char *value)
+{
+	uint32_t u32;
+
+	if (*value == '\0') {
+		rec->has_boot_order = false;
 		return PV_OK;
 	}
-	if (strcmp(key, "tftp_prefix_str") == 0)
-		return set_prefix_str(value, rec);
-	if (strcmp(key, "boot_order") == 0) {
-		if (*value == '\0') {
-			rec->has_boot_order = false;
-			return PV_OK;
-		}
-		if (pv_parse_u32(value, 0, &u32) || strncmp(value, "0x", 2) != 0)
-			return pv_fail(PV_ERR_INVALID, "inventory",
-				       "field 'boot_order': '%s' is not a hex BOOT_ORDER (e.g. 0xf21)",
-				       value);
-		rec->boot_order = u32;
-		rec->has_boot_order = true;
-		return PV_OK;
-	}
-	if (strcmp(key, "config_hash") == 0)
-		return set_text(key, value, rec->config_hash, sizeof(rec->config_hash), true);
-	if (strcmp(key, "bootloader_version") == 0)
-		return set_text(key, value, rec->bootloader_version,
+	if (pv_parse_u32(value, 0, &u32) || strncmp(value, "0x", 2) != 0)
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "field 'boot_order': '%s' is not a hex BOOT_ORDER (e.g. 0xf21)",
+			       value);
+	rec->boot_order = u32;
+	rec->has_boot_order = true;
+	return PV_OK;
+}
+
+int pv_inventory_record_set_field(struct pv_inventory_record *rec,
+				  enum pv_inventory_field field, const char *value)
+{
+	switch (field) {
+	case PV_FIELD_SERIAL: return pv_inventory_record_set_serial(rec, value);
+	case PV_FIELD_MAC: return set_mac("mac", value, rec->mac, &rec->has_mac);
+	case PV_FIELD_WIFI_MAC: return set_mac("wifi_mac", value, rec->wifi_mac, &rec->has_wifi_mac);
+	case PV_FIELD_BT_MAC: return set_mac("bt_mac", value, rec->bt_mac, &rec->has_bt_mac);
+	case PV_FIELD_REVISION: return set_revision(rec, value);
+	case PV_FIELD_UUID: return set_text("uuid", value, rec->uuid, sizeof(rec->uuid), false);
+	case PV_FIELD_HOSTNAME: return set_hostname(rec, value);
+	case PV_FIELD_IP: return set_ip(rec, value);
+	case PV_FIELD_TFTP_PREFIX: return set_tftp_prefix(rec, value);
+	case PV_FIELD_TFTP_PREFIX_STR: return set_prefix_str(value, rec);
+	case PV_FIELD_BOOT_ORDER: return set_boot_order(rec, value);
+	case PV_FIELD_CONFIG_HASH:
+		return set_text("config_hash", value, rec->config_hash, sizeof(rec->config_hash),
+				true);
+	case PV_FIELD_BOOTLOADER_VERSION:
+		return set_text("bootloader_version", value, rec->bootloader_version,
 				sizeof(rec->bootloader_version), false);
-	if (strcmp(key, "bootloader_build_ts") == 0)
-		return set_time_field(key, value, &rec->bootloader_build_ts);
-	if (strcmp(key, "eeprom_hash") == 0)
-		return set_text(key, value, rec->eeprom_hash, sizeof(rec->eeprom_hash), true);
-	if (strcmp(key, "flashed_at") == 0)
-		return set_time_field(key, value, &rec->flashed_at);
-	if (strcmp(key, "tags") == 0)
-		return set_tags(rec, value, true);
-	if (strcmp(key, "tags+") == 0)
-		return set_tags(rec, value, false);
-	if (strcmp(key, "notes") == 0)
-		return pv_inventory_record_set_notes(rec, value);
-	return pv_fail(PV_ERR_INVALID, "inventory", "unknown field '%s'", key);
+	case PV_FIELD_BOOTLOADER_BUILD_TS:
+		return set_time_field("bootloader_build_ts", value, &rec->bootloader_build_ts);
+	case PV_FIELD_EEPROM_HASH:
+		return set_text("eeprom_hash", value, rec->eeprom_hash, sizeof(rec->eeprom_hash),
+				true);
+	case PV_FIELD_FLASHED_AT: return set_time_field("flashed_at", value, &rec->flashed_at);
+	case PV_FIELD_TAGS: return set_tags(rec, value, true);
+	case PV_FIELD_TAGS_ADD: return set_tags(rec, value, false);
+	case PV_FIELD_NOTES: return pv_inventory_record_set_notes(rec, value);
+	case PV_FIELD_SEEN:
+	case PV_FIELD_COUNT:
+		break;
+	}
+	return pv_fail(PV_ERR_INVALID, "inventory", "field '%s' cannot be set from text",
+		       field == PV_FIELD_SEEN ? "seen" : "?");
+}
+
+int pv_inventory_record_set(struct pv_inventory_record *rec, const char *key, const char *value)
+{
+	int field = pv_inventory_field_lookup(key, strlen(key), false);
+
+	if (field < 0 || field == PV_FIELD_SEEN)
+		return pv_fail(PV_ERR_INVALID, "inventory", "unknown field '%s'", key);
+	return pv_inventory_record_set_field(rec, (enum pv_inventory_field)field, value);
 }
 
 bool pv_inventory_record_has(const struct pv_inventory_record *rec, enum pv_inventory_fact fact)
@@ -480,14 +565,107 @@ void pv_inventory_tftp_dir(const struct pv_inventory_record *rec,
 	}
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date and back (H. Hinnant's algorithms):
+ * gmtime_r/strftime and strptime/timegm cost microseconds, and a file of 100,000 boards
+ * holds about a million stamps. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void put_digits(char *out, unsigned value, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + value % 10);
+		value /= 10;
+	}
+}
+
 void pv_inventory_format_time(int64_t t, char out[21])
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
+	/* 0 .. 9999-12-31T23:59:59Z: every stamp piprov writes. */
+	if (t >= 0 && t <= 253402300799LL) {
+		int64_t year;
+		unsigned month, day, secs = (unsigned)(t % 86400);
 
-	if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999 ||
-	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		pv_strlcpy(out, "1970-01-01T00:00:00Z", 21);
+		civil_from_days(t / 86400, &year, &month, &day);
+		memcpy(out, "0000-00-00T00:00:00Z", 21);
+		put_digits(out, (unsigned)year, 4);
+		put_digits(out + 5, month, 2);
+		put_digits(out + 8, day, 2);
+		put_digits(out + 11, secs / 3600, 2);
+		put_digits(out + 14, secs / 60 % 60, 2);
+		put_digits(out + 17, secs % 60, 2);
+		return;
+	}
+	{
+		struct tm tm;
+		time_t tt = (time_t)t;
+
+		if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 > 9999 ||
+		    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			pv_strlcpy(out, "1970-01-01T00:00:00Z", 21);
+	}
+}
+
+/* The digits text[at..at+n) as a number, or -1 when one is not a digit. */
+static int read_digits(const char *text, int at, int n)
+{
+	int value = 0;
+
+	for (int i = at; i < at + n; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		value = value * 10 + (text[i] - '0');
+	}
+	return value;
+}
+
+/* The canonical form with in-range fields; false sends the text to strptime. */
+static bool parse_time_fast(const char *text, int64_t *out)
+{
+	static const unsigned char month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+						      31 };
+	int year = read_digits(text, 0, 4), month = read_digits(text, 5, 2);
+	int day = read_digits(text, 8, 2), hour = read_digits(text, 11, 2);
+	int minute = read_digits(text, 14, 2), second = read_digits(text, 17, 2);
+	bool leap;
+
+	if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+	    text[16] != ':' || text[19] != 'Z' || year < 0 || month < 1 || month > 12 ||
+	    day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
+	    second > 59 || day > month_days[month - 1])
+		return false;
+	leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+	if (month == 2 && day == 29 && !leap)
+		return false;
+	*out = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
+	       minute * 60 + second;
+	return true;
 }
 
 int pv_inventory_parse_time(const char *text, int64_t *out)
@@ -498,6 +676,9 @@ int pv_inventory_parse_time(const char *text, int64_t *out)
 
 	if (strlen(text) != 20)
 		return PV_ERR_INVALID;
+	if (parse_time_fast(text, out))
+		return PV_OK;
+	/* Anything else a hand edit may hold is read as before (strptime is lenient). */
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (!end || *end != '\0')
