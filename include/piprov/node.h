@@ -176,6 +176,8 @@ struct pv_node_identity {
 void pv_node_identity_init(struct pv_node_identity *id);
 void pv_node_identity_release(struct pv_node_identity *id);
 
+/* pv_node_identity_read with the firmware mailbox of the root when it has one (a real Pi). */
+int pv_node_identity_read_board(const struct pv_node_root *root, struct pv_node_identity *id);
 /* Read everything readable. mb may be NULL (no mailbox: values only it knows stay unknown).
  * Missing optional data is noted in id->warnings; bad data (a malformed device-tree cell, an
  * unparsable cpuinfo serial) fails with a message naming the file. Fails with
@@ -290,6 +292,11 @@ struct pv_node_netboot_request {
 	const char *private_key;      /* PEM: sign bootconf.txt (needed when SIGNED_BOOT=1) */
 	const char *image;            /* use this pieeprom image instead of the newest release */
 	bool force;                   /* CM4 without CM4_ENABLE_RPI_EEPROM_UPDATE, RPIBOOT mode */
+	/* Replace bootconf.txt by these bytes, exactly (rpi-eeprom-config --apply/--edit);
+	 * the edits above are not applied then. Still validated for the board. */
+	const void *config;
+	size_t config_len;
+	const char *config_name;      /* for messages, e.g. the file's path */
 	int64_t now;                  /* update timestamp and .sig ts; 0 = time(NULL) */
 };
 
@@ -329,6 +336,18 @@ int pv_node_backup_config(const struct pv_node_root *root, const struct pv_node_
  * plan's boot partition), as rpi-eeprom-update does, through pv_node_stage(). */
 int pv_node_netboot_stage(const struct pv_node_root *root, const struct pv_node_netboot_plan *plan,
 			  const char *dir, const struct pv_node_io_hooks *hooks);
+
+/* ---- rpi-eeprom-config --apply / --edit ------------------------------------------------ */
+
+/* The config --edit starts from: a staged update's (<bootfs>/pieeprom.upd) when there is
+ * one, else the running config. Appended to out; source gets what upstream prints as
+ * config_src ("/boot/firmware/pieeprom.upd", "blconfig device", "vcgencmd
+ * bootloader_config"). */
+int pv_node_edit_source(const struct pv_node_root *root, const struct pv_node_identity *id,
+			struct pv_buf *out, char *source, size_t size);
+/* Run $EDITOR (default nano, as upstream) on path and wait. PV_ERR_INTERRUPTED when it
+ * exits non-zero or is killed, PV_ERR_NOT_FOUND when it cannot be started. */
+int pv_node_run_editor(const char *path);
 
 #ifdef __cplusplus
 }

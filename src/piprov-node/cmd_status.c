@@ -16,18 +16,10 @@
 
 int node_read_identity(struct node_context *ctx, struct pv_node_identity *id)
 {
-	struct pv_node_mailbox mb = { NULL, NULL };
-	bool have_mb;
 	int rc;
 
-	/* The mailbox only exists on a real Pi; a sysroot has no /dev/vcio. */
-	have_mb = pv_node_mailbox_open_vcio(&ctx->root, &mb) == 0;
-	if (!have_mb)
-		pv_clear_error();
 	pv_node_identity_init(id);
-	rc = pv_node_identity_read(&ctx->root, have_mb ? &mb : NULL, id);
-	if (have_mb)
-		pv_node_mailbox_close(&mb);
+	rc = pv_node_identity_read_board(&ctx->root, id);
 	if (rc) {
 		node_fail(rc);
 		pv_node_identity_release(id);

@@ -398,9 +398,17 @@ static int do_set(int argc, char **argv)
 				status = cli_usage_error("eeprom set: unknown boot mode '%s'", arg);
 				goto out_free;
 			}
-			rc = edits[i].kind == OPT_FIRST
-				     ? pv_eeprom_conf_boot_first(conf, (unsigned)mode)
-				     : pv_eeprom_conf_boot_fallback(conf, (unsigned)mode);
+			{
+				/* The image's chip and --board decide which modes exist. */
+				struct pv_eeprom_conf_target target = { .soc = img.soc,
+									.board = board };
+
+				rc = pv_eeprom_conf_boot_place(conf, (unsigned)mode,
+							       edits[i].kind == OPT_FIRST
+								       ? PV_EEPROM_BOOT_FIRST
+								       : PV_EEPROM_BOOT_FALLBACK,
+							       &target);
+			}
 			break;
 		}
 		if (rc) {

@@ -3,25 +3,27 @@
  * tool truncates --out first). Deliberate differences: docs/eeprom.md. */
 #include <errno.h>
 #include <getopt.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "piprov/eeprom.h"
 #include "piprov/fileio.h"
+#include "piprov/node.h"
 #include "piprov/text.h"
 #include "banned.h"
 
 #define INPUT_FILE_LIMIT (4u * 1024u * 1024u)
-#define CURRENT_CONFIG_LIMIT (64u * 1024u)
+#define HASH_RULE "################################################################################"
 
 struct options {
 	const char *config, *out, *digest, *pubkey, *cacert, *timestamp, *bootcode, *bootsys;
 	const char *apply, *image;
+	const char *root;     /* --root: the board's root directory (a sysroot in tests) */
 	bool extract, edit;
 };
 
@@ -29,7 +31,8 @@ static void usage(FILE *f)
 {
 	fputs("usage: piprov eeprom-config [-c CONFIG] [-o OUT] [-d DIGEST] [-p PUBKEY]\n"
 	      "                            [--cacertder DER] [-t TIMESTAMP] [-b BOOTCODE]\n"
-	      "                            [-s BOOTSYS] [-x] [--debug] [EEPROM]\n\n"
+	      "                            [-s BOOTSYS] [-x] [--debug] [EEPROM]\n"
+	      "       piprov eeprom-config [--root DIR] (-a CONFIG | -e) [EEPROM]\n\n"
 	      "A drop-in for rpi-eeprom-config (see piprov-eeprom(1)):\n"
 	      "  EEPROM                 print (or --out) its bootconf.txt\n"
 	      "  -c CONFIG -o OUT EEPROM  write a new image with CONFIG as bootconf.txt\n"
@@ -37,6 +40,10 @@ static void usage(FILE *f)
 	      "  --cacertder DER, -b/--bootcode, -s/--bootsys, -t/--timestamp N\n"
 	      "  -x/--extract EEPROM    write every file section and bootcode.bin here\n"
 	      "  (no EEPROM)            print the running Pi's bootloader config\n"
+	      "  -a/--apply CONFIG [EEPROM]  on a Pi 4/5 (root): stage EEPROM (default: the\n"
+	      "                         newest release) with CONFIG as bootconf.txt\n"
+	      "  -e/--edit [EEPROM]     $EDITOR (default nano) on the current config, then apply\n"
+	      "  --root DIR             the board's root directory (default /; a sysroot)\n"
 	      "The image is written to OUT (atomically) or to standard output.\n",
 	      f);
 }
@@ -93,59 +100,156 @@ static int extract_files(const struct pv_eeprom_image *img)
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-/* The running Pi's config: the blconfig nvmem cell when the device tree names one, else
- * `vcgencmd bootloader_config` (rpi-eeprom-config's read_current_config()). */
-static int read_current_config(struct pv_buf *out)
+/* The board under root ("/" normally; --root for a sysroot). Prints the failure. */
+static int read_board(const char *root_path, struct pv_node_root *root,
+		      struct pv_node_identity *id)
 {
-	const char *base = "/sys/firmware/devicetree/base";
-	struct pv_buf alias = PV_BUF_INIT(SIZE_MAX);
-	char node[PATH_MAX], real[PATH_MAX], of_node[PATH_MAX], *dt_path;
-	glob_t g;
-	FILE *p;
-	int rc = PV_ERR_NOT_FOUND;
+	int rc = pv_node_root_open(root, root_path);
 
-	if (pv_file_read_raw("/sys/firmware/devicetree/base/aliases/blconfig", 4096, &alias) == 0 &&
-	    alias.len) {
-		snprintf(node, sizeof(node), "%s%s", base, pv_buf_str(&alias));
-		dt_path = realpath(node, real);
-		if (dt_path && glob("/sys/bus/nvmem/devices/*", 0, NULL, &g) == 0) {
-			for (size_t i = 0; rc != 0 && i < g.gl_pathc; i++) {
-				char link[PATH_MAX], nvmem[PATH_MAX];
-				snprintf(link, sizeof(link), "%s/of_node", g.gl_pathv[i]);
-				if (!realpath(link, of_node) || !strstr(real, of_node))
-					continue;
-				snprintf(nvmem, sizeof(nvmem), "%s/nvmem", g.gl_pathv[i]);
-				rc = pv_file_read_raw(nvmem, CURRENT_CONFIG_LIMIT, out);
-			}
-			globfree(&g);
-		}
+	pv_node_identity_init(id);
+	if (rc == 0 && (rc = pv_node_identity_read_board(root, id)))
+		pv_node_root_close(root);
+	if (rc) {
+		pv_node_identity_release(id);
+		return cli_fail(rc);
 	}
-	pv_buf_release(&alias);
-	if (rc == 0) {
-		/* The nvmem cell is NUL-padded; the official tool decodes it as text. */
-		size_t len = strnlen((const char *)out->data, out->len);
-		pv_buf_truncate(out, len);
-		return CLI_EXIT_OK;
-	}
-	pv_clear_error();
-	p = popen("vcgencmd bootloader_config 2>/dev/null", "r");
-	if (!p)
-		return cli_error("cannot run 'vcgencmd bootloader_config': %s", strerror(errno));
-	for (;;) {
-		char chunk[4096];
-		size_t got = fread(chunk, 1, sizeof(chunk), p);
-		if (got == 0)
-			break;
-		if (pv_buf_append(out, chunk, got) != 0 || out->len > CURRENT_CONFIG_LIMIT) {
-			pclose(p);
-			return cli_error("'vcgencmd bootloader_config': output too large");
-		}
-	}
-	if (pclose(p) != 0)
-		return cli_error("cannot read the current bootloader config: no blconfig nvmem "
-				 "device and 'vcgencmd bootloader_config' failed (not a Raspberry "
-				 "Pi 4/5?)");
 	return CLI_EXIT_OK;
+}
+
+/* The running Pi's config: the blconfig nvmem cell when the device tree names one, else
+ * the firmware's bootloader_config (rpi-eeprom-config's read_current_config()), read by
+ * the node library. */
+static int print_current_config(const char *root_path, const char *out)
+{
+	struct pv_node_root root;
+	struct pv_node_identity id;
+	int rc = read_board(root_path, &root, &id);
+
+	if (rc)
+		return rc;
+	if (id.eeprom_config_source == PV_NODE_SRC_NONE)
+		rc = cli_error("cannot read the current bootloader config: no blconfig nvmem "
+			       "device and no firmware mailbox (not a Raspberry Pi 4/5?)");
+	else
+		rc = write_output(out, pv_buf_str(&id.eeprom_config), id.eeprom_config.len);
+	pv_node_identity_release(&id);
+	pv_node_root_close(&root);
+	return rc;
+}
+
+/* --apply CONFIG [EEPROM]: CONFIG's bytes become bootconf.txt of EEPROM (default: the
+ * newest release image, as `rpi-eeprom-update -l`), staged as `rpi-eeprom-update -d -f`
+ * does: backup, pieeprom.upd + pieeprom.sig + recovery.bin in the boot partition. */
+static int apply_config(const char *root_path, const char *image, const struct pv_buf *config,
+			const char *config_path, const char *config_src)
+{
+	struct pv_node_netboot_request req = { 0 };
+	struct pv_node_netboot_plan plan;
+	struct pv_node_root root;
+	struct pv_node_identity id;
+	char backup[600];
+	int rc;
+
+	if (strcmp(root_path, "/") == 0 && geteuid() != 0)
+		return cli_error("--edit/--apply must be run as root");
+	if ((rc = read_board(root_path, &root, &id)))
+		return rc;
+	pv_node_netboot_plan_init(&plan);
+	if (!pv_node_identity_has_eeprom(&id)) {
+		rc = cli_error("--edit/--apply must run on a Raspberry Pi 4 or Raspberry Pi 5");
+		goto out;
+	}
+	req.config = config->data ? config->data : (const unsigned char *)"";
+	req.config_len = config->len;
+	req.config_name = config_path;
+	req.image = image;
+	req.now = (int64_t)time(NULL);
+	if ((rc = pv_node_netboot_prepare(&root, &id, &req, &plan))) {
+		rc = cli_fail(rc);
+		goto out;
+	}
+	for (const char *w = pv_buf_str(&plan.warnings); *w; w += strcspn(w, "\n") + 1)
+		cli_warn("%.*s", (int)strcspn(w, "\n"), w);
+	printf("Updating bootloader EEPROM\n image: %s%s\nconfig_src: %s\nconfig: %s\n%s\n%s\n"
+	       "%s\n", image || plan.image_path[0] == '/' ? "" : "/", plan.image_path,
+	       config_src ? config_src : "", config_path, HASH_RULE, pv_buf_str(config), HASH_RULE);
+	if ((rc = pv_node_backup_config(&root, &plan, req.now, backup, sizeof(backup))) ||
+	    (rc = pv_node_netboot_stage(&root, &plan, NULL, NULL))) {
+		rc = cli_fail(rc);
+		goto out;
+	}
+	printf("\n*** To cancel this update remove pieeprom.upd, pieeprom.sig and recovery.bin "
+	       "from '/%s' (or run 'sudo rpi-eeprom-update -r') ***\n\n"
+	       "previous config saved as '/%s'\nstaged in '/%s': reboot to apply\n",
+	       plan.bootfs, backup, plan.bootfs);
+	rc = CLI_EXIT_OK;
+out:
+	pv_node_netboot_plan_release(&plan);
+	pv_node_identity_release(&id);
+	pv_node_root_close(&root);
+	return rc;
+}
+
+static int apply_file(const char *root_path, const char *image, const char *path)
+{
+	struct pv_buf config = PV_BUF_INIT(SIZE_MAX);
+	int rc = pv_file_read_raw(path, INPUT_FILE_LIMIT, &config);
+
+	rc = rc ? cli_fail(rc) : apply_config(root_path, image, &config, path, NULL);
+	pv_buf_release(&config);
+	return rc;
+}
+
+/* --edit: the current config (a staged update's, else the running one) in $EDITOR, then
+ * --apply of the result. */
+static int edit_config(const char *root_path, const char *image)
+{
+	struct pv_buf config = PV_BUF_INIT(SIZE_MAX);
+	struct pv_node_root root;
+	struct pv_node_identity id;
+	char dir[PATH_MAX], path[PATH_MAX + 16], source[320];
+	const char *tmp = getenv("TMPDIR");
+	size_t lines = 0;
+	int rc;
+
+	if (strcmp(root_path, "/") == 0 && geteuid() != 0)
+		return cli_error("--edit/--apply must be run as root");
+	if ((rc = read_board(root_path, &root, &id)))
+		return rc;
+	rc = pv_node_edit_source(&root, &id, &config, source, sizeof(source));
+	pv_node_identity_release(&id);
+	pv_node_root_close(&root);
+	if (rc) {
+		pv_buf_release(&config);
+		return cli_fail(rc);
+	}
+	snprintf(dir, sizeof(dir), "%s/piprov-eeprom-config-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		pv_buf_release(&config);
+		return cli_error("cannot create a temporary folder '%s': %s", dir, strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/boot.conf", dir);
+	rc = pv_file_write_atomic(path, pv_buf_str(&config), config.len, 0600);
+	if (rc == 0)
+		rc = pv_node_run_editor(path);
+	pv_buf_reset(&config);
+	if (rc == 0)
+		rc = pv_file_read_raw(path, INPUT_FILE_LIMIT, &config);
+	if (rc) {
+		rc = cli_fail(rc);
+		goto out_remove;
+	}
+	for (size_t i = 0; i < config.len; i++)
+		lines += config.data[i] == '\n' || i + 1 == config.len;
+	if (lines < 2)
+		rc = cli_error("aborting update because '%s' appears to be empty", path);
+	else
+		rc = apply_config(root_path, image, &config, path, source);
+out_remove:
+	unlink(path);
+	rmdir(dir);
+	pv_buf_release(&config);
+	return rc;
 }
 
 static int modify_or_read(const struct options *o)
@@ -226,7 +330,7 @@ out_release:
 
 int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 {
-	enum { OPT_CACERT = 1000, OPT_DEBUG };
+	enum { OPT_CACERT = 1000, OPT_DEBUG, OPT_ROOT };
 	static const struct option longopts[] = {
 		{ "apply", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'c' },
@@ -240,10 +344,11 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 		{ "timestamp", required_argument, NULL, 't' },
 		{ "cacertder", required_argument, NULL, OPT_CACERT },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { 0 };
+	struct options o = { .root = "/" };
 	struct pv_eeprom_image img = { 0 };
 	int c, rc;
 
@@ -260,6 +365,7 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 		case 's': o.bootsys = optarg; break;
 		case 't': o.timestamp = optarg; break;
 		case OPT_CACERT: o.cacert = optarg; break;
+		case OPT_ROOT: o.root = optarg; break;
 		case OPT_DEBUG:
 			pv_log_set_level(PV_LOG_DEBUG);
 			ctx->verbosity = 2;
@@ -273,9 +379,10 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 	if (optind < argc)
 		return cli_usage_error("eeprom-config: unexpected argument '%s'", argv[optind]);
 
-	if (o.edit || o.apply)
-		return cli_error("--edit/--apply schedule an update on a running Pi: use "
-				 "rpi-eeprom-config there, or 'piprov-node'");
+	if (o.edit)
+		return edit_config(o.root, o.image);
+	if (o.apply)
+		return apply_file(o.root, o.image, o.apply);
 	if (o.image && o.extract) {
 		rc = pv_eeprom_load(&img, o.image);
 		if (rc)
@@ -288,13 +395,5 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 		return modify_or_read(&o);
 	if (o.config)
 		return cli_usage_error("eeprom-config: --config needs an EEPROM image to modify");
-	{
-		struct pv_buf conf = PV_BUF_INIT(SIZE_MAX);
-		rc = read_current_config(&conf);
-		if (rc == CLI_EXIT_OK)
-			rc = write_output(o.out, conf.data ? conf.data : (const unsigned char *)"",
-					  conf.len);
-		pv_buf_release(&conf);
-		return rc;
-	}
+	return print_current_config(o.root, o.out);
 }

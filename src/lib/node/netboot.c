@@ -399,12 +399,15 @@ static int plan_config(const struct pv_node_netboot_request *req,
 	int rc;
 
 	if ((rc = pv_eeprom_conf_parse(plan->old_config.data, plan->old_config.len,
-				       "running config", &old)) ||
-	    (rc = pv_eeprom_conf_parse(plan->old_config.data, plan->old_config.len,
-				       "new config", &new)))
+				       "running config", &old)))
 		goto out_free;
-	if ((rc = apply_request(req, &target, new)) ||
-	    (rc = pv_eeprom_conf_check(new, &target, &plan->warnings)))
+	if (req->config)
+		rc = pv_eeprom_conf_parse(req->config, req->config_len,
+					  req->config_name ? req->config_name : "new config", &new);
+	else if ((rc = pv_eeprom_conf_parse(plan->old_config.data, plan->old_config.len,
+					    "new config", &new)) == 0)
+		rc = apply_request(req, &target, new);
+	if (rc || (rc = pv_eeprom_conf_check(new, &target, &plan->warnings)))
 		goto out_free;
 	if (!req->private_key && (signed_boot(old) || signed_boot(new))) {
 		rc = pv_fail(PV_ERR_UNSUPPORTED, "node", "SIGNED_BOOT=1: the new config must be "
@@ -473,11 +476,14 @@ int pv_node_netboot_prepare(const struct pv_node_root *root, const struct pv_nod
 		return pv_fail(rc, "node", "running config: %s", pv_strerror(rc));
 	if ((rc = plan_config(req, plan)))
 		return rc;
-	if (!req->image &&
-	    (rc = pv_node_find_release(root, &plan->defaults, plan->soc, plan->image_path,
-				       sizeof(plan->image_path), plan->recovery_path,
-				       sizeof(plan->recovery_path))))
+	rc = pv_node_find_release(root, &plan->defaults, plan->soc, plan->image_path,
+				  sizeof(plan->image_path), plan->recovery_path,
+				  sizeof(plan->recovery_path));
+	/* With an image of one's own, recovery.bin still comes from the release folder (as
+	 * rpi-eeprom-update -f); staging names it when there is none. */
+	if (rc && !req->image)
 		return rc;
+	pv_clear_error();
 	if ((rc = read_image(root, req, plan, &raw)))
 		goto out;
 	if ((rc = pv_eeprom_parse(&img, raw.data, raw.len, plan->image_path)))

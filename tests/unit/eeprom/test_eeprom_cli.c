@@ -218,6 +218,13 @@ static void test_eeprom_commands(void **state)
 	assert_int_equal(run(e, &out, "eeprom set synth.bin -o cm4.bin --board cm4 --first nvme"), 0);
 	assert_int_equal(run(e, &out, "eeprom set synth.bin -o pi4.bin --board pi4 --first nvme"), 1);
 	assert_non_null(strstr(pv_buf_str(&out), "not available on Raspberry Pi 4 Model B"));
+	assert_non_null(strstr(pv_buf_str(&out), "BOOT_ORDER"));
+	/* --fallback on a board: the mode joins the order the board tries (before the 0xf
+	 * RESTART), and a mode already tried is left where it is. */
+	assert_int_equal(run(e, &out, "eeprom set synth.bin -o cm4fb.bin --board cm4 "
+				      "BOOT_ORDER=0xf21 --fallback nvme"), 0);
+	assert_int_equal(run(e, &out, "eeprom config cm4fb.bin"), 0);
+	assert_non_null(strstr(pv_buf_str(&out), "BOOT_ORDER=0xf621"));
 	assert_int_equal(run(e, &out, "eeprom set synth.bin -o pi5.bin --board pi5 BOOT_UART=1"), 1);
 	assert_non_null(strstr(pv_buf_str(&out), "BCM2711 image"));
 

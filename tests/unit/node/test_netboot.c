@@ -671,6 +671,164 @@ static void test_provision_two_boots(void **state)
 	free(root);
 }
 
+/* ---- piprov eeprom-config --apply / --edit (the drop-in, on the node library) ---- */
+
+static int run_eeprom_config(const char *root, const char *env, const char *args,
+			     struct pv_buf *out)
+{
+	char *prog = pv_test_program("piprov"), *cmd = NULL;
+	int rc;
+
+	assert_true(asprintf(&cmd, "%s %s '%s' eeprom-config --root '%s' %s </dev/null 2>&1",
+			     env ? env : "", NODE_EMULATOR, prog, root, args) > 0);
+	rc = pv_test_run(cmd, out, 1);
+	free(cmd);
+	free(prog);
+	return rc;
+}
+
+/* Staged image, .sig and recovery.bin: returns the staged bootconf.txt. */
+static char *staged_config(const char *root, uint32_t ts)
+{
+	char *upd = path_join(root, "boot/firmware/pieeprom.upd");
+	char *sig = path_join(root, "boot/firmware/pieeprom.sig");
+	char *rec = path_join(root, "boot/firmware/recovery.bin");
+	char *conf = check_image(upd, sig, "2711", ts);
+	struct pv_buf b = PV_BUF_INIT(SIZE_MAX);
+
+	pv_test_read_file(rec, &b);
+	assert_memory_equal(b.data, recovery_bytes, sizeof(recovery_bytes));
+	pv_buf_release(&b);
+	free(upd);
+	free(sig);
+	free(rec);
+	return conf;
+}
+
+static void test_eeprom_config_apply(void **state)
+{
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *file = path_join(tmp, "boot.conf"), *args = NULL, *conf, *older = NULL;
+	char *upd = path_join(root, "boot/firmware/pieeprom.upd");
+	/* Taken byte for byte: a comment, CRLF, no final newline. */
+	static const char text[] = "[all]\r\n# mine\r\nBOOT_ORDER=0xf21\r\nBOOT_UART=1";
+	struct pv_buf log = PV_BUF_INIT(1 << 20);
+
+	(void)state;
+	pv_test_write_file(file, text, sizeof(text) - 1);
+	assert_true(asprintf(&args, "--apply '%s'", file) > 0);
+	assert_int_equal(run_eeprom_config(root, NULL, args, &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "Updating bootloader EEPROM\n image: /usr/lib/"
+						 "firmware/raspberrypi/bootloader-2711/default/"
+						 "pieeprom-2025-05-08.bin\nconfig_src: \nconfig: "));
+	assert_non_null(strstr(pv_buf_str(&log), "reboot to apply"));
+	conf = staged_config(root, NEWEST_TS);
+	assert_string_equal(conf, text);
+	free(conf);
+	free(args);
+	/* An explicit image (positional EEPROM) instead of the newest release. */
+	assert_true(asprintf(&older, "%s/usr/lib/firmware/raspberrypi/bootloader-2711/default/"
+			     "pieeprom-2023-01-05.bin", root) > 0);
+	assert_true(asprintf(&args, "--apply '%s' '%s'", file, older) > 0);
+	pv_buf_reset(&log);
+	assert_int_equal(run_eeprom_config(root, NULL, args, &log), 0);
+	conf = staged_config(root, OLDER_TS);
+	assert_string_equal(conf, text);
+	free(conf);
+	free(args);
+	/* A config that is wrong for the board is refused and nothing is staged. */
+	unlink(upd);
+	pv_test_write_file(file, "BOOT_ORDER=0xf61\n", 17);
+	assert_true(asprintf(&args, "--apply '%s'", file) > 0);
+	pv_buf_reset(&log);
+	assert_int_equal(run_eeprom_config(root, NULL, args, &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "mode 0x6 (nvme) is not available on Raspberry "
+						 "Pi 4 Model B"));
+	assert_false(pv_path_exists(upd));
+	free(args);
+	/* Not a board with an EEPROM. */
+	free(root);
+	root = NULL;
+	assert_true(asprintf(&root, "%s/pi3bplus", NODE_SYSROOTS) > 0);
+	assert_true(asprintf(&args, "--apply '%s'", file) > 0);
+	pv_buf_reset(&log);
+	assert_int_equal(run_eeprom_config(root, NULL, args, &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "must run on a Raspberry Pi 4 or Raspberry Pi 5"));
+	free(args);
+	free(older);
+	free(upd);
+	free(file);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+static void test_eeprom_config_edit(void **state)
+{
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *editor = path_join(tmp, "editor.sh"), *seen = path_join(tmp, "seen.conf");
+	char *env = NULL, *conf;
+	struct pv_buf log = PV_BUF_INIT(1 << 20), b = PV_BUF_INIT(SIZE_MAX);
+	static const char script[] =
+		"#!/bin/sh\n"
+		"# Records what it was given, then edits as $EDIT_MODE says.\n"
+		"cp \"$1\" \"$SEEN\"\n"
+		"case \"$EDIT_MODE\" in\n"
+		"order) sed -i 's/^BOOT_ORDER=.*/BOOT_ORDER=0xf21/' \"$1\" ;;\n"
+		"append) printf 'TFTP_PREFIX=2\\n' >> \"$1\" ;;\n"
+		"fail) exit 3 ;;\n"
+		"empty) : > \"$1\" ;;\n"
+		"esac\n";
+
+	(void)state;
+	pv_test_write_file(editor, script, sizeof(script) - 1);
+	assert_int_equal(chmod(editor, 0755), 0);
+	/* First edit: the running config (the blconfig nvmem device). */
+	assert_true(asprintf(&env, "EDITOR='%s' SEEN='%s' EDIT_MODE=order", editor, seen) > 0);
+	assert_int_equal(run_eeprom_config(root, env, "--edit", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "config_src: blconfig device\n"));
+	pv_test_read_file(seen, &b);
+	assert_string_equal(pv_buf_str(&b), "[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\n"
+					    "POWER_OFF_ON_HALT=0\nBOOT_ORDER=0xf41\n");
+	conf = staged_config(root, NEWEST_TS);
+	assert_string_equal(conf, "[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\nPOWER_OFF_ON_HALT=0\n"
+				  "BOOT_ORDER=0xf21\n");
+	free(conf);
+	free(env);
+	/* Second edit: the staged update's config, edited further. */
+	assert_true(asprintf(&env, "EDITOR='%s' SEEN='%s' EDIT_MODE=append", editor, seen) > 0);
+	pv_buf_reset(&log);
+	assert_int_equal(run_eeprom_config(root, env, "--edit", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "config_src: /boot/firmware/pieeprom.upd\n"));
+	conf = staged_config(root, NEWEST_TS);
+	assert_string_equal(conf, "[all]\nBOOT_UART=0\nWAKE_ON_GPIO=1\nPOWER_OFF_ON_HALT=0\n"
+				  "BOOT_ORDER=0xf21\nTFTP_PREFIX=2\n");
+	free(conf);
+	free(env);
+	/* The editor failing, or leaving an empty file, aborts; the staged update stays. */
+	assert_true(asprintf(&env, "EDITOR='%s' SEEN='%s' EDIT_MODE=fail", editor, seen) > 0);
+	pv_buf_reset(&log);
+	assert_int_equal(run_eeprom_config(root, env, "--edit", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "exited with code 3"));
+	free(env);
+	assert_true(asprintf(&env, "EDITOR='%s' SEEN='%s' EDIT_MODE=empty", editor, seen) > 0);
+	pv_buf_reset(&log);
+	assert_int_equal(run_eeprom_config(root, env, "--edit", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "appears to be empty"));
+	conf = staged_config(root, NEWEST_TS);
+	assert_non_null(strstr(conf, "TFTP_PREFIX=2\n"));
+	free(conf);
+	free(env);
+	free(editor);
+	free(seen);
+	pv_buf_release(&log);
+	pv_buf_release(&b);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +845,8 @@ int main(void)
 		cmocka_unit_test(test_pi5_immediate),
 		cmocka_unit_test(test_report_inventory),
 		cmocka_unit_test(test_provision_two_boots),
+		cmocka_unit_test(test_eeprom_config_apply),
+		cmocka_unit_test(test_eeprom_config_edit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
