@@ -59,8 +59,8 @@ void pv_clear_error(void)
 	last_status = PV_OK;
 }
 
-static int record_failure(int status, const char *module, const char *fmt, va_list ap,
-			  const char *suffix)
+static int PV_PRINTF(3, 0) record_failure(int status, const char *module, const char *fmt,
+					  va_list ap, const char *suffix)
 {
 	char detail[PV_ERROR_DETAIL_MAX];
 

@@ -238,8 +238,8 @@ struct checker {
 };
 
 /* status: what a caller that fails on this finding returns (pv_eeprom_conf_check). */
-static void add_va(struct checker *c, enum pv_eeprom_conf_severity sev, int status,
-		   unsigned line, const char *fmt, va_list ap)
+static void PV_PRINTF(5, 0) add_va(struct checker *c, enum pv_eeprom_conf_severity sev,
+				   int status, unsigned line, const char *fmt, va_list ap)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
