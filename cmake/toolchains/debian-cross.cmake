@@ -22,8 +22,8 @@ if(PIPROV_TARGET_SYSROOT)
   set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
   # The compiler knows only the toolchain's include and library folders. The multiarch
   # folder comes first (openssl/configuration.h lives there).
-  set(CMAKE_C_FLAGS_INIT
-    "-isystem ${_pv_sys}/usr/include/${PIPROV_CROSS_TRIPLET} -isystem ${_pv_sys}/usr/include")
+  string(APPEND CMAKE_C_FLAGS_INIT
+    " -isystem ${_pv_sys}/usr/include/${PIPROV_CROSS_TRIPLET} -isystem ${_pv_sys}/usr/include")
   set(_pv_ldflags "")
   foreach(_pv_dir IN LISTS _pv_libdirs)
     # -rpath-link: the libraries' own dependencies (libusb needs libudev) are found there.
