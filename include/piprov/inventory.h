@@ -26,7 +26,7 @@ extern "C" {
 /* Used when neither --inventory nor the environment variable names a file. */
 #define PV_INVENTORY_DEFAULT_PATH "piprov-inventory.cfg"
 #define PV_INVENTORY_ENV "PIPROV_INVENTORY"
-/* The largest inventory file the loader accepts (a 100,000-board file is about 60 MiB). */
+/* The largest inventory file the loader accepts (a 100,000-board file is about 70 MiB). */
 #define PV_INVENTORY_MAX_FILE_SIZE ((size_t)512 * 1024 * 1024)
 
 /* Field limits (including the NUL). */

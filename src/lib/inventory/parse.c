@@ -256,6 +256,20 @@ static int skip_space(struct lexer *lx)
 	}
 }
 
+/* Skip blanks; true when the next token starts well inside the window (no comment, no
+ * refill needed): the case for almost every token, kept free of function calls. */
+static bool skip_blanks_fast(struct lexer *lx)
+{
+	const char *p = lx->p, *end = lx->end;
+	unsigned line = lx->line;
+
+	while (p < end && has_class(*p, C_BLANK | C_NEWLINE))
+		line += *p++ == '\n';
+	lx->p = p;
+	lx->line = line;
+	return (size_t)(end - p) >= LOOKAHEAD && *p != '#' && *p != '/';
+}
+
 static int lex_string_part(struct lexer *lx)
 {
 	const char *p = lx->p + 1, *end = lx->end; /* after the opening quote */
@@ -317,10 +331,11 @@ static int lex_string(struct lexer *lx)
 	lx->str_len = 0;
 	do {
 		rc = lex_string_part(lx);
-		if (!rc)
+		if (!rc && !skip_blanks_fast(lx)) {
 			rc = skip_space(lx);
-		if (!rc)
-			rc = ensure(lx, LOOKAHEAD);
+			if (!rc)
+				rc = ensure(lx, LOOKAHEAD);
+		}
 	} while (!rc && lx->p < lx->end && *lx->p == '"');
 	if (rc)
 		return rc;
@@ -383,14 +398,17 @@ static int lex_number(struct lexer *lx)
 
 static int next(struct lexer *lx)
 {
-	int rc = skip_space(lx);
 	const char *p;
 	char c;
 
-	if (!rc)
-		rc = ensure(lx, LOOKAHEAD);
-	if (rc)
-		return rc;
+	if (!skip_blanks_fast(lx)) {
+		int rc = skip_space(lx);
+
+		if (!rc)
+			rc = ensure(lx, LOOKAHEAD);
+		if (rc)
+			return rc;
+	}
 	lx->tok_line = lx->line;
 	p = lx->p;
 	if (p >= lx->end) {

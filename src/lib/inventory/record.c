@@ -607,12 +607,18 @@ static void put_digits(char *out, unsigned value, int n)
 
 void pv_inventory_format_time(int64_t t, char out[21])
 {
-	/* 0 .. 9999-12-31T23:59:59Z: every stamp piprov writes. */
-	if (t >= 0 && t <= 253402300799LL) {
-		int64_t year;
-		unsigned month, day, secs = (unsigned)(t % 86400);
+	/* 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, years always in 4 digits (strftime
+	 * wrote "420-..." for the year 420, which did not read back). */
+	if (t >= -62167219200LL && t <= 253402300799LL) {
+		int64_t year, days = t / 86400, rest = t % 86400;
+		unsigned month, day, secs;
 
-		civil_from_days(t / 86400, &year, &month, &day);
+		if (rest < 0) {
+			rest += 86400;
+			days--;
+		}
+		secs = (unsigned)rest;
+		civil_from_days(days, &year, &month, &day);
 		memcpy(out, "0000-00-00T00:00:00Z", 21);
 		put_digits(out, (unsigned)year, 4);
 		put_digits(out + 5, month, 2);
@@ -645,7 +651,8 @@ static int read_digits(const char *text, int at, int n)
 	return value;
 }
 
-/* The canonical form with in-range fields; false sends the text to strptime. */
+/* The canonical form with in-range fields from 1970 on; false sends the text to strptime
+ * (which also decides, as before, about the years before 1970). */
 static bool parse_time_fast(const char *text, int64_t *out)
 {
 	static const unsigned char month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
@@ -656,7 +663,7 @@ static bool parse_time_fast(const char *text, int64_t *out)
 	bool leap;
 
 	if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
-	    text[16] != ':' || text[19] != 'Z' || year < 0 || month < 1 || month > 12 ||
+	    text[16] != ':' || text[19] != 'Z' || year < 1970 || month < 1 || month > 12 ||
 	    day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 ||
 	    second > 59 || day > month_days[month - 1])
 		return false;

@@ -301,10 +301,10 @@ static char *put_record(char *p, const struct pv_inventory_record *rec,
 		p = PV_PUT_LIT(p, " = [ \"");
 		p = pv_inventory_put_str(p, pv_inventory_source_name(seen->source));
 		p = PV_PUT_LIT(p, "\", \"");
-		p = pv_inventory_put_mem(p, cached_time(&cache[0], seen->first_seen), 20);
+		p = pv_inventory_put_str(p, cached_time(&cache[0], seen->first_seen));
 		if (seen->first_seen != seen->last_seen) {
 			p = PV_PUT_LIT(p, "\", \"");
-			p = pv_inventory_put_mem(p, cached_time(&cache[1], seen->last_seen), 20);
+			p = pv_inventory_put_str(p, cached_time(&cache[1], seen->last_seen));
 		}
 		p = PV_PUT_LIT(p, "\" ];\n");
 	}

@@ -355,12 +355,57 @@ static void test_tftp_tree(void **state)
 	free(dir);
 }
 
+/* Ansible tag groups among many boards: one group per distinct name in order of first
+ * appearance, each board once (tags "a.b" and "a_b" are both group tag_a_b). */
+static void test_ansible_groups(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_buf out = PV_BUF_INIT(SIZE_MAX), expected = PV_BUF_INIT(SIZE_MAX);
+	const char *groups;
+
+	(void)state;
+	pv_inventory_init(&inv);
+	for (unsigned i = 0; i < 3000; i++) {
+		char serial[17], host[32], tags[64];
+		const char *kv[] = { "hostname", host, "tags", tags, NULL };
+
+		snprintf(serial, sizeof(serial), "20000000%08x", i);
+		snprintf(host, sizeof(host), "n%u", i);
+		snprintf(tags, sizeof(tags), "%s,r%u%s", i % 2 ? "odd" : "even", i % 3,
+			 i % 1000 == 0 ? ",a.b,a_b" : "");
+		add(&inv, serial, kv);
+	}
+	assert_int_equal(pv_export_ansible(&inv, NULL, &out), PV_OK);
+	/* First appearances: board 0 brings even, r0 and a_b; board 1 odd and r1; board 2 r2. */
+	pv_buf_append_str(&expected, "\n[tag_even]\n");
+	for (unsigned i = 0; i < 3000; i += 2)
+		pv_buf_appendf(&expected, "n%u\n", i);
+	pv_buf_append_str(&expected, "\n[tag_r0]\n");
+	for (unsigned i = 0; i < 3000; i += 3)
+		pv_buf_appendf(&expected, "n%u\n", i);
+	pv_buf_append_str(&expected, "\n[tag_a_b]\nn0\nn1000\nn2000\n\n[tag_odd]\n");
+	for (unsigned i = 1; i < 3000; i += 2)
+		pv_buf_appendf(&expected, "n%u\n", i);
+	for (unsigned r = 1; r < 3; r++) {
+		pv_buf_appendf(&expected, "\n[tag_r%u]\n", r);
+		for (unsigned i = r; i < 3000; i += 3)
+			pv_buf_appendf(&expected, "n%u\n", i);
+	}
+	groups = strstr(pv_buf_str(&out), "\n[tag_");
+	assert_non_null(groups);
+	assert_string_equal(groups, pv_buf_str(&expected));
+	pv_buf_release(&out);
+	pv_buf_release(&expected);
+	pv_inventory_release(&inv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_formats), cmocka_unit_test(test_unknown_format),
 		cmocka_unit_test(test_json_keys),      cmocka_unit_test(test_dnsmasq_accepts),
 		cmocka_unit_test(test_kea_accepts),    cmocka_unit_test(test_tftp_tree),
+		cmocka_unit_test(test_ansible_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

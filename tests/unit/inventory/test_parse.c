@@ -264,6 +264,34 @@ static void test_time_stamps(void **state)
 		assert_int_equal(pv_inventory_parse_time(ours, &back), PV_OK);
 		assert_int_equal(back, t);
 	}
+	/* Before 1970 (strptime reads them): the same as strftime from the year 1000, and back. */
+	for (int i = 0; i < 20000; i++) {
+		int64_t t = -(int64_t)(((uint64_t)rand_r(&seed) << 31 | (uint64_t)rand_r(&seed)) %
+				       30610224000ull) - 1;
+		char ours[21], ref[32];
+		struct tm tm;
+		time_t tt = (time_t)t;
+		int64_t back;
+
+		gmtime_r(&tt, &tm);
+		strftime(ref, sizeof(ref), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		pv_inventory_format_time(t, ours);
+		assert_string_equal(ours, ref);
+		assert_int_equal(pv_inventory_parse_time(ours, &back), t == -1 ? PV_ERR_INVALID : PV_OK);
+		if (t != -1)
+			assert_int_equal(back, t);
+	}
+	{
+		/* Years below 1000 in 4 digits, so that they read back (found by fuzz_inventory). */
+		char text[21];
+		int64_t t;
+
+		assert_int_equal(pv_inventory_parse_time("0420-11-25T05:14:54Z", &t), PV_OK);
+		pv_inventory_format_time(t, text);
+		assert_string_equal(text, "0420-11-25T05:14:54Z");
+		pv_inventory_format_time(-62167219200LL, text);
+		assert_string_equal(text, "0000-01-01T00:00:00Z");
+	}
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
 		struct tm tm;
 		int64_t ours;
