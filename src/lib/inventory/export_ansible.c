@@ -1,5 +1,6 @@
 /* Ansible INI inventory: group [rpi] with one host per board (ansible_host = its IP) and
  * facts as host variables, plus one group per tag (tag_<name>). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +46,14 @@ struct group_table {
 	size_t slots_cap; /* a power of two, at least twice count */
 };
 
+/* 64-bit FNV-1a, also where size_t has 32 bits (armhf). */
 static size_t hash_name(const char *s)
 {
-	size_t h = 14695981039346656037u;
+	uint64_t h = 14695981039346656037u;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
+	return (size_t)h;
 }
 
 static int group_slots_grow(struct group_table *t)

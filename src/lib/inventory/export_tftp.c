@@ -16,6 +16,7 @@
 #include "piprov/fileio.h"
 #include "piprov/inventory_export.h"
 #include "piprov/text.h"
+#include "strset.h"
 #include "banned.h"
 
 #define MANIFEST_NAME ".piprov-manifest"
@@ -24,23 +25,24 @@
 #define COPY_MAX_DEPTH 16
 
 struct manifest {
-	char **paths; /* relative to the root */
+	char **paths; /* relative to the root, in the order they were added */
 	size_t count, cap;
+	struct pv_strset known; /* the same paths, for lookups (a scan was quadratic) */
 };
 
 static bool manifest_has(const struct manifest *m, const char *rel)
 {
-	for (size_t i = 0; i < m->count; i++)
-		if (strcmp(m->paths[i], rel) == 0)
-			return true;
-	return false;
+	return pv_strset_contains(&m->known, rel, strlen(rel));
 }
 
 static int manifest_add(struct manifest *m, const char *rel)
 {
 	char *copy;
+	int added = pv_strset_add(&m->known, rel, strlen(rel));
 
-	if (manifest_has(m, rel))
+	if (added < 0)
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+	if (!added)
 		return PV_OK;
 	if (m->count == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
@@ -64,6 +66,7 @@ static void manifest_release(struct manifest *m)
 	free(m->paths);
 	m->paths = NULL;
 	m->count = m->cap = 0;
+	pv_strset_release(&m->known);
 }
 
 static int manifest_load(const char *path, struct manifest *m)
@@ -360,17 +363,18 @@ out_free_path:
 	return rc;
 }
 
-static bool dir_wanted(const struct pv_inventory *inv, const char *rel)
+/* The board folders of the inventory, to ask per manifest entry whether its top folder
+ * still belongs to a board. */
+static int wanted_dirs(const struct pv_inventory *inv, struct pv_strset *dirs)
 {
 	char dir[PV_INVENTORY_HOSTNAME_MAX];
-	size_t top = strcspn(rel, "/");
 
 	for (size_t i = 0; i < inv->count; i++) {
 		pv_inventory_tftp_dir(&inv->records[i], dir);
-		if (dir[0] && strlen(dir) == top && strncmp(dir, rel, top) == 0)
-			return true;
+		if (dir[0] && pv_strset_add(dirs, dir, strlen(dir)) < 0)
+			return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
 	}
-	return false;
+	return PV_OK;
 }
 
 static int compare_depth_desc(const void *a, const void *b)
@@ -383,20 +387,29 @@ static int compare_depth_desc(const void *a, const void *b)
 /* Remove what piprov created for boards that left the inventory, deepest first. */
 static int prune(struct tftp_job *job, const struct pv_inventory *inv)
 {
+	struct pv_strset wanted = PV_STRSET_INIT;
 	size_t kept = 0;
+	int rc = wanted_dirs(inv, &wanted);
 
+	if (rc)
+		goto out_release_wanted;
 	qsort(job->manifest.paths, job->manifest.count, sizeof(char *), compare_depth_desc);
 	for (size_t i = 0; i < job->manifest.count; i++) {
 		char *rel = job->manifest.paths[i], *path;
 		struct stat st;
 		bool removed = false;
 
-		if (dir_wanted(inv, rel)) {
+		if (pv_strset_contains(&wanted, rel, strcspn(rel, "/"))) {
 			job->manifest.paths[kept++] = rel;
 			continue;
 		}
-		if (asprintf(&path, "%s/%s", job->opts->tftp_root, rel) < 0)
-			return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+		if (asprintf(&path, "%s/%s", job->opts->tftp_root, rel) < 0) {
+			/* What is left unvisited stays listed: it still exists. */
+			while (i < job->manifest.count)
+				job->manifest.paths[kept++] = job->manifest.paths[i++];
+			rc = pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+			break;
+		}
 		if (lstat(path, &st) < 0)
 			removed = true;
 		else if (S_ISDIR(st.st_mode))
@@ -411,14 +424,18 @@ static int prune(struct tftp_job *job, const struct pv_inventory *inv)
 			job->manifest.paths[kept++] = rel;
 		}
 	}
+	/* The lookup set keeps pruned names; nothing asks it after the prune. */
 	job->manifest.count = kept;
-	return PV_OK;
+out_release_wanted:
+	pv_strset_release(&wanted);
+	return rc;
 }
 
 int pv_export_tftp(const struct pv_inventory *inv, const struct pv_export_opts *opts,
 		   struct pv_tftp_report *report)
 {
-	struct tftp_job job = { opts, report, { NULL, 0, 0 }, NULL, PV_BUF_INIT(CMDLINE_MAX_SIZE) };
+	struct tftp_job job = { opts, report, { NULL, 0, 0, PV_STRSET_INIT }, NULL,
+				PV_BUF_INIT(CMDLINE_MAX_SIZE) };
 	char dir[PV_INVENTORY_HOSTNAME_MAX], *manifest_path;
 	struct stat st;
 	int rc;

@@ -304,10 +304,16 @@ static int set_time_field(const char *field, const char *value, int64_t *out)
 	return PV_OK;
 }
 
-/* TFTP_PREFIX_STR as the bootloader uses it: one path component, at most 32 characters. */
+/* TFTP_PREFIX_STR as the bootloader uses it: one path component, at most 32 characters.
+ * The inventory keeps the folder name; the bootloader setting is usually written with its
+ * separator ("cluster-a/", as in the documentation's example), so one is accepted and
+ * dropped: both name the same folder. */
 static int set_prefix_str(const char *value, struct pv_inventory_record *rec)
 {
 	size_t len = strlen(value);
+
+	if (len > 0 && value[len - 1] == '/')
+		len--;
 
 	if (len >= PV_INVENTORY_PREFIX_STR_MAX)
 		return pv_fail(PV_ERR_INVALID, "inventory",
@@ -318,12 +324,14 @@ static int set_prefix_str(const char *value, struct pv_inventory_record *rec)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '_' || c == '.'))
 			return pv_fail(PV_ERR_INVALID, "inventory",
-				       "field 'tftp_prefix_str': '%s' must be letters, digits, - _ .",
-				       value);
+				       "field 'tftp_prefix_str': '%s' must be letters, digits, - _ . "
+				       "(and one final /)", value);
 	}
-	if (strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
+	if ((len == 0 && value[0]) || (len == 1 && value[0] == '.') ||
+	    (len == 2 && value[0] == '.' && value[1] == '.'))
 		return pv_fail(PV_ERR_INVALID, "inventory", "field 'tftp_prefix_str': '%s'", value);
-	memcpy(rec->tftp_prefix_str, value, len + 1);
+	memcpy(rec->tftp_prefix_str, value, len);
+	rec->tftp_prefix_str[len] = '\0';
 	return PV_OK;
 }
 

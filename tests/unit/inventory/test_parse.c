@@ -230,6 +230,16 @@ static void test_field_names(void **state)
 	assert_int_equal(pv_inventory_record_set(&rec, "seen", "x"), PV_ERR_INVALID);
 	assert_int_equal(pv_inventory_record_set(&rec, "serial_", "x"), PV_ERR_INVALID);
 	assert_int_equal(pv_inventory_record_set(&rec, "", "x"), PV_ERR_INVALID);
+	/* TFTP_PREFIX_STR as written in bootconf.txt ("cluster-a/") names the same folder. */
+	assert_int_equal(pv_inventory_record_set(&rec, "tftp_prefix_str", "cluster-a/"), PV_OK);
+	assert_string_equal(rec.tftp_prefix_str, "cluster-a");
+	assert_int_equal(pv_inventory_record_set(&rec, "tftp_prefix_str", "lab.1"), PV_OK);
+	assert_string_equal(rec.tftp_prefix_str, "lab.1");
+	assert_int_equal(pv_inventory_record_set(&rec, "tftp_prefix_str", "a//"), PV_ERR_INVALID);
+	assert_int_equal(pv_inventory_record_set(&rec, "tftp_prefix_str", "a/b"), PV_ERR_INVALID);
+	assert_int_equal(pv_inventory_record_set(&rec, "tftp_prefix_str", "/"), PV_ERR_INVALID);
+	assert_int_equal(pv_inventory_record_set(&rec, "tftp_prefix_str", "../"), PV_ERR_INVALID);
+	assert_string_equal(rec.tftp_prefix_str, "lab.1"); /* refused: unchanged */
 	pv_inventory_record_release(&rec);
 }
 
