@@ -32,6 +32,9 @@ static void usage(FILE *out)
 		"      --board-timeout S give up on a board after S seconds (default 180)\n"
 		"  -j, --metadata DIR    write each board's metadata to DIR/<serial>.json\n"
 		"      --inventory FILE  record each board in the inventory\n"
+		"      --ip-pool A-B     with --inventory: give boards new to it the next free\n"
+		"                        address of A-B (stable: kept on later runs)\n"
+		"      --hostname-pattern P  with --inventory: and a name (node-%%02d)\n"
 		"      --log-dir DIR     one progress log per board (DIR/<port>.log)\n"
 		"      --json            one JSON object per event, then a summary object\n"
 		"      --virtual SPEC    attach virtual boards (MODEL[,key=value]...; repeatable)\n"
@@ -57,6 +60,8 @@ enum {
 	OPT_TIMEOUT,
 	OPT_BOARD_TIMEOUT,
 	OPT_INVENTORY,
+	OPT_IP_POOL,
+	OPT_HOSTNAME_PATTERN,
 	OPT_LOG_DIR,
 	OPT_JSON,
 	OPT_VIRTUAL,
@@ -78,6 +83,8 @@ static const struct option long_options[] = {
 	{ "board-timeout", required_argument, NULL, OPT_BOARD_TIMEOUT },
 	{ "metadata", required_argument, NULL, 'j' },
 	{ "inventory", required_argument, NULL, OPT_INVENTORY },
+	{ "ip-pool", required_argument, NULL, OPT_IP_POOL },
+	{ "hostname-pattern", required_argument, NULL, OPT_HOSTNAME_PATTERN },
 	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "virtual", required_argument, NULL, OPT_VIRTUAL },
@@ -144,6 +151,18 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 		case OPT_INVENTORY:
 			a->run.inventory = optarg;
 			break;
+		case OPT_IP_POOL:
+		case OPT_HOSTNAME_PATTERN:
+			rc = opt == OPT_IP_POOL
+				     ? pv_inventory_parse_pool(optarg, &a->run.alloc)
+				     : pv_inventory_set_hostname_pattern(&a->run.alloc, optarg);
+			if (rc)
+				return cli_usage_error("%s: %s",
+						       opt == OPT_IP_POOL ? "--ip-pool"
+									  : "--hostname-pattern",
+						       pv_last_error());
+			a->run.has_alloc = true;
+			break;
 		case OPT_LOG_DIR:
 			a->run.log_dir = optarg;
 			break;
@@ -203,6 +222,8 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 	}
 	if (a->run.loop && a->run.count)
 		return cli_usage_error("--count and --loop exclude each other");
+	if (a->run.has_alloc && !a->run.inventory)
+		return cli_usage_error("--ip-pool and --hostname-pattern go with --inventory FILE");
 	if (a->overlay && !a->dir)
 		return cli_usage_error("-o/--overlay needs -d DIR (like rpiboot)");
 	a->run.ports = a->ports;

@@ -363,7 +363,10 @@ static unsigned update_inventory(struct usb_run *run, const struct pv_usb_job_re
 	for (size_t i = 0; i < r->count; i++) {
 		const struct pv_usb_board_result *b = &r->boards[i];
 		const struct pv_usb_metadata *md = &b->metadata;
-		struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB };
+		struct pv_inventory_upsert_opts opts = {
+			.source = PV_INVENTORY_SOURCE_USB,
+			.alloc = run->has_alloc ? &run->alloc : NULL,
+		};
 		struct pv_inventory_record rec;
 		char serial[17], now[32];
 

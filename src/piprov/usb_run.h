@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "piprov/inventory.h"
 #include "piprov/usb.h"
 
 struct usb_run {
@@ -24,6 +25,10 @@ struct usb_run {
 	const char *metadata_dir;
 	bool metadata_stdout;         /* rpiboot -j without a usable folder */
 	const char *inventory;
+	/* --ip-pool / --hostname-pattern: addresses and names for boards new to the
+	 * inventory (has_alloc: at least one was given). */
+	struct pv_inventory_alloc alloc;
+	bool has_alloc;
 	const char *log_dir;
 	const char **virtual_specs;
 	size_t virtual_count;

@@ -131,6 +131,49 @@ static void test_metadata_and_boot(void **state)
 		pv_buf_release(&inv);
 	}
 	free(path);
+	/* --ip-pool / --hostname-pattern: boards new to the inventory get the next free
+	 * address and name; a second run keeps them and numbers a new board after them. */
+	assert_true(asprintf(&path, "%s/alloc.cfg", dir) > 0);
+	assert_true(asprintf(&args, "usb flash --virtual pi4,count=2 --preset network "
+				    "--inventory '%s' --ip-pool 10.0.0.10-10.0.0.20 "
+				    "--hostname-pattern node-%%02d", path) > 0);
+	assert_int_equal(run(args, &out, 0), 0);
+	free(args);
+	assert_true(asprintf(&args, "usb flash --virtual pi4,count=2 --virtual pi5 "
+				    "--preset network --inventory '%s' "
+				    "--ip-pool 10.0.0.10-10.0.0.20 --hostname-pattern node-%%02d",
+			     path) > 0);
+	assert_int_equal(run(args, &out, 0), 0);
+	free(args);
+	assert_true(asprintf(&args, "inventory --inventory '%s' list --json", path) > 0);
+	assert_int_equal(run(args, &out, 0), 0);
+	free(args);
+	{
+		json_t *list = json_loads(pv_buf_str(&out), 0, NULL);
+		const char *want[][2] = { { "10.0.0.10", "node-01" },
+					  { "10.0.0.11", "node-02" },
+					  { "10.0.0.12", "node-03" } };
+
+		assert_non_null(list);
+		assert_int_equal(json_array_size(list), 3);
+		for (size_t i = 0; i < 3; i++) {
+			json_t *board = json_array_get(list, i);
+			assert_string_equal(json_string_value(json_object_get(board, "ip")),
+					    want[i][0]);
+			assert_string_equal(json_string_value(json_object_get(board, "hostname")),
+					    want[i][1]);
+		}
+		json_decref(list);
+	}
+	/* Without an inventory, or with a backwards pool: usage errors naming the option. */
+	assert_int_equal(run("usb flash --virtual pi4 --ip-pool 10.0.0.1-10.0.0.5", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "--inventory"));
+	assert_true(asprintf(&args, "usb flash --virtual pi4 --inventory '%s' "
+				    "--ip-pool 10.0.0.9-10.0.0.5", path) > 0);
+	assert_int_equal(run(args, &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "--ip-pool: "));
+	free(args);
+	free(path);
 	/* usb boot: serve a folder with the second stage of the chip. */
 	assert_true(asprintf(&path, "%s/boot", dir) > 0);
 	assert_int_equal(mkdir(path, 0755), 0);
