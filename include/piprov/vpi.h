@@ -145,6 +145,10 @@ struct pv_vpi_spec {
 	unsigned usb_mbps;
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
+	/* Generated identities start at this board number of the model, so two specs of one
+	 * model on a bus (`--virtual pi5 --virtual pi5`) are two different boards. Set by the
+	 * bus; 0 after parsing. */
+	unsigned first_default;
 };
 
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
@@ -153,8 +157,9 @@ struct pv_vpi_spec {
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);
 /* Options for board `index` (0..count-1) of a spec: the given serial/MAC for board 0 and
- * counted up for the next ones; distinct generated ones when none was given; the fault
- * drawn from fault_seed and index. */
+ * counted up for the next ones; distinct generated ones when none was given (a given
+ * serial without a MAC gets a MAC derived from the serial, as every real board has its
+ * own); the fault drawn from fault_seed and index. */
 int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 			      struct pv_vpi_options *opts);
 

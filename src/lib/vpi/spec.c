@@ -225,6 +225,19 @@ out_free_copy:
 	return rc;
 }
 
+/* The vendor's OUI and three bytes drawn from the serial: boards given only a serial still
+ * differ in MAC. The last byte ends in 0, leaving room for the board's further MACs (Wi-Fi,
+ * Bluetooth) after it. */
+static void mac_for_serial(const struct vpi_profile *profile, uint64_t serial, uint8_t mac[6])
+{
+	uint64_t mixed = vpi_mix64(serial ^ 0x6d6163ull);
+
+	memcpy(mac, profile->oui, 3);
+	mac[3] = (uint8_t)(mixed >> 16);
+	mac[4] = (uint8_t)(mixed >> 8);
+	mac[5] = (uint8_t)(mixed & 0xf0);
+}
+
 int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 			      struct pv_vpi_options *opts)
 {
@@ -235,12 +248,15 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	if (index >= spec->count)
 		return pv_fail(PV_ERR_INVALID, "vpi", "board %u of a spec with count=%u", index,
 			       spec->count);
-	rc = pv_vpi_options_init(&o, spec->board, index);
+	rc = pv_vpi_options_init(&o, spec->board, spec->first_default + index);
 	if (rc)
 		return rc;
 	profile = vpi_profile_for(spec->board->soc);
-	if (spec->has_serial)
+	if (spec->has_serial) {
 		o.serial = spec->serial + index;
+		if (!spec->has_mac)
+			mac_for_serial(profile, o.serial, o.mac);
+	}
 	if (spec->has_mac)
 		mac_add(spec->mac, (uint64_t)index * profile->macs_per_board, o.mac);
 	if (spec->has_boardrev)

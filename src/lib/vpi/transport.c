@@ -350,6 +350,10 @@ int pv_vpi_bus_add_spec(struct pv_usb_bus *bus, const char *spec_text)
 	rc = pv_vpi_spec_parse(spec_text, &spec);
 	if (rc)
 		return rc;
+	/* Boards of this model already on the bus: the new ones continue their numbering. */
+	for (size_t i = 0, n = board_snapshot(vb(bus)); i < n; i++)
+		if (vb(bus)->boards[i]->opts.board == spec.board)
+			spec.first_default++;
 	for (unsigned i = 0; i < spec.count && !rc; i++) {
 		struct pv_vpi_options opts;
 		struct pv_vpi_board *board;

@@ -447,9 +447,20 @@ static void test_bus_many_boards(void **state)
 	assert_int_equal(pv_vpi_bus_add_spec(bus, "cm4,count=9"), PV_OK);
 	assert_int_equal(pv_vpi_bus_add_spec(bus, "pi5"), PV_OK);
 	assert_int_not_equal(pv_vpi_bus_add_spec(bus, "pi5,count=x"), PV_OK);
-	assert_int_equal(pv_vpi_bus_board_count(bus), 10);
+	/* A second spec of a model already attached is another board, not a twin. */
+	assert_int_equal(pv_vpi_bus_add_spec(bus, "pi5"), PV_OK);
+	assert_int_equal(pv_vpi_bus_add_spec(bus, "cm4"), PV_OK);
+	assert_int_equal(pv_vpi_bus_board_count(bus), 12);
+	for (size_t i = 0; i < 12; i++)
+		for (size_t j = i + 1; j < 12; j++) {
+			const struct pv_vpi_options *a, *b;
+			a = pv_vpi_board_options(pv_vpi_bus_board_at(bus, i));
+			b = pv_vpi_board_options(pv_vpi_bus_board_at(bus, j));
+			assert_true(a->serial != b->serial);
+			assert_memory_not_equal(a->mac, b->mac, 6);
+		}
 	assert_int_equal(pv_usb_bus_scan(bus, &devices, &count), PV_OK);
-	assert_int_equal(count, 10);
+	assert_int_equal(count, 12);
 	assert_string_equal(devices[0].port_path, "100-1.1");
 	assert_string_equal(devices[6].port_path, "100-1.7");
 	assert_string_equal(devices[7].port_path, "100-2.1");

@@ -57,6 +57,30 @@ static void test_full_spec(void **state)
 	pv_vpi_spec_release(&spec);
 }
 
+/* serial= without mac=: the MAC comes from the serial (the vendor's OUI kept), so boards
+ * given different serials never share a MAC. */
+static void test_serial_only_gets_own_mac(void **state)
+{
+	struct pv_vpi_spec a, b;
+	struct pv_vpi_options oa, ob, plain;
+
+	(void)state;
+	assert_int_equal(pv_vpi_spec_parse("pi5,serial=0c8f7e5cbd989ae1", &a), PV_OK);
+	assert_int_equal(pv_vpi_spec_parse("pi5,serial=0c8f7e5cbd989ae2", &b), PV_OK);
+	assert_int_equal(pv_vpi_spec_board_options(&a, 0, &oa), PV_OK);
+	assert_int_equal(pv_vpi_spec_board_options(&b, 0, &ob), PV_OK);
+	assert_int_equal(pv_vpi_options_init(&plain, a.board, 0), PV_OK);
+	assert_memory_equal(oa.mac, plain.mac, 3);
+	assert_memory_not_equal(oa.mac, ob.mac, 6);
+	assert_memory_not_equal(oa.mac, plain.mac, 6);
+	assert_int_equal(oa.mac[5] & 0x0f, 0); /* room for the Wi-Fi and Bluetooth MACs */
+	/* The same serial always gives the same MAC. */
+	assert_int_equal(pv_vpi_spec_board_options(&a, 0, &ob), PV_OK);
+	assert_memory_equal(oa.mac, ob.mac, 6);
+	pv_vpi_spec_release(&a);
+	pv_vpi_spec_release(&b);
+}
+
 static void test_count_gives_distinct_boards(void **state)
 {
 	struct pv_vpi_spec spec;
@@ -159,6 +183,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal_spec),
 		cmocka_unit_test(test_full_spec),
+		cmocka_unit_test(test_serial_only_gets_own_mac),
 		cmocka_unit_test(test_count_gives_distinct_boards),
 		cmocka_unit_test(test_fault_seed_is_deterministic),
 		cmocka_unit_test(test_bad_specs_name_the_key),
