@@ -80,14 +80,83 @@ int pv_parse_i64(const char *str, int64_t *out)
 	return PV_OK;
 }
 
+static const char hex_digits[] = "0123456789abcdef";
+
+char *pv_put_mem(char *p, const char *s, size_t len)
+{
+	memcpy(p, s, len);
+	return p + len;
+}
+
+char *pv_put_str(char *p, const char *s)
+{
+	return pv_put_mem(p, s, strlen(s));
+}
+
+char *pv_put_hex(char *p, uint64_t value, int min_digits)
+{
+	int n = 1;
+
+	while (n < 16 && (value >> (4 * n)) != 0)
+		n++;
+	if (n < min_digits)
+		n = min_digits;
+	for (int i = n - 1; i >= 0; i--)
+		*p++ = hex_digits[(value >> (4 * i)) & 0xf];
+	return p;
+}
+
+char *pv_put_u64(char *p, uint64_t value)
+{
+	char digits[20];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	while (n)
+		*p++ = digits[--n];
+	return p;
+}
+
+char *pv_put_i64(char *p, int64_t value)
+{
+	if (value < 0) {
+		*p++ = '-';
+		return pv_put_u64(p, (uint64_t)0 - (uint64_t)value);
+	}
+	return pv_put_u64(p, (uint64_t)value);
+}
+
+char *pv_put_mac(char *p, const uint8_t mac[6], char sep)
+{
+	for (int i = 0; i < 6; i++) {
+		if (i)
+			*p++ = sep;
+		*p++ = hex_digits[mac[i] >> 4];
+		*p++ = hex_digits[mac[i] & 0xf];
+	}
+	return p;
+}
+
+char *pv_put_ipv4(char *p, uint32_t ip)
+{
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		p = pv_put_u64(p, (ip >> shift) & 0xff);
+		if (shift)
+			*p++ = '.';
+	}
+	return p;
+}
+
 void pv_hex_encode(const void *data, size_t len, char *out)
 {
-	static const char digits[] = "0123456789abcdef";
 	const unsigned char *p = data;
 
 	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0xf];
+		out[2 * i] = hex_digits[p[i] >> 4];
+		out[2 * i + 1] = hex_digits[p[i] & 0xf];
 	}
 	out[2 * len] = '\0';
 }
@@ -143,8 +212,7 @@ int pv_mac_parse(const char *str, uint8_t mac[6])
 
 void pv_mac_format(const uint8_t mac[6], char sep, char out[PV_MAC_STRLEN])
 {
-	snprintf(out, PV_MAC_STRLEN, "%02x%c%02x%c%02x%c%02x%c%02x%c%02x", mac[0], sep, mac[1],
-		 sep, mac[2], sep, mac[3], sep, mac[4], sep, mac[5]);
+	*pv_put_mac(out, mac, sep) = '\0';
 }
 
 int pv_serial_parse(const char *str, uint64_t *serial, int *digits)
@@ -171,15 +239,14 @@ int pv_serial_parse(const char *str, uint64_t *serial, int *digits)
 void pv_serial_format(uint64_t serial, int digits, char out[PV_SERIAL_STRLEN])
 {
 	if (digits == 16)
-		snprintf(out, PV_SERIAL_STRLEN, "%016llx", (unsigned long long)serial);
+		*pv_put_hex(out, serial, 16) = '\0';
 	else
-		snprintf(out, PV_SERIAL_STRLEN, "%08llx",
-			 (unsigned long long)(serial & 0xffffffffu));
+		pv_serial8_format(serial, out);
 }
 
 void pv_serial8_format(uint64_t serial, char out[9])
 {
-	snprintf(out, 9, "%08llx", (unsigned long long)(serial & 0xffffffffu));
+	*pv_put_hex(out, serial & 0xffffffffu, 8) = '\0';
 }
 
 int pv_ipv4_parse(const char *str, uint32_t *addr)
@@ -212,8 +279,7 @@ int pv_ipv4_parse(const char *str, uint32_t *addr)
 
 void pv_ipv4_format(uint32_t addr, char out[16])
 {
-	snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
-		 addr & 0xff);
+	*pv_put_ipv4(out, addr) = '\0';
 }
 
 bool pv_hostname_valid(const char *name)

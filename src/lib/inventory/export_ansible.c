@@ -1,6 +1,5 @@
 /* Ansible INI inventory: group [rpi] with one host per board (ansible_host = its IP) and
  * facts as host variables, plus one group per tag (tag_<name>). */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "inventory_internal.h"
 #include "piprov/inventory_export.h"
 #include "piprov/text.h"
+#include "strset.h"
 #include "banned.h"
 
 static void host_name(const struct pv_inventory_record *rec, char out[PV_INVENTORY_HOSTNAME_MAX])
@@ -36,75 +36,6 @@ static void group_name(const char *tag, char out[PV_INVENTORY_TAG_MAX + 4])
 	out[n] = '\0';
 }
 
-/* Distinct group names, numbered in order of first appearance, found through an
- * open-addressing hash table (slots hold index + 1): comparing every tag with every earlier
- * one was quadratic, minutes for 100,000 tagged boards. */
-struct group_table {
-	char (*names)[PV_INVENTORY_TAG_MAX + 4];
-	size_t count, names_cap;
-	size_t *slots;
-	size_t slots_cap; /* a power of two, at least twice count */
-};
-
-/* 64-bit FNV-1a, also where size_t has 32 bits (armhf). */
-static size_t hash_name(const char *s)
-{
-	uint64_t h = 14695981039346656037u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return (size_t)h;
-}
-
-static int group_slots_grow(struct group_table *t)
-{
-	size_t cap = t->slots_cap ? t->slots_cap * 2 : 64;
-	size_t *slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return PV_ERR_NOMEM;
-	for (size_t i = 0; i < t->count; i++) {
-		size_t at = hash_name(t->names[i]) & (cap - 1);
-
-		while (slots[at])
-			at = (at + 1) & (cap - 1);
-		slots[at] = i + 1;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->slots_cap = cap;
-	return PV_OK;
-}
-
-/* The number of group name, added when new. */
-static int group_index(struct group_table *t, const char *name, size_t *index)
-{
-	size_t at;
-
-	if ((t->count + 1) * 2 > t->slots_cap && group_slots_grow(t))
-		return PV_ERR_NOMEM;
-	for (at = hash_name(name) & (t->slots_cap - 1); t->slots[at];
-	     at = (at + 1) & (t->slots_cap - 1)) {
-		if (strcmp(t->names[t->slots[at] - 1], name) == 0) {
-			*index = t->slots[at] - 1;
-			return PV_OK;
-		}
-	}
-	if (t->count == t->names_cap) {
-		size_t cap = t->names_cap ? t->names_cap * 2 : 16;
-		void *names = realloc(t->names, cap * sizeof(*t->names));
-
-		if (!names)
-			return PV_ERR_NOMEM;
-		t->names = names;
-		t->names_cap = cap;
-	}
-	pv_strlcpy(t->names[t->count], name, sizeof(t->names[0]));
-	t->slots[at] = t->count + 1;
-	*index = t->count++;
-	return PV_OK;
-}
-
 struct member {
 	size_t group, record;
 };
@@ -122,7 +53,9 @@ static int compare_member(const void *a, const void *b)
  * once each in inventory order. */
 static int put_tag_groups(const struct pv_inventory *inv, struct pv_buf *out)
 {
-	struct group_table table = { NULL, 0, 0, NULL, 0 };
+	/* Group names numbered in order of first appearance; comparing every tag with every
+	 * earlier one was quadratic, minutes for 100,000 tagged boards. */
+	struct pv_strset groups = PV_STRSET_INIT;
 	struct member *members = NULL;
 	size_t n = 0, total = 0;
 	char group[PV_INVENTORY_TAG_MAX + 4], name[PV_INVENTORY_HOSTNAME_MAX];
@@ -138,7 +71,8 @@ static int put_tag_groups(const struct pv_inventory *inv, struct pv_buf *out)
 	for (size_t i = 0; i < inv->count && !rc; i++) {
 		for (size_t t = 0; t < inv->records[i].n_tags && !rc; t++) {
 			group_name(inv->records[i].tags[t], group);
-			rc = group_index(&table, group, &members[n].group);
+			if (pv_strset_add(&groups, group, strlen(group), &members[n].group) < 0)
+				rc = PV_ERR_NOMEM;
 			members[n++].record = i;
 		}
 	}
@@ -146,7 +80,8 @@ static int put_tag_groups(const struct pv_inventory *inv, struct pv_buf *out)
 		qsort(members, n, sizeof(*members), compare_member);
 	for (size_t k = 0; k < n && !rc; k++) {
 		if (k == 0 || members[k].group != members[k - 1].group)
-			rc = pv_buf_appendf(out, "\n[%s]\n", table.names[members[k].group]);
+			rc = pv_buf_appendf(out, "\n[%s]\n",
+					    pv_strset_name(&groups, members[k].group));
 		else if (members[k].record == members[k - 1].record)
 			continue; /* two tags of one board give the same group name */
 		host_name(&inv->records[members[k].record], name);
@@ -154,8 +89,7 @@ static int put_tag_groups(const struct pv_inventory *inv, struct pv_buf *out)
 			rc = pv_buf_appendf(out, "%s\n", name);
 	}
 	free(members);
-	free(table.names);
-	free(table.slots);
+	pv_strset_release(&groups);
 	return rc;
 }
 

@@ -105,15 +105,15 @@ static char *put_host(char *p, const struct pv_inventory_record *rec)
 		return PV_PUT_LIT(p, ": no MAC recorded\n");
 	}
 	p = PV_PUT_LIT(p, "dhcp-host=");
-	p = pv_inventory_put_mac(p, rec->mac, ':');
+	p = pv_put_mac(p, rec->mac, ':');
 	p = PV_PUT_LIT(p, ",set:rpi");
 	if (rec->has_ip) {
 		*p++ = ',';
-		p = pv_inventory_put_ipv4(p, rec->ip);
+		p = pv_put_ipv4(p, rec->ip);
 	}
 	if (rec->hostname[0]) {
 		*p++ = ',';
-		p = pv_inventory_put_mem(p, rec->hostname,
+		p = pv_put_mem(p, rec->hostname,
 					 strnlen(rec->hostname, sizeof(rec->hostname) - 1));
 	}
 	p = PV_PUT_LIT(p, " # ");

@@ -38,7 +38,7 @@ static bool manifest_has(const struct manifest *m, const char *rel)
 static int manifest_add(struct manifest *m, const char *rel)
 {
 	char *copy;
-	int added = pv_strset_add(&m->known, rel, strlen(rel));
+	int added = pv_strset_add(&m->known, rel, strlen(rel), NULL);
 
 	if (added < 0)
 		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
@@ -371,7 +371,7 @@ static int wanted_dirs(const struct pv_inventory *inv, struct pv_strset *dirs)
 
 	for (size_t i = 0; i < inv->count; i++) {
 		pv_inventory_tftp_dir(&inv->records[i], dir);
-		if (dir[0] && pv_strset_add(dirs, dir, strlen(dir)) < 0)
+		if (dir[0] && pv_strset_add(dirs, dir, strlen(dir), NULL) < 0)
 			return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
 	}
 	return PV_OK;

@@ -48,18 +48,8 @@ int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_rec
 size_t pv_inventory_match_serial(struct pv_inventory *inv, uint64_t serial, int digits,
 				 struct pv_inventory_record **first);
 
-/* Formatters storing at a cursor in a buffer with room reserved (format.c); each returns
- * the cursor after the text, without a NUL. */
-char *pv_inventory_put_mem(char *p, const char *s, size_t len);
-char *pv_inventory_put_str(char *p, const char *s);
-char *pv_inventory_put_hex(char *p, uint64_t value, int min_digits); /* lower case */
-char *pv_inventory_put_u64(char *p, uint64_t value);
-char *pv_inventory_put_i64(char *p, int64_t value);
-char *pv_inventory_put_mac(char *p, const uint8_t mac[6], char sep); /* 17 characters */
-char *pv_inventory_put_ipv4(char *p, uint32_t ip);                   /* at most 15 */
-char *pv_inventory_put_serial(char *p, const struct pv_inventory_record *rec); /* 8 or 16 */
-/* A string literal: its length is known at compile time. */
-#define PV_PUT_LIT(p, lit) pv_inventory_put_mem((p), (lit), sizeof(lit) - 1)
+/* The record's serial at a cursor (8 or 16 digits, as pv_inventory_serial_text). */
+char *pv_inventory_put_serial(char *p, const struct pv_inventory_record *rec);
 
 /* Ask for transparent huge pages on a large allocation (a 100,000-board load touches
  * ~150 MB; with 4 KiB pages the page faults cost more than the parsing). Advisory only. */

@@ -548,6 +548,13 @@ void pv_inventory_serial_text(const struct pv_inventory_record *rec, char out[17
 	pv_serial_format(rec->serial, rec->serial_digits == 16 ? 16 : 8, out);
 }
 
+char *pv_inventory_put_serial(char *p, const struct pv_inventory_record *rec)
+{
+	if (rec->serial_digits == 16)
+		return pv_put_hex(p, rec->serial, 16);
+	return pv_put_hex(p, rec->serial & 0xffffffffu, 8);
+}
+
 void pv_inventory_serial8(const struct pv_inventory_record *rec, char out[9])
 {
 	pv_serial8_format(rec->serial, out);

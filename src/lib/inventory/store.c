@@ -165,7 +165,7 @@ static char *put_quoted(char *p, const char *s)
 		case '\t': *p++ = 't'; break;
 		default:
 			*p++ = 'x';
-			p = pv_inventory_put_hex(p, c, 2);
+			p = pv_put_hex(p, c, 2);
 		}
 	}
 	*p++ = '"';
@@ -176,7 +176,7 @@ static char *put_quoted(char *p, const char *s)
 static char *put_key(char *p, const char *key)
 {
 	p = PV_PUT_LIT(p, "    ");
-	p = pv_inventory_put_str(p, key);
+	p = pv_put_str(p, key);
 	return PV_PUT_LIT(p, " = ");
 }
 
@@ -190,7 +190,7 @@ static char *put_string(char *p, const char *key, const char *value)
 static char *put_mac_setting(char *p, const char *key, const uint8_t mac[6])
 {
 	p = PV_PUT_LIT(put_key(p, key), "\"");
-	p = pv_inventory_put_mac(p, mac, ':');
+	p = pv_put_mac(p, mac, ':');
 	return PV_PUT_LIT(p, "\";\n");
 }
 
@@ -242,7 +242,7 @@ static char *put_record(char *p, const struct pv_inventory_record *rec,
 		p = put_mac_setting(p, "bt_mac", rec->bt_mac);
 	if (rec->has_revision) {
 		p = PV_PUT_LIT(p, "    board_revision = \"");
-		p = pv_inventory_put_hex(p, rec->revision, 1);
+		p = pv_put_hex(p, rec->revision, 1);
 		p = PV_PUT_LIT(p, "\";\n");
 	}
 	if (rec->uuid[0])
@@ -251,7 +251,7 @@ static char *put_record(char *p, const struct pv_inventory_record *rec,
 		p = put_string(p, "hostname", rec->hostname);
 	if (rec->has_ip) {
 		p = PV_PUT_LIT(p, "    ip = \"");
-		p = pv_inventory_put_ipv4(p, rec->ip);
+		p = pv_put_ipv4(p, rec->ip);
 		p = PV_PUT_LIT(p, "\";\n");
 	}
 	if (rec->has_tftp_prefix)
@@ -260,7 +260,7 @@ static char *put_record(char *p, const struct pv_inventory_record *rec,
 		p = put_string(p, "tftp_prefix_str", rec->tftp_prefix_str);
 	if (rec->has_boot_order) {
 		p = PV_PUT_LIT(p, "    boot_order = \"0x");
-		p = pv_inventory_put_hex(p, rec->boot_order, 1);
+		p = pv_put_hex(p, rec->boot_order, 1);
 		p = PV_PUT_LIT(p, "\";\n");
 	}
 	if (rec->config_hash[0])
@@ -269,7 +269,7 @@ static char *put_record(char *p, const struct pv_inventory_record *rec,
 		p = put_string(p, "bootloader_version", rec->bootloader_version);
 	if (rec->bootloader_build_ts) {
 		p = PV_PUT_LIT(p, "    bootloader_build_ts = ");
-		p = pv_inventory_put_i64(p, rec->bootloader_build_ts);
+		p = pv_put_i64(p, rec->bootloader_build_ts);
 		p = PV_PUT_LIT(p, ";\n");
 	}
 	if (rec->eeprom_hash[0])
@@ -297,14 +297,14 @@ static char *put_record(char *p, const struct pv_inventory_record *rec,
 			continue;
 		/* [ source, first-seen ] when the fact was seen once, else also last-seen. */
 		p = PV_PUT_LIT(p, "      ");
-		p = pv_inventory_put_str(p, pv_inventory_fact_name((enum pv_inventory_fact)f));
+		p = pv_put_str(p, pv_inventory_fact_name((enum pv_inventory_fact)f));
 		p = PV_PUT_LIT(p, " = [ \"");
-		p = pv_inventory_put_str(p, pv_inventory_source_name(seen->source));
+		p = pv_put_str(p, pv_inventory_source_name(seen->source));
 		p = PV_PUT_LIT(p, "\", \"");
-		p = pv_inventory_put_str(p, cached_time(&cache[0], seen->first_seen));
+		p = pv_put_str(p, cached_time(&cache[0], seen->first_seen));
 		if (seen->first_seen != seen->last_seen) {
 			p = PV_PUT_LIT(p, "\", \"");
-			p = pv_inventory_put_str(p, cached_time(&cache[1], seen->last_seen));
+			p = pv_put_str(p, cached_time(&cache[1], seen->last_seen));
 		}
 		p = PV_PUT_LIT(p, "\" ];\n");
 	}

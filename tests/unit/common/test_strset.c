@@ -14,19 +14,19 @@ static void test_membership(void **state)
 	(void)state;
 	assert_false(pv_strset_contains(&set, "a", 1)); /* empty, never allocated */
 	snprintf(key, sizeof(key), "dc-a6-32-01-02-03/start4.elf");
-	assert_int_equal(pv_strset_add(&set, key, strlen(key)), 1);
+	assert_int_equal(pv_strset_add(&set, key, strlen(key), NULL), 1);
 	key[0] = 'X'; /* the set keeps its own copy */
 	assert_true(pv_strset_contains(&set, "dc-a6-32-01-02-03/start4.elf", 28));
-	assert_int_equal(pv_strset_add(&set, "dc-a6-32-01-02-03/start4.elf", 28), 0);
+	assert_int_equal(pv_strset_add(&set, "dc-a6-32-01-02-03/start4.elf", 28, NULL), 0);
 	assert_int_equal(set.count, 1);
 	/* Only the first len bytes count: the top folder of a path. */
-	assert_int_equal(pv_strset_add(&set, "1234abcd/cmdline.txt", 8), 1);
+	assert_int_equal(pv_strset_add(&set, "1234abcd/cmdline.txt", 8, NULL), 1);
 	assert_true(pv_strset_contains(&set, "1234abcd", 8));
 	assert_true(pv_strset_contains(&set, "1234abcd/other", strcspn("1234abcd/other", "/")));
 	assert_false(pv_strset_contains(&set, "1234abc", 7));      /* a prefix is not a member */
 	assert_false(pv_strset_contains(&set, "1234abcd/cmdline.txt", 20));
 	assert_false(pv_strset_contains(&set, "", 0));
-	assert_int_equal(pv_strset_add(&set, "", 0), 1); /* the empty string is a key too */
+	assert_int_equal(pv_strset_add(&set, "", 0, NULL), 1); /* the empty string is a key too */
 	assert_true(pv_strset_contains(&set, "", 0));
 	pv_strset_release(&set);
 	assert_int_equal(set.count, 0);
@@ -41,14 +41,14 @@ static void test_growth(void **state)
 	(void)state;
 	for (unsigned i = 0; i < 20000; i++) {
 		snprintf(key, sizeof(key), "%08x/start4.elf", i * 2654435761u);
-		assert_int_equal(pv_strset_add(&set, key, strlen(key)), 1);
+		assert_int_equal(pv_strset_add(&set, key, strlen(key), NULL), 1);
 	}
 	assert_int_equal(set.count, 20000);
 	assert_true(set.cap >= 2 * set.count);
 	for (unsigned i = 0; i < 20000; i++) {
 		snprintf(key, sizeof(key), "%08x/start4.elf", i * 2654435761u);
 		assert_true(pv_strset_contains(&set, key, strlen(key)));
-		assert_int_equal(pv_strset_add(&set, key, strlen(key)), 0);
+		assert_int_equal(pv_strset_add(&set, key, strlen(key), NULL), 0);
 		snprintf(key, sizeof(key), "%08x/start4.elF", i * 2654435761u);
 		assert_false(pv_strset_contains(&set, key, strlen(key)));
 	}
