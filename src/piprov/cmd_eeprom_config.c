@@ -140,62 +140,81 @@ static int print_current_config(const char *root_path, const char *out)
 /* --apply CONFIG [EEPROM]: CONFIG's bytes become bootconf.txt of EEPROM (default: the
  * newest release image, as `rpi-eeprom-update -l`), staged as `rpi-eeprom-update -d -f`
  * does: backup, pieeprom.upd + pieeprom.sig + recovery.bin in the boot partition. */
-static int apply_config(const char *root_path, const char *image, const struct pv_buf *config,
-			const char *config_path, const char *config_src)
+static int apply_config(struct pv_node_root *root, const struct pv_node_identity *id,
+			const char *image, const struct pv_buf *config, const char *config_path,
+			const char *config_src)
 {
 	struct pv_node_netboot_request req = { 0 };
 	struct pv_node_netboot_plan plan;
-	struct pv_node_root root;
-	struct pv_node_identity id;
 	char backup[600];
 	int rc;
 
-	if (strcmp(root_path, "/") == 0 && geteuid() != 0)
-		return cli_error("--edit/--apply must be run as root");
-	if ((rc = read_board(root_path, &root, &id)))
-		return rc;
 	pv_node_netboot_plan_init(&plan);
-	if (!pv_node_identity_has_eeprom(&id)) {
-		rc = cli_error("--edit/--apply must run on a Raspberry Pi 4 or Raspberry Pi 5");
-		goto out;
-	}
 	req.config = config->data ? config->data : (const unsigned char *)"";
 	req.config_len = config->len;
 	req.config_name = config_path;
 	req.image = image;
 	req.now = (int64_t)time(NULL);
-	if ((rc = pv_node_netboot_prepare(&root, &id, &req, &plan))) {
+	if ((rc = pv_node_netboot_prepare(root, id, &req, &plan))) {
 		rc = cli_fail(rc);
-		goto out;
+		goto out_release_plan;
 	}
 	for (const char *w = pv_buf_str(&plan.warnings); *w; w += strcspn(w, "\n") + 1)
 		cli_warn("%.*s", (int)strcspn(w, "\n"), w);
 	printf("Updating bootloader EEPROM\n image: %s%s\nconfig_src: %s\nconfig: %s\n%s\n%s\n"
 	       "%s\n", image || plan.image_path[0] == '/' ? "" : "/", plan.image_path,
 	       config_src ? config_src : "", config_path, HASH_RULE, pv_buf_str(config), HASH_RULE);
-	if ((rc = pv_node_backup_config(&root, &plan, req.now, backup, sizeof(backup))) ||
-	    (rc = pv_node_netboot_stage(&root, &plan, NULL, NULL))) {
+	if ((rc = pv_node_backup_config(root, &plan, req.now, backup, sizeof(backup))) ||
+	    (rc = pv_node_netboot_stage(root, &plan, NULL, NULL))) {
 		rc = cli_fail(rc);
-		goto out;
+		goto out_release_plan;
 	}
 	printf("\n*** To cancel this update remove pieeprom.upd, pieeprom.sig and recovery.bin "
 	       "from '/%s' (or run 'sudo rpi-eeprom-update -r') ***\n\n"
 	       "previous config saved as '/%s'\nstaged in '/%s': reboot to apply\n",
 	       plan.bootfs, backup, plan.bootfs);
 	rc = CLI_EXIT_OK;
-out:
+out_release_plan:
 	pv_node_netboot_plan_release(&plan);
-	pv_node_identity_release(&id);
-	pv_node_root_close(&root);
 	return rc;
+}
+
+/* The board an update is staged on: root privileges on a real root, and an EEPROM. Prints
+ * the failure; on success the caller closes root and releases id. */
+static int open_board_for_update(const char *root_path, struct pv_node_root *root,
+				 struct pv_node_identity *id)
+{
+	int rc;
+
+	if (strcmp(root_path, "/") == 0 && geteuid() != 0)
+		return cli_error("--edit/--apply must be run as root");
+	if ((rc = read_board(root_path, root, id)))
+		return rc;
+	if (!pv_node_identity_has_eeprom(id)) {
+		pv_node_identity_release(id);
+		pv_node_root_close(root);
+		return cli_error("--edit/--apply must run on a Raspberry Pi 4 or Raspberry Pi 5");
+	}
+	return CLI_EXIT_OK;
 }
 
 static int apply_file(const char *root_path, const char *image, const char *path)
 {
 	struct pv_buf config = PV_BUF_INIT(SIZE_MAX);
+	struct pv_node_root root;
+	struct pv_node_identity id;
 	int rc = pv_file_read_raw(path, INPUT_FILE_LIMIT, &config);
 
-	rc = rc ? cli_fail(rc) : apply_config(root_path, image, &config, path, NULL);
+	if (rc) {
+		rc = cli_fail(rc);
+		goto out_release_config;
+	}
+	if ((rc = open_board_for_update(root_path, &root, &id)))
+		goto out_release_config;
+	rc = apply_config(&root, &id, image, &config, path, NULL);
+	pv_node_identity_release(&id);
+	pv_node_root_close(&root);
+out_release_config:
 	pv_buf_release(&config);
 	return rc;
 }
@@ -212,21 +231,16 @@ static int edit_config(const char *root_path, const char *image)
 	size_t lines = 0;
 	int rc;
 
-	if (strcmp(root_path, "/") == 0 && geteuid() != 0)
-		return cli_error("--edit/--apply must be run as root");
-	if ((rc = read_board(root_path, &root, &id)))
-		return rc;
-	rc = pv_node_edit_source(&root, &id, &config, source, sizeof(source));
-	pv_node_identity_release(&id);
-	pv_node_root_close(&root);
-	if (rc) {
-		pv_buf_release(&config);
-		return cli_fail(rc);
+	if ((rc = open_board_for_update(root_path, &root, &id)))
+		goto out_release_config;
+	if ((rc = pv_node_edit_source(&root, &id, &config, source, sizeof(source)))) {
+		rc = cli_fail(rc);
+		goto out_close_board;
 	}
 	snprintf(dir, sizeof(dir), "%s/piprov-eeprom-config-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
-		pv_buf_release(&config);
-		return cli_error("cannot create a temporary folder '%s': %s", dir, strerror(errno));
+		rc = cli_error("cannot create a temporary folder '%s': %s", dir, strerror(errno));
+		goto out_close_board;
 	}
 	snprintf(path, sizeof(path), "%s/boot.conf", dir);
 	rc = pv_file_write_atomic(path, pv_buf_str(&config), config.len, 0600);
@@ -237,17 +251,21 @@ static int edit_config(const char *root_path, const char *image)
 		rc = pv_file_read_raw(path, INPUT_FILE_LIMIT, &config);
 	if (rc) {
 		rc = cli_fail(rc);
-		goto out_remove;
+		goto out_remove_dir;
 	}
 	for (size_t i = 0; i < config.len; i++)
 		lines += config.data[i] == '\n' || i + 1 == config.len;
 	if (lines < 2)
 		rc = cli_error("aborting update because '%s' appears to be empty", path);
 	else
-		rc = apply_config(root_path, image, &config, path, source);
-out_remove:
+		rc = apply_config(&root, &id, image, &config, path, source);
+out_remove_dir:
 	unlink(path);
 	rmdir(dir);
+out_close_board:
+	pv_node_identity_release(&id);
+	pv_node_root_close(&root);
+out_release_config:
 	pv_buf_release(&config);
 	return rc;
 }
