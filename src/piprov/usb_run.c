@@ -253,6 +253,7 @@ static void tty_log(enum pv_log_level level, const char *module, const char *mes
 		    void *user)
 {
 	struct progress *pg = user;
+	int width = row_width();
 
 	pthread_mutex_lock(&pg->lock);
 	if (pg->count)
@@ -260,7 +261,7 @@ static void tty_log(enum pv_log_level level, const char *module, const char *mes
 	fflush(stdout);
 	cli_log_to_stderr(level, module, message, pg->run->ctx);
 	for (size_t i = 0; i < pg->count; i++)
-		printf("%.*s\n", row_width(), pg->lines[i].text);
+		printf("%.*s\n", width, pg->lines[i].text);
 	fflush(stdout);
 	pthread_mutex_unlock(&pg->lock);
 }
