@@ -190,14 +190,12 @@ static int parse_until(const char *text, struct pv_uart_capture_options *options
 	return 0;
 }
 
-static int cmd_capture(int argc, char **argv)
+static int cmd_capture(int argc, char **argv, const struct cli_context *ctx)
 {
 	static const struct option long_options[] = {
 		{ "baud", required_argument, NULL, 'b' },
 		{ "until", required_argument, NULL, 'u' },
-		{ "inventory", required_argument, NULL, 'i' },
 		{ "save", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "no-log", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -205,14 +203,14 @@ static int cmd_capture(int argc, char **argv)
 	struct pv_uart_capture_options options = { .baud = 115200, .cancel = &capture_interrupted };
 	struct pv_uart_parser *parser = NULL;
 	struct sigaction sa = { .sa_handler = on_interrupt }, old_int, old_term;
-	const char *inventory = NULL, *save = NULL;
+	const char *inventory = ctx->inventory, *save = NULL;
 	struct pv_atomic_file saved = { .fd = -1 };
 	struct board_sink sink = { NULL, false };
-	bool json = false, echo = true;
+	bool json = ctx->json, echo = true;
 	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
 	int opt, rc, status = CLI_EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, "b:u:i:s:jnh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "b:u:s:nh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'b': {
 			char *end;
@@ -232,14 +230,8 @@ static int cmd_capture(int argc, char **argv)
 						       "seconds nor 'done'",
 						       optarg);
 			break;
-		case 'i':
-			inventory = optarg;
-			break;
 		case 's':
 			save = optarg;
-			break;
-		case 'j':
-			json = true;
 			break;
 		case 'n':
 			echo = false;
@@ -314,22 +306,18 @@ out_abort_save:
 
 /* ---- parse / diagnose ---- */
 
-static int cmd_parse(int argc, char **argv)
+static int cmd_parse(int argc, char **argv, const struct cli_context *ctx)
 {
 	static const struct option long_options[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_uart_report *report;
-	bool json = false;
+	bool json = ctx->json;
 	int opt, status = CLI_EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, "jh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'j':
-			json = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
@@ -396,7 +384,6 @@ static int cmd_diagnose(int argc, char **argv)
 
 int cmd_uart(int argc, char **argv, struct cli_context *ctx)
 {
-	(void)ctx;
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
@@ -406,9 +393,9 @@ int cmd_uart(int argc, char **argv, struct cli_context *ctx)
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "capture") == 0)
-		return cmd_capture(argc - 1, argv + 1);
+		return cmd_capture(argc - 1, argv + 1, ctx);
 	if (strcmp(argv[1], "parse") == 0)
-		return cmd_parse(argc - 1, argv + 1);
+		return cmd_parse(argc - 1, argv + 1, ctx);
 	if (strcmp(argv[1], "diagnose") == 0)
 		return cmd_diagnose(argc - 1, argv + 1);
 	return cli_usage_error("'uart %s' is not a command (capture, parse, diagnose)", argv[1]);

@@ -33,6 +33,9 @@ void usb_run_init(struct usb_run *run, struct cli_context *ctx)
 {
 	memset(run, 0, sizeof(*run));
 	run->ctx = ctx;
+	/* Global options: --json, --inventory FILE (or $PIPROV_INVENTORY) records the boards. */
+	run->json = ctx->json;
+	run->inventory = ctx->inventory;
 	run->port_number = -1;
 	run->timeout_s = 120;
 	pv_usb_timeouts_default(&run->timeouts);
