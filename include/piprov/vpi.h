@@ -124,6 +124,9 @@ struct pv_vpi_options {
 	/* dump=DIR: where pv_vpi_bus_write_dumps() writes the EEPROM (NULL = nowhere).
 	 * Copied by pv_vpi_board_new(). */
 	const char *dump_dir;
+	/* The board is plugged in this long after it was made (0: at once): boards that arrive
+	 * over time, for a station (spec keys arrive-after= and arrive-every=). */
+	unsigned arrive_after_ms;
 };
 
 /* Defaults for a model; PV_ERR_UNSUPPORTED when the board has no USB boot ROM model here.
@@ -143,6 +146,9 @@ struct pv_vpi_spec {
 	uint32_t boardrev;
 	unsigned flash_ms;
 	unsigned usb_mbps;
+	unsigned arrive_after_ms;           /* board 0 is plugged in this long after the bus
+					     * made it, board i arrive_every_ms later each */
+	unsigned arrive_every_ms;
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
 	/* Generated identities start at this board number of the model, so two specs of one
@@ -153,7 +159,8 @@ struct pv_vpi_spec {
 
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
- * usb-mbps, dump=DIR, fault=SEED. Errors (PV_ERR_INVALID) name the key and the value. */
+ * usb-mbps, dump=DIR, fault=SEED, arrive-after=MS, arrive-every=MS. Errors
+ * (PV_ERR_INVALID) name the key and the value. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);
 /* Options for board `index` (0..count-1) of a spec: the given serial/MAC for board 0 and

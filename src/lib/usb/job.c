@@ -160,6 +160,10 @@ static void emit(struct slot *slot, enum pv_usb_phase phase, const char *detail,
 		.bytes = slot->result.bytes,
 		.elapsed_ms = pv_usb_now_ms() - slot->started_ms,
 		.attempt = attempt,
+		.result = phase == PV_USB_PHASE_VERIFIED || phase == PV_USB_PHASE_BOOTED ||
+				  phase == PV_USB_PHASE_FAILED
+			  ? &slot->result
+			  : NULL,
 	};
 
 	if (!job->cfg->event)
@@ -577,13 +581,25 @@ static struct slot *find_slot(struct job *job, const char *port_path)
 	return NULL;
 }
 
+static bool draining(struct job *job)
+{
+	return job->cfg->drain && *job->cfg->drain;
+}
+
 static bool accepting(struct job *job)
 {
-	if (cancelled(job))
+	if (cancelled(job) || draining(job))
 		return false;
 	if (job->cfg->loop)
 		return true;
 	return !job->target_known || job->started < job->target;
+}
+
+static int port_policy(struct job *job, const char *port_path)
+{
+	if (!job->cfg->port_policy)
+		return PV_USB_PORT_SERVE;
+	return job->cfg->port_policy(job->cfg->port_policy_user, port_path);
 }
 
 static int start_slot(struct job *job, const struct pv_usb_device_info *info)
@@ -639,7 +655,7 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 			slot->sightings++;
 			continue;
 		}
-		if (!accepting(job))
+		if (!accepting(job) || port_policy(job, info->port_path) == PV_USB_PORT_HOLD)
 			continue;
 		rc = start_slot(job, info);
 		if (rc)
@@ -653,7 +669,8 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 	for (struct slot **link = &job->slots; *link;) {
 		struct slot *s = *link;
 
-		if (s->finished && !s->present) {
+		if (s->finished &&
+		    (!s->present || port_policy(job, s->port_path) == PV_USB_PORT_AGAIN)) {
 			*link = s->next;
 			pthread_mutex_unlock(&job->lock);
 			pthread_join(s->thread, NULL);
@@ -671,7 +688,7 @@ static bool job_done(struct job *job)
 {
 	if (job->active > 0)
 		return false;
-	if (cancelled(job))
+	if (cancelled(job) || draining(job))
 		return true;
 	if (job->cfg->loop)
 		return false;
@@ -739,7 +756,7 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 		}
 		/* Finished workers and bus changes wake us; a cancel flag set from a signal
 		 * handler cannot, so with one the loop looks at it once a second. */
-		wait = config->cancel ? 1000 : 60000;
+		wait = config->cancel || config->drain ? 1000 : 60000;
 		if (job->active == 0 && config->wait_ms) {
 			uint64_t left = config->wait_ms - (now - job->last_activity_ms);
 			if (left < wait)

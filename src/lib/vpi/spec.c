@@ -10,6 +10,7 @@
 #define SPEC_TEXT_MAX 4096
 #define FLASH_MS_MAX 600000u    /* 10 minutes: far beyond any real EEPROM write */
 #define USB_MBPS_MAX 10000u
+#define ARRIVE_MS_MAX 86400000u /* a day */
 
 static const char *const fault_names[PV_VPI_FAULT_COUNT] = {
 	[PV_VPI_FAULT_NONE] = "none",
@@ -115,8 +116,9 @@ static int parse_bounded(const char *text, const char *key, const char *value, u
 static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, const char *value,
 		    unsigned *seen)
 {
-	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
-					    "usb-mbps", "dump", "fault" };
+	static const char *const keys[] = { "serial", "mac",   "boardrev", "count",
+					    "flash-ms", "usb-mbps", "dump",   "fault",
+					    "arrive-after", "arrive-every" };
 	size_t k;
 	int digits;
 
@@ -126,7 +128,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	if (k == PV_ARRAY_SIZE(keys))
 		return pv_fail(PV_ERR_INVALID, "vpi",
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
-			       "count, flash-ms, usb-mbps, dump, fault)", text, key);
+			       "count, flash-ms, usb-mbps, dump, fault, arrive-after, "
+			       "arrive-every)", text, key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
 			       key);
@@ -166,6 +169,10 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	case 6:
 		s->dump_dir = strdup(value);
 		return s->dump_dir ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
+	case 8:
+		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_after_ms);
+	case 9:
+		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_every_ms);
 	default:
 		if (pv_parse_u64(value, 0, &s->fault_seed))
 			return spec_error(text, key, value, "is not a number (decimal or 0x-hex)");
@@ -264,6 +271,12 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	o.flash_ms = spec->flash_ms;
 	o.usb_mbps = spec->usb_mbps;
 	o.dump_dir = spec->dump_dir;
+	/* Both at most a day, index below PV_VPI_COUNT_MAX: no overflow in 64 bits. */
+	{
+		uint64_t arrive = spec->arrive_after_ms + (uint64_t)index * spec->arrive_every_ms;
+
+		o.arrive_after_ms = arrive > UINT32_MAX ? UINT32_MAX : (unsigned)arrive;
+	}
 	if (spec->has_fault)
 		o.fault = (enum pv_vpi_fault)(vpi_mix64(spec->fault_seed ^ vpi_mix64(index + 1u)) %
 					      PV_VPI_FAULT_COUNT);
