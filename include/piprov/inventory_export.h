@@ -55,7 +55,7 @@ struct pv_export_opts {
 
 void pv_export_opts_init(struct pv_export_opts *opts);
 
-/* Text exports by name: dnsmasq, ethers, hosts, csv, json, exports, kea, tinkerbell,
+/* Text exports by name: dnsmasq, dnsmasq-hosts, ethers, hosts, csv, json, exports, kea, tinkerbell,
  * ansible. Unknown names fail with PV_ERR_INVALID. */
 int pv_inventory_export(const char *format, const struct pv_inventory *inv,
 			const struct pv_export_opts *opts, struct pv_buf *out);
@@ -64,6 +64,10 @@ const char *const *pv_inventory_export_formats(void);
 
 int pv_export_dnsmasq(const struct pv_inventory *inv, const struct pv_export_opts *opts,
 		      struct pv_buf *out);
+/* dhcp-host lines only ("MAC,set:rpi,IP,NAME # SERIAL"), for dhcp-hostsfile=FILE (dnsmasq
+ * re-reads it on SIGHUP, not the main config). */
+int pv_export_dnsmasq_hosts(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+			    struct pv_buf *out);
 int pv_export_ethers(const struct pv_inventory *inv, const struct pv_export_opts *opts,
 		     struct pv_buf *out);
 int pv_export_hosts(const struct pv_inventory *inv, const struct pv_export_opts *opts,

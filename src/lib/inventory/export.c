@@ -22,7 +22,8 @@ struct export_format {
 };
 
 static const struct export_format formats[] = {
-	{ "dnsmasq", pv_export_dnsmasq }, { "ethers", pv_export_ethers },
+	{ "dnsmasq", pv_export_dnsmasq }, { "dnsmasq-hosts", pv_export_dnsmasq_hosts },
+	{ "ethers", pv_export_ethers },
 	{ "hosts", pv_export_hosts },     { "csv", pv_export_csv },
 	{ "json", pv_export_json },       { "exports", pv_export_nfs },
 	{ "kea", pv_export_kea },         { "tinkerbell", pv_export_tinkerbell },
@@ -30,7 +31,7 @@ static const struct export_format formats[] = {
 };
 
 static const char *const format_names[] = {
-	"dnsmasq", "ethers", "hosts", "csv", "json", "exports", "kea", "tinkerbell", "ansible",
+	"dnsmasq", "dnsmasq-hosts", "ethers", "hosts", "csv", "json", "exports", "kea", "tinkerbell", "ansible",
 	"tftp", NULL,
 };
 
@@ -58,8 +59,8 @@ int pv_inventory_export(const char *format, const struct pv_inventory *inv,
 		return pv_fail(PV_ERR_INVALID, "inventory",
 			       "'tftp' writes folders, not text (pv_export_tftp)");
 	return pv_fail(PV_ERR_INVALID, "inventory",
-		       "'%s' is not an export format (dnsmasq, ethers, hosts, csv, json, exports, "
-		       "tftp, kea, tinkerbell, ansible)", format);
+		       "'%s' is not an export format (dnsmasq, dnsmasq-hosts, ethers, hosts, csv, "
+		       "json, exports, tftp, kea, tinkerbell, ansible)", format);
 }
 
 void pv_export_describe(const struct pv_inventory_record *rec, struct pv_export_board *out)
