@@ -888,55 +888,57 @@ static void test_tinkerbell_yaml(void **state)
 	pv_inventory_release(&inv);
 }
 
-/* --ip-pool A-B/PREFIX: the network's own first and last addresses are never given. */
-static void test_pool_prefix(void **state)
+/* count new boards into a fresh inv with addresses from alloc; the first `fit` succeed, the
+ * rest find the pool full. */
+static void add_from_pool(struct pv_inventory *inv, const struct pv_inventory_alloc *alloc,
+			  unsigned count, unsigned fit)
 {
-	struct pv_inventory inv;
-	struct pv_inventory_alloc alloc;
-	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB, .now = NOW };
-	char ip[16];
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB, .now = NOW,
+						 .alloc = alloc };
 
-	(void)state;
-	memset(&alloc, 0, sizeof(alloc));
-	/* /16: 10.0.1.0 and 10.0.0.255 are ordinary hosts */
-	assert_int_equal(pv_inventory_parse_pool("10.0.0.255-10.0.1.1/16", &alloc), PV_OK);
-	assert_int_equal(alloc.pool_prefix, 16);
-	pv_inventory_init(&inv);
-	opts.alloc = &alloc;
-	for (unsigned i = 0; i < 3; i++) {
+	pv_inventory_init(inv);
+	for (unsigned i = 0; i < count; i++) {
 		struct pv_inventory_record rec;
 		char serial[17];
 
 		snprintf(serial, sizeof(serial), "1000000000000%03u", i);
 		pv_inventory_record_init(&rec);
 		assert_int_equal(pv_inventory_record_set_serial(&rec, serial), PV_OK);
-		assert_int_equal(pv_inventory_merge(&inv, &rec, &opts, NULL), PV_OK);
+		assert_int_equal(pv_inventory_merge(inv, &rec, &opts, NULL),
+				 i < fit ? PV_OK : PV_ERR_NO_SPACE);
 		pv_inventory_record_release(&rec);
 	}
-	pv_ipv4_format(inv.records[0].ip, ip);
-	assert_string_equal(ip, "10.0.0.255");
-	pv_ipv4_format(inv.records[1].ip, ip);
-	assert_string_equal(ip, "10.0.1.0");
-	pv_inventory_release(&inv);
+}
+
+/* The first two boards' addresses, then the inventory is released. */
+static void assert_ips(struct pv_inventory *inv, const char *first, const char *second)
+{
+	char ip[16];
+
+	pv_ipv4_format(inv->records[0].ip, ip);
+	assert_string_equal(ip, first);
+	pv_ipv4_format(inv->records[1].ip, ip);
+	assert_string_equal(ip, second);
+	pv_inventory_release(inv);
+}
+
+/* --ip-pool A-B/PREFIX: the network's own first and last addresses are never given. */
+static void test_pool_prefix(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_alloc alloc;
+
+	(void)state;
+	memset(&alloc, 0, sizeof(alloc));
+	/* /16: 10.0.1.0 and 10.0.0.255 are ordinary hosts */
+	assert_int_equal(pv_inventory_parse_pool("10.0.0.255-10.0.1.1/16", &alloc), PV_OK);
+	assert_int_equal(alloc.pool_prefix, 16);
+	add_from_pool(&inv, &alloc, 3, 3);
+	assert_ips(&inv, "10.0.0.255", "10.0.1.0");
 	/* /30: only .1 and .2 of 10.0.0.0/30 */
 	assert_int_equal(pv_inventory_parse_pool("10.0.0.0-10.0.0.3/30", &alloc), PV_OK);
-	pv_inventory_init(&inv);
-	for (unsigned i = 0; i < 3; i++) {
-		struct pv_inventory_record rec;
-		char serial[17];
-
-		snprintf(serial, sizeof(serial), "2000000000000%03u", i);
-		pv_inventory_record_init(&rec);
-		assert_int_equal(pv_inventory_record_set_serial(&rec, serial), PV_OK);
-		assert_int_equal(pv_inventory_merge(&inv, &rec, &opts, NULL),
-				 i < 2 ? PV_OK : PV_ERR_NO_SPACE);
-		pv_inventory_record_release(&rec);
-	}
-	pv_ipv4_format(inv.records[0].ip, ip);
-	assert_string_equal(ip, "10.0.0.1");
-	pv_ipv4_format(inv.records[1].ip, ip);
-	assert_string_equal(ip, "10.0.0.2");
-	pv_inventory_release(&inv);
+	add_from_pool(&inv, &alloc, 3, 2);
+	assert_ips(&inv, "10.0.0.1", "10.0.0.2");
 	/* a prefix the pool does not fit in, or not a prefix */
 	assert_int_equal(pv_inventory_parse_pool("10.0.0.1-10.0.1.1/24", &alloc), PV_ERR_INVALID);
 	assert_int_equal(pv_inventory_parse_pool("10.0.0.1-10.0.0.9/31", &alloc), PV_ERR_INVALID);
