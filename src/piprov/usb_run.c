@@ -31,6 +31,7 @@ struct signal_watch {
 	pthread_t thread;
 	struct pv_usb_bus *bus;
 	bool started;
+	volatile int stopping;
 };
 
 /* The mask before block_stop_signals(): restored when the job has ended. */
@@ -69,8 +70,13 @@ static void *signal_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1 && w->stopping)
+			break;
+		if (sig == SIGUSR1)
 			continue;
 		cancel_requested = 1;
 		pv_usb_bus_wakeup(w->bus);
@@ -80,15 +86,25 @@ static void *signal_main(void *arg)
 
 static void signal_watch_start(struct signal_watch *w, struct pv_usb_bus *bus)
 {
+	sigset_t usr1, before;
+
 	block_stop_signals();
 	w->bus = bus;
+	/* SIGUSR1 (sent to this thread only) tells it to end: blocked in it from the start. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &before);
 	w->started = pthread_create(&w->thread, NULL, signal_main, w) == 0;
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
 }
 
 static void signal_watch_stop(struct signal_watch *w)
 {
+	/* Not pthread_cancel: glibc loads libgcc_s for it at run time, which a minimal system
+	 * (the e2e guest) may not have. */
 	if (w->started) {
-		pthread_cancel(w->thread); /* sigwait is a cancellation point */
+		w->stopping = 1;
+		pthread_kill(w->thread, SIGUSR1);
 		pthread_join(w->thread, NULL);
 	}
 	/* A signal that came after the job ended is taken by its default action now (by this
