@@ -208,7 +208,9 @@ struct pv_station;
  * else the status of the check); nothing was started. */
 int pv_station_new(const struct pv_station_config *config, struct pv_station **out);
 
-/* Free a station that is not running. Accepts NULL. */
+/* Free a station that is not running. Accepts NULL. When the engine abandoned a worker
+ * (result->abandoned of pv_station_run: a transfer that never returned), nothing is freed:
+ * that worker may still use the bus; end the process instead. */
 void pv_station_free(struct pv_station *station);
 
 /* Subscribe to every event from now on (*id for unsubscribe). PV_ERR_BUSY past 64. */

@@ -407,6 +407,8 @@ void pv_station_free(struct pv_station *st)
 {
 	if (!st)
 		return;
+	if (st->workers_left)
+		return; /* see pv_station_run: abandoned workers still use it */
 	for (size_t i = 0; i < st->board_count; i++)
 		board_entry_free(st->boards[i]);
 	free(st->boards);
@@ -919,6 +921,7 @@ static int append_results(struct pv_usb_job_result *all, struct pv_usb_job_resul
 	all->failed += part->failed;
 	all->waited_out = part->waited_out;
 	all->cancelled |= part->cancelled;
+	all->abandoned += part->abandoned;
 	return PV_OK;
 }
 
@@ -995,8 +998,12 @@ int pv_station_run(struct pv_station *st, struct pv_station_summary *summary,
 		rc = pv_usb_job_run(&jc, &part);
 		pthread_mutex_lock(&st->lock);
 		st->job_running = false;
+		/* A worker the engine gave up on may still be inside the bus or the payloads:
+		 * no new job, and they are never freed (the caller should end the process). */
+		if (part.abandoned)
+			st->workers_left = true;
 		pthread_cond_broadcast(&st->changed);
-		if (!rc && st->pending && !st->stop_requested) {
+		if (!rc && st->pending && !st->stop_requested && !st->workers_left) {
 			/* Reload: the boards of the old profile are done; the next ones get the
 			 * new one. */
 			pv_usb_payload_set_free(st->set);

@@ -90,6 +90,7 @@ struct pv_station {
 	uint64_t stop_deadline_ms;          /* FINISH: abandon what is left after this */
 	bool running;
 	bool job_running;
+	bool workers_left;                  /* the engine abandoned workers: never free */
 
 	/* Recorder (recorder.c). */
 	pthread_t recorder;
