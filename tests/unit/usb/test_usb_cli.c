@@ -232,8 +232,10 @@ static void test_usb_boot_config_without_final_newline_finishes(void **state)
 	assert_true(asprintf(&path, "%s/config.txt", dir) > 0);
 	pv_test_write_file(path, "recovery_reboot=1 ", 18);
 	free(path);
-	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi4 --board-timeout 10 --json",
-			     dir) > 0);
+	/* second-stage=recovery: the file is not the placeholder, and only the recovery
+	 * program parses config.txt. */
+	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi4,second-stage=recovery "
+				    "--board-timeout 10 --json", dir) > 0);
 	{
 		char *piprov = pv_test_program("piprov"), *cmd;
 		assert_true(asprintf(&cmd, "timeout -s KILL 30 '%s' %s", piprov, args) > 0);
