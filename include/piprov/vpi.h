@@ -136,6 +136,9 @@ struct pv_vpi_options {
 	/* dump=DIR: where pv_vpi_bus_write_dumps() writes the EEPROM (NULL = nowhere).
 	 * Copied by pv_vpi_board_new(). */
 	const char *dump_dir;
+	/* meta=KEY:VALUE: one more metadata item the recovery program sends verbatim as
+	 * `*KEY*VALUE` after its own (NULL = none); "KEY:VALUE". Copied by pv_vpi_board_new(). */
+	const char *extra_metadata;
 };
 
 /* Defaults for a model; PV_ERR_UNSUPPORTED when the board has no USB boot ROM model here.
@@ -162,6 +165,7 @@ struct pv_vpi_spec {
 	enum pv_vpi_second_stage second_stage; /* second-stage=auto|recovery|bootloader */
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
+	char *extra_metadata;               /* meta=KEY:VALUE, malloc'd "KEY:VALUE" or NULL */
 	/* Generated identities start at this board number of the model, so two specs of one
 	 * model on a bus (`--virtual pi5 --virtual pi5`) are two different boards. Set by the
 	 * bus; 0 after parsing. */
@@ -170,7 +174,8 @@ struct pv_vpi_spec {
 
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
- * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms, rom-exec-ms, second-stage. Errors
+ * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms, rom-exec-ms, second-stage,
+ * meta=KEY:VALUE. Errors
  * (PV_ERR_INVALID) name the key and the value. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);

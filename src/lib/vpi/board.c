@@ -167,6 +167,7 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	b->opts = *opts;
 	b->opts.dump_dir = NULL;
 	b->opts.script = NULL;
+	b->opts.extra_metadata = NULL;
 	b->profile = vpi_profile_for(opts->soc->soc);
 	pv_serial_format(opts->serial, 16, b->serial16);
 	pv_serial8_format(opts->serial, b->serial8);
@@ -177,6 +178,8 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 		pv_buf_init(&b->files[i], VPI_FILE_BUF_MAX);
 
 	if (opts->dump_dir && !(b->dump_dir = strdup(opts->dump_dir)))
+		goto out_free_board;
+	if (opts->extra_metadata && !(b->extra_metadata = strdup(opts->extra_metadata)))
 		goto out_free_board;
 	if (opts->script_len) {
 		b->script = calloc(opts->script_len, sizeof(*b->script));
@@ -225,6 +228,7 @@ out_free_board:
 	free(b->script);
 	free(b->script_answers);
 	free(b->dump_dir);
+	free(b->extra_metadata);
 	free(b);
 	return pv_fail(rc ? rc : PV_ERR_NOMEM, "vpi", "out of memory");
 }
@@ -244,6 +248,7 @@ void pv_vpi_board_free(struct pv_vpi_board *b)
 	free(b->script);
 	free(b->script_answers);
 	free(b->dump_dir);
+	free(b->extra_metadata);
 	free(b);
 }
 

@@ -132,6 +132,7 @@ void vpi_fw_start(struct pv_vpi_board *b)
 	b->fw = VPI_FW_NEXT;
 	b->pc = 0;
 	b->meta_index = 0;
+	b->extra_sent = false;
 	b->meta_enabled = true;
 	b->reboot_after = false;
 	b->erase_requested = false;
@@ -450,6 +451,18 @@ static void recovery_step(struct pv_vpi_board *b, uint64_t now)
 		}
 		if (b->pc == R_METADATA) {
 			char text[PV_VPI_REQUEST_NAME_LEN];
+			if (b->meta_enabled && b->meta_index >= b->profile->metadata_len &&
+			    b->extra_metadata && !b->extra_sent) {
+				/* meta=KEY:VALUE, verbatim (a hostile board's value) */
+				const char *colon = strchr(b->extra_metadata, ':');
+
+				b->extra_sent = true;
+				snprintf(text, sizeof(text), "*%.*s*%s",
+					 (int)(colon - b->extra_metadata), b->extra_metadata,
+					 colon + 1);
+				request(b, PV_VPI_GET_FILE_SIZE, text);
+				return;
+			}
 			if (!b->meta_enabled || b->meta_index >= b->profile->metadata_len) {
 				b->pc = R_DONE;
 				continue;

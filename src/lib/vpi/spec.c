@@ -98,6 +98,8 @@ void pv_vpi_spec_release(struct pv_vpi_spec *spec)
 		return;
 	free(spec->dump_dir);
 	spec->dump_dir = NULL;
+	free(spec->extra_metadata);
+	spec->extra_metadata = NULL;
 }
 
 static int spec_error(const char *text, const char *key, const char *value, const char *why)
@@ -125,7 +127,7 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 {
 	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
 					    "usb-mbps", "dump", "fault", "reenumerate-ms",
-					    "rom-exec-ms", "second-stage" };
+					    "rom-exec-ms", "second-stage", "meta" };
 	size_t k;
 	int digits;
 
@@ -136,7 +138,7 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		return pv_fail(PV_ERR_INVALID, "vpi",
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
 			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms, "
-			       "rom-exec-ms, second-stage)", text, key);
+			       "rom-exec-ms, second-stage, meta)", text, key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
 			       key);
@@ -187,7 +189,25 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	case 9:
 		s->has_rom_exec_ms = true;
 		return parse_bounded(text, key, value, 0, ROM_EXEC_MS_MAX, &s->rom_exec_ms);
-	default:
+	case 11: {
+		/* KEY as the host accepts metadata keys; VALUE any printable text the spec can
+		 * hold (no ','), as a hostile board would send. */
+		const char *colon = strchr(value, ':');
+		size_t klen = colon ? (size_t)(colon - value) : 0;
+
+		if (!colon || klen == 0 || klen > 63 || strlen(colon + 1) > 200)
+			return spec_error(text, key, value,
+					  "is not KEY:VALUE (KEY 1-63 of A-Z 0-9 _, VALUE up to "
+					  "200 bytes)");
+		for (size_t i = 0; i < klen; i++)
+			if (!((value[i] >= 'A' && value[i] <= 'Z') ||
+			      (value[i] >= '0' && value[i] <= '9') || value[i] == '_'))
+				return spec_error(text, key, value,
+						  "has a KEY that is not A-Z 0-9 _");
+		s->extra_metadata = strdup(value);
+		return s->extra_metadata ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
+	}
+	default: /* second-stage */
 		if (strcmp(value, "auto") == 0)
 			s->second_stage = PV_VPI_SECOND_STAGE_AUTO;
 		else if (strcmp(value, "recovery") == 0)
@@ -296,6 +316,7 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	o.second_stage = spec->second_stage;
 	o.usb_mbps = spec->usb_mbps;
 	o.dump_dir = spec->dump_dir;
+	o.extra_metadata = spec->extra_metadata;
 	if (spec->has_fault)
 		o.fault = (enum pv_vpi_fault)(vpi_mix64(spec->fault_seed ^ vpi_mix64(index + 1u)) %
 					      PV_VPI_FAULT_COUNT);

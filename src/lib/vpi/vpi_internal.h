@@ -129,6 +129,8 @@ struct pv_vpi_board {
 	pthread_cond_t cond;
 	struct pv_vpi_options opts;
 	char *dump_dir;
+	char *extra_metadata;       /* "KEY:VALUE" or NULL */
+	bool extra_sent;
 	struct pv_vpi_request *script;
 	struct vpi_script_answer *script_answers;
 	const struct vpi_profile *profile;

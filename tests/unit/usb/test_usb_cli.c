@@ -250,6 +250,31 @@ static void test_usb_boot_config_without_final_newline_finishes(void **state)
 	pv_buf_release(&out);
 }
 
+/* meta=KEY:VALUE: the virtual board reports a hostile value verbatim (for the web page's
+ * escaping test); the host keeps it as the board sent it. */
+static void test_virtual_board_reports_a_given_metadata_value(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	json_t *summary, *md;
+	const char *last;
+
+	(void)state;
+	assert_int_equal(run("usb flash --json --preset network --virtual "
+			     "'pi4,meta=USER_NOTE:<script>alert(\"x\")</script> & \"q\"'", &out, 0),
+			 0);
+	last = strstr(pv_buf_str(&out), "{\"event\":\"summary\"");
+	assert_non_null(last);
+	summary = json_loads(last, 0, NULL);
+	assert_non_null(summary);
+	md = json_object_get(json_array_get(json_object_get(summary, "boards"), 0), "metadata");
+	assert_string_equal(json_string_value(json_object_get(md, "USER_NOTE")),
+			    "<script>alert(\"x\")</script> & \"q\"");
+	json_decref(summary);
+	assert_int_equal(run("usb list --virtual pi4,meta=bad:x", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "meta"));
+	pv_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_pipe_progress_and_list),
 		cmocka_unit_test(test_metadata_and_boot),
 		cmocka_unit_test(test_usb_boot_config_without_final_newline_finishes),
+		cmocka_unit_test(test_virtual_board_reports_a_given_metadata_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
