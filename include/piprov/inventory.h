@@ -163,6 +163,9 @@ struct pv_inventory {
 
 void pv_inventory_init(struct pv_inventory *inv);
 void pv_inventory_release(struct pv_inventory *inv);
+/* Room for `records` boards in all (before merging a batch: growing the array record by
+ * record copied it into fresh memory again and again). */
+int pv_inventory_reserve(struct pv_inventory *inv, size_t records);
 
 /* The uniqueness rules (piprov-inventory(5)): no two boards share a serial (an 8-digit
  * serial is the low 32 bits of a 16-digit one), a TFTP folder (the 8-digit serial under the

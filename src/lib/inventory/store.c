@@ -50,6 +50,21 @@ void pv_inventory_hint_huge(void *data, size_t size)
 		madvise((void *)start, end - start, MADV_HUGEPAGE);
 }
 
+int pv_inventory_reserve(struct pv_inventory *inv, size_t records)
+{
+	struct pv_inventory_record *grown;
+
+	if (records <= inv->cap)
+		return PV_OK;
+	grown = realloc(inv->records, records * sizeof(*grown));
+	if (!grown)
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+	inv->records = grown;
+	inv->cap = records;
+	pv_inventory_hint_huge(grown, records * sizeof(*grown));
+	return PV_OK;
+}
+
 /* Takes ownership of rec's allocations. */
 int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_record *rec)
 {
@@ -61,6 +76,7 @@ int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_rec
 			return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
 		inv->records = records;
 		inv->cap = cap;
+		pv_inventory_hint_huge(records, cap * sizeof(*records));
 	}
 	inv->records[inv->count++] = *rec;
 	return PV_OK;
