@@ -78,6 +78,17 @@ static void fill_board(struct pv_inventory_record *rec, size_t i, int64_t now)
 	pv_inventory_record_add_tag(rec, i % 2 ? "rack-a" : "rack-b");
 }
 
+/* An inventory of `boards` records made by fill_board. */
+static int make_boards(struct pv_inventory *inv, size_t boards, int64_t now)
+{
+	pv_inventory_init(inv);
+	if (pv_inventory_reserve(inv, boards))
+		return 1;
+	for (size_t i = 0; i < boards; i++)
+		fill_board(&inv->records[inv->count++], i, now);
+	return 0;
+}
+
 /* CPU and wall clock together. */
 struct stamp {
 	double cpu, wall;
@@ -238,13 +249,8 @@ static int bench_size(const char *dir, size_t boards, int runs, double goal, con
 	int64_t now = (int64_t)time(NULL);
 
 	snprintf(path, sizeof(path), "%s/inventory.cfg", dir);
-	pv_inventory_init(&inv);
-	inv.records = calloc(boards, sizeof(*inv.records));
-	if (!inv.records)
+	if (make_boards(&inv, boards, now))
 		return 1;
-	inv.cap = boards;
-	for (size_t i = 0; i < boards; i++)
-		fill_board(&inv.records[inv.count++], i, now);
 	t0 = now_s();
 	if (pv_inventory_save(path, &inv)) {
 		fprintf(stderr, "save: %s\n", pv_last_error());
@@ -341,13 +347,8 @@ static int bench_import(const char *dir, size_t boards, double goal)
 
 	snprintf(csv_path, sizeof(csv_path), "%s/boards.csv", dir);
 	snprintf(path, sizeof(path), "%s/imported.cfg", dir);
-	pv_inventory_init(&inv);
-	inv.records = calloc(boards, sizeof(*inv.records));
-	if (!inv.records)
+	if (make_boards(&inv, boards, now))
 		return 1;
-	inv.cap = boards;
-	for (size_t i = 0; i < boards; i++)
-		fill_board(&inv.records[inv.count++], i, now);
 	pv_export_opts_init(&eopts);
 	if (pv_inventory_export("csv", &inv, &eopts, &csv) ||
 	    pv_file_write_atomic(csv_path, csv.data, csv.len, 0644)) {
