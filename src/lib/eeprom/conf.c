@@ -1,6 +1,7 @@
 /* bootconf.txt line model: every byte kept (line endings per line, a missing final newline,
  * comments, sections), edits touch only the lines they must. Classification and scopes
  * follow the bootloader's config.txt-style parser (../shared/docs/eeprom-format.md §5). */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,28 +370,47 @@ int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_con
 	return PV_OK;
 }
 
-int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
-			  struct pv_eeprom_conf **out)
+/* The preset folders, in search order (dir alone when given). */
+static size_t preset_dirs(const char *dir, const char *dirs[3])
 {
-	const char *dirs[3];
-	size_t ndirs = 0;
-	char path[4096];
+	const char *env;
+	size_t n = 0;
 
+	if (dir) {
+		dirs[n++] = dir;
+		return n;
+	}
+	env = getenv("PIPROV_FIRMWARE_TEMPLATES");
+	if (env && *env)
+		dirs[n++] = env;
+	dirs[n++] = PIPROV_TEMPLATES_INSTALL_DIR;
+	dirs[n++] = PIPROV_TEMPLATES_SOURCE_DIR;
+	return n;
+}
+
+static int preset_name_check(const char *name)
+{
+	if (!name[0])
+		return pv_fail(PV_ERR_INVALID, "eeprom", "empty preset name");
 	for (const char *c = name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
 		      *c == '_'))
 			return pv_fail(PV_ERR_INVALID, "eeprom", "bad preset name '%.64s'", name);
+	return PV_OK;
+}
+
+int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
+			  struct pv_eeprom_conf **out)
+{
+	const char *dirs[3];
+	size_t ndirs = preset_dirs(dir, dirs);
+	char path[4096];
+	int rc = preset_name_check(name);
+
+	if (rc)
+		return rc;
 	if (!soc || !soc->eeprom_size)
 		return pv_fail(PV_ERR_INVALID, "eeprom", "presets need a SoC with an EEPROM");
-	if (dir) {
-		dirs[ndirs++] = dir;
-	} else {
-		const char *env = getenv("PIPROV_FIRMWARE_TEMPLATES");
-		if (env && *env)
-			dirs[ndirs++] = env;
-		dirs[ndirs++] = PIPROV_TEMPLATES_INSTALL_DIR;
-		dirs[ndirs++] = PIPROV_TEMPLATES_SOURCE_DIR;
-	}
 	for (size_t i = 0; i < ndirs; i++) {
 		snprintf(path, sizeof(path), "%s/%s/%s.conf", dirs[i], soc->chip, name);
 		if (pv_path_exists(path))
@@ -399,6 +419,62 @@ int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const 
 	return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
 		       "no preset '%s' for %s (looked for %s/%s.conf under %s%s)", name, soc->name,
 		       soc->chip, name, dirs[0], ndirs > 1 ? " and the default places" : "");
+}
+
+#define PRESET_NAMES_MAX 32
+
+/* Add the NAME of every NAME.conf in folder to names (sorted, no repeats). */
+static void collect_preset_names(const char *folder, char names[][64], size_t *count)
+{
+	DIR *d = opendir(folder);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) && *count < PRESET_NAMES_MAX) {
+		size_t len = strlen(e->d_name), at = 0;
+
+		if (len < 6 || len - 5 >= 64 || strcmp(e->d_name + len - 5, ".conf") != 0)
+			continue;
+		while (at < *count && strncmp(names[at], e->d_name, len - 5) < 0)
+			at++;
+		if (at < *count && strlen(names[at]) == len - 5 &&
+		    strncmp(names[at], e->d_name, len - 5) == 0)
+			continue;
+		memmove(names[at + 1], names[at], (*count - at) * sizeof(names[0]));
+		memcpy(names[at], e->d_name, len - 5);
+		names[at][len - 5] = '\0';
+		(*count)++;
+	}
+	closedir(d);
+}
+
+int pv_eeprom_preset_check(const char *dir, const char *name)
+{
+	const char *dirs[3];
+	size_t ndirs = preset_dirs(dir, dirs), count = 0, len = 0;
+	char names[PRESET_NAMES_MAX + 1][64], path[4096], list[PRESET_NAMES_MAX * 66] = "";
+	const struct pv_soc_info *soc;
+	int rc = preset_name_check(name);
+
+	if (rc)
+		return rc;
+	for (size_t i = 0; (soc = pv_soc_at(i)); i++) {
+		if (!soc->eeprom_size)
+			continue;
+		for (size_t k = 0; k < ndirs; k++) {
+			snprintf(path, sizeof(path), "%s/%s/%s.conf", dirs[k], soc->chip, name);
+			if (pv_path_exists(path))
+				return PV_OK;
+			snprintf(path, sizeof(path), "%s/%s", dirs[k], soc->chip);
+			collect_preset_names(path, names, &count);
+		}
+	}
+	for (size_t i = 0; i < count; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+					names[i]);
+	return pv_fail(PV_ERR_NOT_FOUND, "eeprom", "no preset '%s' (%s%s)", name,
+		       count ? "presets: " : "no presets found under ", count ? list : dirs[0]);
 }
 
 /* ---- BOOT_ORDER ---- */

@@ -88,8 +88,11 @@ static void test_commands(void **state)
 			    "10.0.0.11");
 	json_decref(list);
 	expect(&out, 0, run(&out, "export ethers"), "2c:cf:67:70:76:f3 10.0.0.11");
-	expect(&out, 1, run(&out, "export bind"), "'bind' is not an export format");
-	expect(&out, 2, run(&out, "frobnicate"), "not an inventory command");
+	/* An unknown format is a usage error (2), like any other bad word of a command line. */
+	expect(&out, 2, run(&out, "export bind"), "'bind' is not an export format");
+	expect(&out, 2, run(&out, "frobnicate"),
+	       "piprov inventory: 'frobnicate' is not a command (add, set, rm, show, list, "
+	       "import, export)\nTry 'piprov inventory --help'.");
 	expect(&out, 0, run(&out, "rm 2c:cf:67:70:76:f3"), "");
 	expect(&out, 1, run(&out, "rm 0c8f7e5cbd989ae1"), "no board '0c8f7e5cbd989ae1'");
 	expect(&out, 0, run(&out, "list"), "node-01");
