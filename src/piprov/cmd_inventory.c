@@ -11,6 +11,7 @@
 #include "piprov/inventory.h"
 #include "piprov/inventory_export.h"
 #include "piprov/inventory_import.h"
+#include "piprov/record.h"
 #include "piprov/text.h"
 #include "banned.h"
 
@@ -312,34 +313,10 @@ static int cmd_show_list(const char *path, int argc, char **argv, bool list,
 	return status;
 }
 
-struct import_call {
-	struct pv_import_batch *batch;
-	const struct pv_inventory_alloc *alloc;
-	bool strict;
-	size_t created, updated, conflicts;
-};
-
-static int import_edit(struct pv_inventory *inv, void *user)
+static void import_merged(void *user, const struct pv_inventory_report *report)
 {
-	struct import_call *call = user;
-	struct pv_inventory_report rep;
-
-	for (size_t i = 0; i < call->batch->count; i++) {
-		struct pv_inventory_upsert_opts opts = { .source = call->batch->sources[i],
-							 .flags = call->strict ? PV_UPSERT_STRICT : 0,
-							 .alloc = call->alloc };
-		int rc = pv_inventory_merge(inv, &call->batch->records[i], &opts, &rep);
-
-		if (rc)
-			return rc;
-		print_conflicts(&rep);
-		call->conflicts += rep.n_conflicts;
-		if (rep.created)
-			call->created++;
-		else
-			call->updated++;
-	}
-	return PV_OK;
+	(void)user;
+	print_conflicts(report);
 }
 
 static int cmd_import(const char *path, int argc, char **argv, const struct cli_context *ctx)
@@ -353,7 +330,8 @@ static int cmd_import(const char *path, int argc, char **argv, const struct cli_
 	};
 	struct pv_inventory_alloc alloc;
 	struct pv_import_batch batch;
-	struct import_call call = { &batch, NULL, false, 0, 0, 0 };
+	struct pv_record_opts opts = { .merged = import_merged };
+	struct pv_record_summary summary;
 	int opt, rc, status;
 
 	memset(&alloc, 0, sizeof(alloc));
@@ -361,11 +339,11 @@ static int cmd_import(const char *path, int argc, char **argv, const struct cli_
 		switch (opt) {
 		case OPT_IP_POOL:
 		case OPT_PATTERN:
-			call.alloc = &alloc;
+			opts.alloc = &alloc;
 			if (parse_alloc(opt, optarg, &alloc))
 				return CLI_EXIT_FAILURE;
 			break;
-		case OPT_STRICT: call.strict = true; break;
+		case OPT_STRICT: opts.flags |= PV_UPSERT_STRICT; break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
 		default: return cli_usage_hint();
 		}
@@ -374,27 +352,27 @@ static int cmd_import(const char *path, int argc, char **argv, const struct cli_
 		return cli_usage_error("FILE or DIR expected");
 	pv_import_batch_init(&batch);
 	for (int i = optind; i < argc; i++) {
-		rc = pv_inventory_import_path(argv[i], PV_IMPORT_AUTO, &batch);
+		rc = pv_record_import_path(argv[i], PV_IMPORT_AUTO, &batch);
 		if (rc) {
 			status = cli_fail(rc);
 			goto out_release;
 		}
 	}
-	rc = pv_inventory_update(path, import_edit, &call);
+	rc = pv_record_batch(path, &batch, &opts, &summary);
 	if (rc) {
 		status = cli_fail(rc);
 		goto out_release;
 	}
+	status = CLI_EXIT_OK;
 	if (ctx->json)
 		status = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "inventory", path,
 						  "records", (json_int_t)batch.count, "created",
-						  (json_int_t)call.created, "updated",
-						  (json_int_t)call.updated, "conflicts",
-						  (json_int_t)call.conflicts));
+						  (json_int_t)summary.created, "updated",
+						  (json_int_t)summary.updated, "conflicts",
+						  (json_int_t)summary.conflicts));
 	else
-		status = printf("imported %zu records: %zu new boards, %zu updated, %zu "
-				"conflicts\n", batch.count, call.created, call.updated,
-				call.conflicts) < 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+		printf("imported %zu records: %zu new boards, %zu updated, %zu conflicts\n",
+		       batch.count, summary.created, summary.updated, summary.conflicts);
 out_release:
 	pv_import_batch_release(&batch);
 	return status;

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "piprov/fileio.h"
 #include "piprov/inventory.h"
+#include "piprov/record.h"
 #include "piprov/uart.h"
 #include "banned.h"
 
@@ -120,7 +121,7 @@ static int record_in_inventory(const char *path, const struct pv_uart_report *r)
 	result = calloc(1, sizeof(*result));
 	if (!result)
 		return cli_error("out of memory");
-	rc = pv_uart_report_to_record(r, &rec);
+	rc = pv_record_from_uart(r, &rec);
 	if (rc)
 		goto out_free_result;
 	rc = pv_inventory_upsert(path, &rec, &opts, result);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "piprov/inventory.h"
+#include "piprov/record.h"
 #include "piprov/text.h"
 #include "piprov/vpi.h"
 #include "usb_run.h"
@@ -334,67 +335,23 @@ static void print_summary_json(const struct pv_usb_job_result *r)
 	json_decref(root);
 }
 
-/* The serial for the inventory: the 16-digit USB serial when the ROM gave one, else the
- * firmware's USER_SERIAL_NUM (printed %x, so leading zeros may be missing). */
-static bool inventory_serial(const struct pv_usb_board_result *b, char out[17])
-{
-	const char *user = pv_usb_metadata_get(&b->metadata, "USER_SERIAL_NUM");
-	uint64_t value;
-	int digits;
-
-	if (b->serial[0] && pv_serial_parse(b->serial, &value, &digits) == PV_OK) {
-		pv_serial_format(value, digits, out);
-		return true;
-	}
-	if (user && strlen(user) <= 16 && pv_parse_u64(user, 16, &value) == PV_OK) {
-		pv_serial_format(value, value > 0xffffffffull ? 16 : 8, out);
-		return true;
-	}
-	return false;
-}
-
-static void record_field(struct pv_inventory_record *rec, const char *key, const char *value,
-			 const char *port_path)
-{
-	if (value && *value && pv_inventory_record_set(rec, key, value) != PV_OK)
-		cli_warn("%s: inventory: %s", port_path, pv_last_error());
-}
-
 static unsigned update_inventory(struct usb_run *run, const struct pv_usb_job_result *r)
 {
+	struct pv_record_opts opts = { .alloc = run->has_alloc ? &run->alloc : NULL };
 	unsigned written = 0;
 
 	for (size_t i = 0; i < r->count; i++) {
 		const struct pv_usb_board_result *b = &r->boards[i];
-		const struct pv_usb_metadata *md = &b->metadata;
-		struct pv_inventory_upsert_opts opts = {
-			.source = PV_INVENTORY_SOURCE_USB,
-			.alloc = run->has_alloc ? &run->alloc : NULL,
-		};
 		struct pv_inventory_record rec;
-		char serial[17], now[32];
+		char warning[512];
 
-		if (b->outcome == PV_USB_PHASE_FAILED || !inventory_serial(b, serial))
+		if (b->outcome == PV_USB_PHASE_FAILED ||
+		    pv_record_from_usb(b, (int64_t)time(NULL), &rec, warning, sizeof(warning)))
 			continue;
-		pv_inventory_record_init(&rec);
-		if (pv_inventory_record_set_serial(&rec, serial) != PV_OK) {
-			pv_inventory_record_release(&rec);
-			continue;
-		}
-		record_field(&rec, "mac", pv_usb_metadata_get(md, "MAC_ADDR"), b->port_path);
-		record_field(&rec, "wifi_mac", pv_usb_metadata_get(md, "MAC_WIFI_ADDR"),
-			     b->port_path);
-		record_field(&rec, "bt_mac", pv_usb_metadata_get(md, "MAC_BT_ADDR"), b->port_path);
-		record_field(&rec, "revision", pv_usb_metadata_get(md, "USER_BOARDREV"),
-			     b->port_path);
-		record_field(&rec, "uuid", pv_usb_metadata_get(md, "FACTORY_UUID"), b->port_path);
-		if (b->outcome == PV_USB_PHASE_VERIFIED) {
-			record_field(&rec, "eeprom_hash", pv_usb_metadata_get(md, "EEPROM_HASH"),
-				     b->port_path);
-			snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-			record_field(&rec, "flashed_at", now, b->port_path);
-		}
-		if (pv_inventory_upsert(run->inventory, &rec, &opts, NULL) == PV_OK)
+		if (warning[0])
+			cli_warn("%s: inventory: %s", b->port_path, warning);
+		if (pv_record_one(run->inventory, &rec, PV_INVENTORY_SOURCE_USB, &opts, NULL) ==
+		    PV_OK)
 			written++;
 		else
 			fprintf(stderr, "piprov: error: %s: inventory '%s': %s\n", b->port_path,
