@@ -158,7 +158,6 @@ static void print_time(const char *label, uint64_t ts)
 static int info_json(const struct pv_eeprom_image *img, const struct pv_eeprom_info *info)
 {
 	json_t *root = json_object(), *sections = json_array();
-	char *text;
 
 	json_object_set_new(root, "file", json_string(img->name));
 	json_object_set_new(root, "soc", json_string(info->soc->name));
@@ -197,13 +196,7 @@ static int info_json(const struct pv_eeprom_image *img, const struct pv_eeprom_i
 		json_array_append_new(sections, o);
 	}
 	json_object_set_new(root, "sections", sections);
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return cli_error("out of memory");
-	puts(text);
-	free(text);
-	return CLI_EXIT_OK;
+	return cli_print_json(root);
 }
 
 static const char *section_kind(uint32_t magic)
