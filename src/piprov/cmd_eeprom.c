@@ -700,7 +700,7 @@ static int do_digest(int argc, char **argv, struct cli_context *ctx)
 	rc = pv_eeprom_sig_create(data.data ? data.data : (const unsigned char *)"", data.len,
 				  &opt, &sig);
 	if (rc == 0)
-		rc = pv_file_write_atomic(out, sig.data, sig.len, 0644);
+		rc = pv_file_write_atomic_flags(out, sig.data, sig.len, 0644, PV_FILE_STREAMS);
 out_release:
 	pv_buf_release(&data);
 	pv_buf_release(&sig);
@@ -804,7 +804,7 @@ static int do_synth(int argc, char **argv, struct cli_context *ctx)
 	if (rc == 0)
 		rc = pv_eeprom_synthesize(soc->soc, &opt, &image);
 	if (rc == 0)
-		rc = pv_file_write_atomic(out, image.data, image.len, 0644);
+		rc = pv_file_write_atomic_flags(out, image.data, image.len, 0644, PV_FILE_STREAMS);
 	pv_buf_release(&conf);
 	pv_buf_release(&image);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;

@@ -70,7 +70,7 @@ static int write_output(const char *out, const void *data, size_t len)
 			return cli_error("cannot write to standard output: %s", strerror(errno));
 		return CLI_EXIT_OK;
 	}
-	rc = pv_file_write_atomic(out, data, len, 0644);
+	rc = pv_file_write_atomic_flags(out, data, len, 0644, PV_FILE_STREAMS);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
 }
 

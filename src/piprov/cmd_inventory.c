@@ -477,9 +477,10 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 	if (rc)
 		status = cli_fail(rc);
 	else if (output && strcmp(output, "-") != 0)
-		status = (rc = pv_file_write_atomic(output, out.data ? out.data
-								     : (const unsigned char *)"",
-						     out.len, 0644)) ? cli_fail(rc) : CLI_EXIT_OK;
+		status = (rc = pv_file_write_atomic_flags(output, out.data ? out.data
+									   : (const unsigned char *)"",
+							   out.len, 0644, PV_FILE_STREAMS))
+				 ? cli_fail(rc) : CLI_EXIT_OK;
 	else if (out.len)
 		fwrite(out.data, 1, out.len, stdout); /* checked at exit (cli_finish_stdout) */
 out_release:

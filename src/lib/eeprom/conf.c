@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "piprov/datadir.h"
 #include "piprov/eeprom_config.h"
 #include "piprov/fileio.h"
 #include "piprov/text.h"
@@ -370,22 +371,24 @@ int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_con
 	return PV_OK;
 }
 
-/* The preset folders, in search order (dir alone when given). */
-static size_t preset_dirs(const char *dir, const char *dirs[3])
+/* The preset folder: dir when given, else $PIPROV_FIRMWARE_TEMPLATES, which replaces the
+ * installed folder with no fallback behind it (a preset is then read from there or not at
+ * all), else the one beside the program (bin/../share/piprov), wherever it was installed
+ * or moved: no path of the build machine is compiled in. */
+static int preset_dir(const char *dir, const char *name, char *buf, size_t size,
+		      const char **out)
 {
-	const char *env;
-	size_t n = 0;
-
-	if (dir) {
-		dirs[n++] = dir;
-		return n;
+	if (!dir || !*dir)
+		dir = getenv("PIPROV_FIRMWARE_TEMPLATES");
+	if (!dir || !*dir) {
+		if (pv_data_dir("firmware-templates", buf, size) != PV_OK)
+			return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
+				       "no preset '%s': the data folder is unknown (%s); set "
+				       "PIPROV_FIRMWARE_TEMPLATES", name, pv_last_error());
+		dir = buf;
 	}
-	env = getenv("PIPROV_FIRMWARE_TEMPLATES");
-	if (env && *env)
-		dirs[n++] = env;
-	dirs[n++] = PIPROV_TEMPLATES_INSTALL_DIR;
-	dirs[n++] = PIPROV_TEMPLATES_SOURCE_DIR;
-	return n;
+	*out = dir;
+	return PV_OK;
 }
 
 static int preset_name_check(const char *name)
@@ -402,23 +405,24 @@ static int preset_name_check(const char *name)
 int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
 			  struct pv_eeprom_conf **out)
 {
-	const char *dirs[3];
-	size_t ndirs = preset_dirs(dir, dirs);
-	char path[4096];
-	int rc = preset_name_check(name);
+	char path[4096], installed[4096];
+	int n, rc = preset_name_check(name);
 
 	if (rc)
 		return rc;
 	if (!soc || !soc->eeprom_size)
 		return pv_fail(PV_ERR_INVALID, "eeprom", "presets need a SoC with an EEPROM");
-	for (size_t i = 0; i < ndirs; i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s.conf", dirs[i], soc->chip, name);
-		if (pv_path_exists(path))
-			return pv_eeprom_conf_load(path, out);
-	}
-	return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
-		       "no preset '%s' for %s (looked for %s/%s.conf under %s%s)", name, soc->name,
-		       soc->chip, name, dirs[0], ndirs > 1 ? " and the default places" : "");
+	if ((rc = preset_dir(dir, name, installed, sizeof(installed), &dir)))
+		return rc;
+	n = snprintf(path, sizeof(path), "%s/%s/%s.conf", dir, soc->chip, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return pv_fail(PV_ERR_TOO_BIG, "eeprom", "preset folder '%.256s...': path too long",
+			       dir);
+	if (!pv_path_exists(path))
+		return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
+			       "no preset '%s' for %s (looked for %s/%s.conf under %s)", name,
+			       soc->name, soc->chip, name, dir);
+	return pv_eeprom_conf_load(path, out);
 }
 
 #define PRESET_NAMES_MAX 32
@@ -451,30 +455,28 @@ static void collect_preset_names(const char *folder, char names[][64], size_t *c
 
 int pv_eeprom_preset_check(const char *dir, const char *name)
 {
-	const char *dirs[3];
-	size_t ndirs = preset_dirs(dir, dirs), count = 0, len = 0;
-	char names[PRESET_NAMES_MAX + 1][64], path[4096], list[PRESET_NAMES_MAX * 66] = "";
+	size_t count = 0, len = 0;
+	char names[PRESET_NAMES_MAX + 1][64], path[4096], installed[4096];
+	char list[PRESET_NAMES_MAX * 66] = "";
 	const struct pv_soc_info *soc;
 	int rc = preset_name_check(name);
 
-	if (rc)
+	if (rc || (rc = preset_dir(dir, name, installed, sizeof(installed), &dir)))
 		return rc;
 	for (size_t i = 0; (soc = pv_soc_at(i)); i++) {
 		if (!soc->eeprom_size)
 			continue;
-		for (size_t k = 0; k < ndirs; k++) {
-			snprintf(path, sizeof(path), "%s/%s/%s.conf", dirs[k], soc->chip, name);
-			if (pv_path_exists(path))
-				return PV_OK;
-			snprintf(path, sizeof(path), "%s/%s", dirs[k], soc->chip);
-			collect_preset_names(path, names, &count);
-		}
+		snprintf(path, sizeof(path), "%s/%s/%s.conf", dir, soc->chip, name);
+		if (pv_path_exists(path))
+			return PV_OK;
+		snprintf(path, sizeof(path), "%s/%s", dir, soc->chip);
+		collect_preset_names(path, names, &count);
 	}
 	for (size_t i = 0; i < count; i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
 					names[i]);
 	return pv_fail(PV_ERR_NOT_FOUND, "eeprom", "no preset '%s' (%s%s)", name,
-		       count ? "presets: " : "no presets found under ", count ? list : dirs[0]);
+		       count ? "presets: " : "no presets found under ", count ? list : dir);
 }
 
 /* ---- BOOT_ORDER ---- */
