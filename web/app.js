@@ -95,7 +95,8 @@
     const state = str(b.state);
     t.root.dataset.state = state;
     t.root.dataset.serial = str(b.serial);
-    t.state.textContent = state || '…';
+    // Recorded means verified and in the inventory: the operator looks for "verified".
+    t.state.textContent = state === 'recorded' ? 'verified · recorded' : state || '…';
     const chip = b.chip ? `BCM${str(b.chip)}` : '';
     t.model.textContent = [str(b.board), chip].filter(Boolean).join(' · ') || 'Raspberry Pi';
     t.stage.textContent = stageText(b);

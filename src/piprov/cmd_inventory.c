@@ -27,11 +27,15 @@ static void usage(FILE *out)
 		"  list [--json]\n"
 		"  import [--ip-pool A-B] [--hostname-pattern P] [--strict] FILE|DIR...\n"
 		"  export FORMAT [-o OUT] [options]\n"
-		"      FORMAT: dnsmasq ethers hosts csv json exports tftp kea tinkerbell ansible\n"
-		"      --dhcp-range FIRST,LAST[,MASK]  full DHCP (default: proxy DHCP)\n"
-		"      --proxy NETWORK  --interface IF  --domain D  --namespace NS\n"
+		"      FORMAT: dnsmasq dnsmasq-hosts ethers hosts csv json exports tftp kea\n"
+		"              tinkerbell ansible\n"
+		"      --dhcp-range FIRST,LAST[,MASK|/N][,LEASE]  full DHCP, Kea pool\n"
+		"                       (default: proxy DHCP)\n"
+		"      --subnet NETWORK[/N] (alias --proxy)  --prefix-len N  --gateway IP\n"
+		"      --interface IF  --tftp-server IP  --domain D  --namespace NS\n"
 		"      --tftp-root DIR (or --root DIR)  --nfs-root DIR  --nfs-server IP\n"
-		"      --nfs-options OPTS  --template DIR  --copy  --prune\n\n"
+		"      --nfs-options OPTS  --nfs-clients ip|subnet  --create-nfs-roots\n"
+		"      --template DIR  --copy  --prune\n\n"
 		"KEY: mac wifi_mac bt_mac board_revision uuid hostname ip tftp_prefix\n"
 		"     tftp_prefix_str boot_order config_hash bootloader_version\n"
 		"     bootloader_build_ts eeprom_hash flashed_at tags tags+ notes\n"
@@ -50,7 +54,8 @@ static void print_conflicts(const struct pv_inventory_report *rep)
 
 enum { OPT_IP_POOL = 256, OPT_PATTERN, OPT_SOURCE, OPT_STRICT, OPT_JSON, OPT_DHCP_RANGE,
        OPT_PROXY, OPT_INTERFACE, OPT_DOMAIN, OPT_NAMESPACE, OPT_TFTP_ROOT, OPT_NFS_ROOT,
-       OPT_NFS_SERVER, OPT_NFS_OPTIONS, OPT_TEMPLATE, OPT_COPY, OPT_PRUNE, OPT_FORCE };
+       OPT_NFS_SERVER, OPT_NFS_OPTIONS, OPT_TEMPLATE, OPT_COPY, OPT_PRUNE, OPT_FORCE,
+       OPT_TFTP_SERVER, OPT_GATEWAY, OPT_PREFIX_LEN, OPT_NFS_CLIENTS, OPT_CREATE_NFS_ROOTS };
 
 static int parse_alloc(int opt, const char *arg, struct pv_inventory_alloc *alloc)
 {
@@ -378,12 +383,21 @@ out_release:
 	return status;
 }
 
-static bool known_format(const char *format)
+/* An unknown format is a usage error (exit 2) naming the formats there are. */
+static int check_format(const char *format)
 {
-	for (const char *const *f = pv_inventory_export_formats(); *f; f++)
+	char names[512];
+	size_t len = 0;
+
+	names[0] = '\0';
+	for (const char *const *f = pv_inventory_export_formats(); *f; f++) {
 		if (strcmp(*f, format) == 0)
-			return true;
-	return false;
+			return CLI_EXIT_OK;
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						len ? ", " : "", *f);
+	}
+	return cli_usage_error("'%s' is not an export format (%s)", format, names);
 }
 
 static int cmd_export(const char *path, int argc, char **argv, const struct cli_context *ctx)
@@ -392,6 +406,12 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 		{ "output", required_argument, NULL, 'o' },
 		{ "dhcp-range", required_argument, NULL, OPT_DHCP_RANGE },
 		{ "proxy", required_argument, NULL, OPT_PROXY },
+		{ "subnet", required_argument, NULL, OPT_PROXY },
+		{ "tftp-server", required_argument, NULL, OPT_TFTP_SERVER },
+		{ "gateway", required_argument, NULL, OPT_GATEWAY },
+		{ "prefix-len", required_argument, NULL, OPT_PREFIX_LEN },
+		{ "nfs-clients", required_argument, NULL, OPT_NFS_CLIENTS },
+		{ "create-nfs-roots", no_argument, NULL, OPT_CREATE_NFS_ROOTS },
 		{ "interface", required_argument, NULL, OPT_INTERFACE },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
@@ -428,11 +448,42 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 		case OPT_NFS_ROOT: opts.nfs_root = optarg; break;
 		case OPT_NFS_OPTIONS: opts.nfs_options = optarg; break;
 		case OPT_NFS_SERVER:
-			if (pv_ipv4_parse(optarg, &opts.server_ip))
-				return cli_usage_error("--nfs-server: '%s' is not an IPv4 address",
+		case OPT_TFTP_SERVER:
+		case OPT_GATEWAY: {
+			uint32_t *addr = opt == OPT_NFS_SERVER	? &opts.server_ip
+					 : opt == OPT_TFTP_SERVER ? &opts.tftp_server
+								  : &opts.gateway;
+
+			if (pv_ipv4_parse(optarg, addr))
+				return cli_usage_error("--%s: '%s' is not an IPv4 address",
+						       opt == OPT_NFS_SERVER	? "nfs-server"
+						       : opt == OPT_TFTP_SERVER ? "tftp-server"
+										: "gateway",
 						       optarg);
-			opts.has_server_ip = true;
+			*(opt == OPT_NFS_SERVER	   ? &opts.has_server_ip
+			  : opt == OPT_TFTP_SERVER ? &opts.has_tftp_server
+						   : &opts.has_gateway) = true;
 			break;
+		}
+		case OPT_PREFIX_LEN: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end || n < 1 || n > 30)
+				return cli_usage_error("--prefix-len: '%s' is not 1..30", optarg);
+			opts.prefix_len = (unsigned)n;
+			break;
+		}
+		case OPT_NFS_CLIENTS:
+			if (strcmp(optarg, "ip") == 0)
+				opts.nfs_clients = PV_NFS_CLIENTS_IP;
+			else if (strcmp(optarg, "subnet") == 0)
+				opts.nfs_clients = PV_NFS_CLIENTS_SUBNET;
+			else
+				return cli_usage_error("--nfs-clients: '%s' is neither 'ip' nor "
+						       "'subnet'", optarg);
+			break;
+		case OPT_CREATE_NFS_ROOTS: opts.create_nfs_roots = true; break;
 		case OPT_TEMPLATE: opts.template_dir = optarg; break;
 		case OPT_COPY: opts.copy = true; break;
 		case OPT_PRUNE: opts.prune = true; break;
@@ -443,9 +494,8 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 	if (optind + 1 != argc)
 		return cli_usage_error("one FORMAT expected");
 	format = argv[optind];
-	if (!known_format(format))
-		return cli_usage_error("'%s' is not an export format (dnsmasq, ethers, hosts, csv, "
-				       "json, exports, tftp, kea, tinkerbell, ansible)", format);
+	if ((rc = check_format(format)))
+		return rc;
 	if (ctx->json && strcmp(format, "tftp") != 0)
 		return cli_usage_error("--json goes with 'export tftp' (its summary); 'export json' "
 				       "writes the inventory as JSON");
@@ -469,8 +519,10 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 				(int)rep.skipped));
 		else
 			printf("tftp: %u boards, %u created, %u updated, %u foreign kept, %u pruned, "
-			       "%u without a folder name\n", rep.boards, rep.created, rep.updated,
-			       rep.kept, rep.pruned, rep.skipped);
+			       "%u without a folder name, %u without an NFS export, %u NFS roots "
+			       "missing, %u created\n", rep.boards, rep.created, rep.updated,
+			       rep.kept, rep.pruned, rep.skipped, rep.no_nfs, rep.nfs_missing,
+			       rep.nfs_created);
 		goto out_release;
 	}
 	rc = pv_inventory_export(format, &inv, &opts, &out);
