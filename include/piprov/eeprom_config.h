@@ -57,9 +57,9 @@ int pv_eeprom_conf_unset(struct pv_eeprom_conf *conf, const char *key);
 /* Set every unconditional assignment of `preset` into conf (in the preset's order). */
 int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_conf *preset);
 
-/* Presets: firmware-templates/<chip>/<name>.conf (network, sd, usb, nvme, http). dir NULL
- * searches $PIPROV_FIRMWARE_TEMPLATES, the installed data directory, then the source
- * tree. */
+/* Presets: firmware-templates/<chip>/<name>.conf (network, sd, usb, nvme, http), read from
+ * dir; dir NULL: from $PIPROV_FIRMWARE_TEMPLATES when set, else from the data folder beside
+ * the program (<bin>/../share/piprov/firmware-templates, piprov/datadir.h). */
 int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
 			  struct pv_eeprom_conf **out);
 

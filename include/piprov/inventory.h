@@ -214,9 +214,12 @@ struct pv_inventory_report {
 struct pv_inventory_alloc {
 	bool has_pool;
 	uint32_t pool_first, pool_last; /* host order, inclusive */
+	unsigned pool_prefix;           /* the pool's network ("A-B/16"); 0: none given */
 	char hostname_pattern[64];      /* "" = no hostname allocation */
 };
-/* "192.168.1.100-192.168.1.199" */
+/* "192.168.1.100-192.168.1.199[/PREFIX]": the network and broadcast addresses of the
+ * pool's /PREFIX network are never given out (without /PREFIX: every .0 and .255, as if
+ * each /24 the pool crosses were a network). With /PREFIX the pool is inside one network. */
 int pv_inventory_parse_pool(const char *text, struct pv_inventory_alloc *alloc);
 /* Checks the pattern has exactly one %d/%0Nd conversion and yields valid hostnames. */
 int pv_inventory_set_hostname_pattern(struct pv_inventory_alloc *alloc, const char *pattern);

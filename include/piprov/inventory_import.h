@@ -1,11 +1,8 @@
-/* Importers: turn what other tools and captures produce into inventory records.
- *   - rpiboot / piprov recovery metadata JSON ("MAC_ADDR", "USER_SERIAL_NUM", ... ; the 2711
- *     files carry the serial only in the file name, "<serial>.json"), source usb;
- *   - piprov record JSON: an object or array of objects with the keys of
- *     `piprov inventory show --json` (serial, mac, hostname, ip, board_revision, ...) as
- *     piprov-node emits them, source node (or the object's "source");
- *   - CSV with a header row naming the columns (those of `export csv`), source manual;
- *   - bootloader UART logs, through the UART parser (include/piprov/uart.h), source uart.
+/* Import batches: the records read from files, each with its source, merged in one locked
+ * write (pv_record_batch() in piprov/record.h). This header has the batch and the CSV
+ * importer (the columns of `export csv`, source manual); the importers of captures
+ * (rpiboot metadata, piprov-node records, UART logs) and the choice by content are the
+ * record layer's (pv_record_import_text/_path in piprov/record.h).
  * Parsing only; merging is pv_inventory_merge()/pv_inventory_upsert(). */
 #ifndef PIPROV_INVENTORY_IMPORT_H
 #define PIPROV_INVENTORY_IMPORT_H
@@ -21,15 +18,6 @@ extern "C" {
 #define PV_IMPORT_MAX_FILE_SIZE ((size_t)64 * 1024 * 1024)
 #define PV_IMPORT_MAX_RECORDS 1000000
 
-enum pv_import_kind {
-	PV_IMPORT_AUTO = 0,
-	PV_IMPORT_METADATA_JSON,
-	PV_IMPORT_RECORD_JSON,
-	PV_IMPORT_CSV,
-	PV_IMPORT_UART,
-};
-const char *pv_import_kind_name(enum pv_import_kind kind);
-
 struct pv_import_batch {
 	struct pv_inventory_record *records;
 	enum pv_inventory_source *sources; /* one per record */
@@ -37,14 +25,15 @@ struct pv_import_batch {
 };
 void pv_import_batch_init(struct pv_import_batch *batch);
 void pv_import_batch_release(struct pv_import_batch *batch);
+/* Append rec, taking ownership of what it holds (on success only: on failure rec is still
+ * the caller's). Fails with PV_ERR_TOO_BIG past PV_IMPORT_MAX_RECORDS. */
+int pv_import_batch_add(struct pv_import_batch *batch, struct pv_inventory_record *rec,
+			enum pv_inventory_source source);
 
-/* Parse text (name: the file name, used for the serial of 2711 metadata and in messages,
- * which name the file and the line or key). Records are appended to batch. */
-int pv_inventory_import_text(const char *name, const char *text, size_t len,
-			     enum pv_import_kind kind, struct pv_import_batch *batch);
-/* Read and parse a file, or every *.json, *.csv, *.log and *.txt file of a folder. */
-int pv_inventory_import_path(const char *path, enum pv_import_kind kind,
-			     struct pv_import_batch *batch);
+/* CSV with a header row naming the columns (those of `export csv`; tags separated by ';'),
+ * source manual. name is used in messages, which name the file and the line. */
+int pv_inventory_import_csv(const char *name, const char *text, size_t len,
+			    struct pv_import_batch *batch);
 
 #ifdef __cplusplus
 }

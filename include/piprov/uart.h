@@ -165,13 +165,8 @@ int pv_uart_report_to_json(const struct pv_uart_report *report, struct pv_buf *o
  * next step to take, as several lines of text appended to out. */
 int pv_uart_diagnose(const struct pv_uart_report *report, struct pv_buf *out);
 
-/* The board as an inventory record (include/piprov/inventory.h): serial (8 digits),
- * Ethernet MAC, revision, IPv4 address, TFTP prefix mode (from the folder the board asked
- * for), bootloader version and build timestamp. rec is initialised here; release it with
- * pv_inventory_record_release(). Fails with PV_ERR_INVALID when the log gave no serial. */
-struct pv_inventory_record;
-int pv_uart_report_to_record(const struct pv_uart_report *report,
-			     struct pv_inventory_record *rec);
+/* The board as an inventory record: pv_record_from_uart() in piprov/record.h (the record
+ * layer depends on this module, never the other way). */
 
 /* Capture. */
 struct pv_uart_capture_options {

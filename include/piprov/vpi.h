@@ -143,6 +143,8 @@ struct pv_vpi_spec {
 	uint32_t boardrev;
 	unsigned flash_ms;
 	unsigned usb_mbps;
+	bool has_reenumerate_ms;
+	unsigned reenumerate_ms;            /* reenumerate-ms= (default: the options') */
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
 	/* Generated identities start at this board number of the model, so two specs of one
@@ -153,7 +155,8 @@ struct pv_vpi_spec {
 
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
- * usb-mbps, dump=DIR, fault=SEED. Errors (PV_ERR_INVALID) name the key and the value. */
+ * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms. Errors (PV_ERR_INVALID) name the key and
+ * the value. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);
 /* Options for board `index` (0..count-1) of a spec: the given serial/MAC for board 0 and

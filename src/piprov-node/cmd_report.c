@@ -86,18 +86,19 @@ int node_build_record(const struct pv_node_identity *id, struct pv_inventory_rec
 	return 0;
 }
 
-/* --inventory, else $PIPROV_INVENTORY, else piprov-inventory.cfg on the boot partition
- * (host path: the root joined with it). malloc'd. */
-char *node_inventory_path(struct node_context *ctx, const char *explicit_path)
+/* --inventory, else configured, else $PIPROV_INVENTORY, else piprov-inventory.cfg on the
+ * boot partition (host path: the root joined with it). malloc'd. */
+char *node_inventory_path(struct node_context *ctx, const char *configured)
 {
 	struct pv_node_update_defaults d;
 	char bootfs[256], *path = NULL;
-	const char *env = getenv(PV_INVENTORY_ENV);
 
-	if (explicit_path)
-		return strdup(explicit_path);
-	if (env && *env)
-		return strdup(env);
+	if (ctx->inventory && ctx->inventory_from_option)
+		return strdup(ctx->inventory);
+	if (configured && *configured)
+		return strdup(configured);
+	if (ctx->inventory) /* $PIPROV_INVENTORY */
+		return strdup(ctx->inventory);
 	if (pv_node_update_defaults_read(&ctx->root, &d) ||
 	    pv_node_find_bootfs(&ctx->root, &d, bootfs, sizeof(bootfs))) {
 		node_fail(PV_ERR_NOT_FOUND);
@@ -148,21 +149,15 @@ int node_report(struct node_context *ctx, const struct pv_node_identity *id, con
 int cmd_report(int argc, char **argv, struct node_context *ctx)
 {
 	static const struct option options[] = {
-		{ "inventory", required_argument, NULL, 'i' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_node_identity id;
-	const char *explicit_path = NULL;
-	bool json = false;
 	char *path;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "i:jh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case 'i': explicit_path = optarg; break;
-		case 'j': json = true; break;
 		case 'h':
 			printf("usage: piprov-node report [--inventory FILE] [--json]\n");
 			return NODE_EXIT_OK;
@@ -173,8 +168,8 @@ int cmd_report(int argc, char **argv, struct node_context *ctx)
 		return node_usage_error("'report' takes no arguments");
 	if (node_read_identity(ctx, &id))
 		return NODE_EXIT_FAILURE;
-	path = node_inventory_path(ctx, explicit_path);
-	rc = path ? node_report(ctx, &id, path, json) : NODE_EXIT_FAILURE;
+	path = node_inventory_path(ctx, NULL);
+	rc = path ? node_report(ctx, &id, path, ctx->json) : NODE_EXIT_FAILURE;
 	free(path);
 	pv_node_identity_release(&id);
 	return rc;

@@ -204,20 +204,16 @@ static void print_text(json_t *o)
 int cmd_status(int argc, char **argv, struct node_context *ctx)
 {
 	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_node_identity id;
-	bool json = false;
+	bool json = ctx->json;
 	json_t *o;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (c) {
-		case 'j':
-			json = true;
-			break;
 		case 'h':
 			printf("usage: piprov-node status [--json]\n");
 			return NODE_EXIT_OK;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_globals.h"
+#include "piprov/inventory.h"
 #include "node_cli.h"
 #include "banned.h"
 
@@ -17,13 +19,19 @@ static const struct node_command commands[] = {
 
 static void print_usage(FILE *out)
 {
-	fprintf(out, "usage: piprov-node [--root DIR] [-v|-vv|-q] <command> [<args>]\n"
-		     "       piprov-node --version | --help\n\ncommands:\n");
+	fprintf(out, "usage: piprov-node [GLOBAL OPTIONS] <command> [<args>]\n"
+		     "       piprov-node --version | --help | help [COMMAND]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n--root DIR reads the board from DIR instead of / (a mounted card or a "
-		     "captured sysroot).\n'piprov-node <command> --help' shows the options of a "
-		     "command.\n");
+	fprintf(out, "\nglobal options (before or after the command):\n"
+		     "  --root DIR       read the board from DIR instead of / (a mounted card or a\n"
+		     "                   captured sysroot; default $%s)\n"
+		     "  -v, -vv          more messages (info, debug)\n"
+		     "  -q               errors only\n"
+		     "  --json           machine-readable output\n"
+		     "  --inventory FILE the inventory report and provision write (default $%s)\n"
+		     "\n'piprov-node help <command>' shows the options of a command.\n",
+		CLI_ROOT_ENV, PV_INVENTORY_ENV);
 }
 
 static void log_to_stderr(enum pv_log_level level, const char *module, const char *message,
@@ -90,51 +98,57 @@ void node_info(const struct node_context *ctx, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	struct node_context ctx = { .root_path = "/", .root = { -1, NULL } };
-	int first, rc;
+	struct cli_globals g;
+	int rc;
 
-	for (first = 1; first < argc && argv[first][0] == '-'; first++) {
-		const char *opt = argv[first];
-		if (strcmp(opt, "-v") == 0 || strcmp(opt, "--verbose") == 0) {
-			ctx.verbosity++;
-		} else if (strcmp(opt, "-vv") == 0) {
-			ctx.verbosity += 2;
-		} else if (strcmp(opt, "-q") == 0 || strcmp(opt, "--quiet") == 0) {
-			ctx.quiet = true;
-		} else if (strcmp(opt, "--root") == 0 && first + 1 < argc) {
-			ctx.root_path = argv[++first];
-		} else if (strncmp(opt, "--root=", 7) == 0) {
-			ctx.root_path = opt + 7;
-		} else if (strcmp(opt, "--version") == 0) {
-			printf("piprov-node %s\n", PIPROV_VERSION);
-			return NODE_EXIT_OK;
-		} else if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-			print_usage(stdout);
-			return NODE_EXIT_OK;
-		} else {
-			return node_usage_error("unknown option '%s'", opt);
-		}
+	argc = cli_globals_parse("piprov-node", argc, argv, &g);
+	if (argc < 0)
+		return NODE_EXIT_USAGE;
+	if (g.version) {
+		printf("piprov-node %s\n", PIPROV_VERSION);
+		return NODE_EXIT_OK;
 	}
-	if (first >= argc) {
+	if (g.help || (argc >= 2 && strcmp(argv[1], "help") == 0 && argc == 2)) {
+		print_usage(stdout);
+		return NODE_EXIT_OK;
+	}
+	if (argc < 2) {
 		print_usage(stderr);
 		return NODE_EXIT_USAGE;
 	}
-	pv_log_set_level(ctx.quiet ? PV_LOG_ERROR
-				   : ctx.verbosity >= 2 ? PV_LOG_DEBUG
-				   : ctx.verbosity == 1 ? PV_LOG_INFO
-							: PV_LOG_WARN);
+	ctx.verbosity = g.verbosity;
+	ctx.quiet = g.quiet;
+	ctx.json = g.json;
+	ctx.inventory = g.inventory;
+	ctx.inventory_from_option = g.inventory_from_option;
+	if (g.root)
+		ctx.root_path = g.root;
+	pv_log_set_level((enum pv_log_level)cli_globals_log_level(&g));
 	pv_log_set_callback(log_to_stderr, &ctx);
+	if (strcmp(argv[1], "help") == 0) {
+		/* piprov-node help COMMAND: that command's --help. */
+		if (argc != 3)
+			return node_usage_error("help: one COMMAND expected");
+		argv[1] = argv[2];
+		argv[2] = (char *)"--help";
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[first], commands[i].name) != 0)
+		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
 		if (pv_node_root_open(&ctx.root, ctx.root_path))
 			return node_fail(PV_ERR_IO);
 		optind = 1;
-		rc = commands[i].fn(argc - first, argv + first, &ctx);
+		rc = commands[i].fn(argc - 1, argv + 1, &ctx);
 		pv_node_root_close(&ctx.root);
 		return rc;
 	}
-	return node_usage_error("'%s' is not a piprov-node command", argv[first]);
+	return node_usage_error("'%s' is not a piprov-node command", argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	return cli_finish_stdout("piprov-node", run(argc, argv));
 }

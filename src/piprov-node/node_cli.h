@@ -17,11 +17,17 @@ enum node_exit {
 	NODE_EXIT_USAGE = 2,
 };
 
+/* The global options (cli_globals_parse(), shared with piprov: before or after the
+ * command name) merged with the environment, and the board's root opened from them. */
 struct node_context {
-	const char *root_path;  /* --root, default "/" */
+	const char *root_path;  /* --root DIR, else $PIPROV_ROOT, else "/" */
 	struct pv_node_root root;
 	int verbosity;
 	bool quiet;
+	bool json;              /* --json */
+	/* --inventory FILE, else $PIPROV_INVENTORY, else NULL; from_option: typed. */
+	const char *inventory;
+	bool inventory_from_option;
 };
 
 struct node_command {
@@ -48,8 +54,9 @@ int node_print_json(json_t *value);
 struct pv_inventory_record;
 /* report: the inventory record of this board (printed on failure). */
 int node_build_record(const struct pv_node_identity *id, struct pv_inventory_record *rec);
-/* --inventory, $PIPROV_INVENTORY or piprov-inventory.cfg on the boot partition. */
-char *node_inventory_path(struct node_context *ctx, const char *explicit_path);
+/* --inventory, else configured (provision's setting, may be NULL), else $PIPROV_INVENTORY,
+ * else piprov-inventory.cfg on the boot partition. malloc'd. */
+char *node_inventory_path(struct node_context *ctx, const char *configured);
 /* Upsert this board into path and print what happened. */
 int node_report(struct node_context *ctx, const struct pv_node_identity *id, const char *path,
 		bool json);

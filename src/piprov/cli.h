@@ -14,10 +14,20 @@ enum cli_exit {
 	CLI_EXIT_USAGE = 2,   /* bad command line */
 };
 
+/* What every command gets: the global options (parsed once, before or after the command
+ * name, by cli_globals_parse(); see docs/HACKING.md), already merged with the environment. */
 struct cli_context {
 	const char *argv0;    /* "piprov" */
 	int verbosity;        /* 0 default, 1 = -v (info), 2 = -vv (debug) */
 	bool quiet;           /* -q: errors only */
+	bool json;            /* --json: machine-readable output */
+	/* --inventory FILE, else $PIPROV_INVENTORY, else NULL (pv_inventory_path() gives the
+	 * default file); inventory_from_option: it came from the command line. */
+	const char *inventory;
+	bool inventory_from_option;
+	/* --root DIR, else $PIPROV_ROOT, else NULL ("/"): the board's root directory. */
+	const char *root;
+	bool root_from_option;
 };
 
 /* A command group: `piprov NAME args...`. fn gets argv with argv[0] == NAME and runs its

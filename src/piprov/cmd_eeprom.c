@@ -182,20 +182,16 @@ static const char *section_kind(uint32_t magic)
 					      : "code";
 }
 
-static int do_info(int argc, char **argv)
+static int do_info(int argc, char **argv, struct cli_context *ctx)
 {
-	static const struct option longopts[] = { { "json", no_argument, NULL, 'j' },
-						  { NULL, 0, NULL, 0 } };
+	static const struct option longopts[] = { { NULL, 0, NULL, 0 } };
 	struct pv_eeprom_image img = { 0 };
 	struct pv_eeprom_info info;
-	bool json = false;
+	bool json = ctx->json;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "j", longopts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage_error("eeprom info: bad option");
-		json = true;
-	}
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		return cli_usage_error("eeprom info: bad option");
 	if (argc - optind != 1)
 		return cli_usage_error("eeprom info: expected one IMAGE");
 	rc = pv_eeprom_load(&img, argv[optind]);
@@ -248,12 +244,14 @@ static int do_info(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int do_config(int argc, char **argv)
+static int do_config(int argc, char **argv, struct cli_context *ctx)
 {
 	struct pv_eeprom_image img = { 0 };
 	const unsigned char *data;
 	size_t len;
 	int rc, status = CLI_EXIT_OK;
+
+	(void)ctx;
 
 	if (argc - optind != 1)
 		return cli_usage_error("eeprom config: expected one IMAGE");
@@ -291,7 +289,7 @@ static int write_config(struct pv_eeprom_image *img, const struct pv_eeprom_conf
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-static int do_set(int argc, char **argv)
+static int do_set(int argc, char **argv, struct cli_context *ctx)
 {
 	enum { OPT_UNSET = 1000, OPT_PRESET, OPT_FIRST, OPT_FALLBACK, OPT_TS, OPT_FORCE,
 	       OPT_BOARD };
@@ -321,6 +319,8 @@ static int do_set(int argc, char **argv)
 	bool force = false, set_ts = false;
 	uint32_t ts = 0;
 	int c, rc, status = CLI_EXIT_FAILURE;
+
+	(void)ctx;
 
 	/* "-": operands come back in order (code 1), so KEY=VALUE may sit between options. */
 	while ((c = getopt_long(argc, argv, "-o:", longopts, NULL)) != -1) {
@@ -436,7 +436,7 @@ out_free:
 	return status;
 }
 
-static int do_apply(int argc, char **argv)
+static int do_apply(int argc, char **argv, struct cli_context *ctx)
 {
 	enum { OPT_TS = 1000, OPT_FORCE, OPT_BOARD };
 	static const struct option longopts[] = {
@@ -453,6 +453,8 @@ static int do_apply(int argc, char **argv)
 	bool force = false, set_ts = false;
 	uint32_t ts = 0;
 	int c, rc, status;
+
+	(void)ctx;
 
 	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
 		if (c == 'o')
@@ -480,7 +482,7 @@ static int do_apply(int argc, char **argv)
 	return status;
 }
 
-static int do_check(int argc, char **argv)
+static int do_check(int argc, char **argv, struct cli_context *ctx)
 {
 	static const struct option longopts[] = {
 		{ "board", required_argument, NULL, 'b' },
@@ -495,6 +497,8 @@ static int do_check(int argc, char **argv)
 	const char *image = NULL;
 	size_t n = 0, errors;
 	int c, rc;
+
+	(void)ctx;
 
 	while ((c = getopt_long(argc, argv, "b:s:i:", longopts, NULL)) != -1) {
 		if (c == 'b') {
@@ -570,13 +574,15 @@ static int load_conf_of(const char *path, struct pv_eeprom_conf **conf, bool *is
 	return pv_eeprom_conf_load(path, conf);
 }
 
-static int do_diff(int argc, char **argv)
+static int do_diff(int argc, char **argv, struct cli_context *ctx)
 {
 	struct pv_eeprom_conf *a = NULL, *b = NULL;
 	struct pv_buf out = PV_BUF_INIT(SIZE_MAX);
 	bool img_a = false, img_b = false;
 	size_t changed = 0;
 	int rc, status;
+
+	(void)ctx;
 
 	if (argc - optind != 2)
 		return cli_usage_error("eeprom diff: expected A B (images or configs)");
@@ -601,7 +607,7 @@ static int do_diff(int argc, char **argv)
 /* Any file can be digested (rpi-eeprom-digest signs bootconf.txt and boot.img too); the
  * hash covers the bytes as stored. --soc takes the SoC from an EEPROM image, --soc=CHIP
  * names it. */
-static int do_digest(int argc, char **argv)
+static int do_digest(int argc, char **argv, struct cli_context *ctx)
 {
 	enum { OPT_SOC = 1000, OPT_TS };
 	static const struct option longopts[] = {
@@ -618,6 +624,8 @@ static int do_digest(int argc, char **argv)
 	bool with_soc = false;
 	uint32_t ts;
 	int c, rc;
+
+	(void)ctx;
 
 	while ((c = getopt_long(argc, argv, "o:k:", longopts, NULL)) != -1) {
 		if (c == 'o') {
@@ -654,7 +662,7 @@ static int do_digest(int argc, char **argv)
 	rc = pv_eeprom_sig_create(data.data ? data.data : (const unsigned char *)"", data.len,
 				  &opt, &sig);
 	if (rc == 0)
-		rc = pv_file_write_atomic(out, sig.data, sig.len, 0644);
+		rc = pv_file_write_atomic_flags(out, sig.data, sig.len, 0644, PV_FILE_STREAMS);
 out_release:
 	pv_buf_release(&data);
 	pv_buf_release(&sig);
@@ -662,7 +670,7 @@ out_release:
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-static int do_verify(int argc, char **argv)
+static int do_verify(int argc, char **argv, struct cli_context *ctx)
 {
 	static const struct option longopts[] = {
 		{ "pubkey", required_argument, NULL, 'p' },
@@ -672,6 +680,8 @@ static int do_verify(int argc, char **argv)
 	struct pv_eeprom_sig sig;
 	const char *pubkey = NULL;
 	int c, rc;
+
+	(void)ctx;
 
 	while ((c = getopt_long(argc, argv, "p:", longopts, NULL)) != -1) {
 		if (c != 'p')
@@ -698,7 +708,7 @@ static int do_verify(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static int do_synth(int argc, char **argv)
+static int do_synth(int argc, char **argv, struct cli_context *ctx)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -711,6 +721,8 @@ static int do_synth(int argc, char **argv)
 	const struct pv_soc_info *soc;
 	const char *out = NULL, *config = NULL;
 	int c, rc = 0;
+
+	(void)ctx;
 
 	while ((c = getopt_long(argc, argv, "o:c:", longopts, NULL)) != -1) {
 		if (c == 'o')
@@ -735,7 +747,7 @@ static int do_synth(int argc, char **argv)
 	if (rc == 0)
 		rc = pv_eeprom_synthesize(soc->soc, &opt, &image);
 	if (rc == 0)
-		rc = pv_file_write_atomic(out, image.data, image.len, 0644);
+		rc = pv_file_write_atomic_flags(out, image.data, image.len, 0644, PV_FILE_STREAMS);
 	pv_buf_release(&conf);
 	pv_buf_release(&image);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
@@ -745,13 +757,12 @@ int cmd_eeprom(int argc, char **argv, struct cli_context *ctx)
 {
 	static const struct {
 		const char *name;
-		int (*fn)(int argc, char **argv);
+		int (*fn)(int argc, char **argv, struct cli_context *ctx);
 	} subs[] = {
 		{ "info", do_info },     { "config", do_config }, { "set", do_set },
 		{ "apply", do_apply },   { "check", do_check },   { "diff", do_diff },
 		{ "digest", do_digest }, { "verify", do_verify }, { "synth", do_synth },
 	};
-	(void)ctx;
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
@@ -759,7 +770,7 @@ int cmd_eeprom(int argc, char **argv, struct cli_context *ctx)
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (strcmp(argv[1], subs[i].name) == 0) {
 			optind = 1;
-			return subs[i].fn(argc - 1, argv + 1);
+			return subs[i].fn(argc - 1, argv + 1, ctx);
 		}
 	}
 	return cli_usage_error("eeprom: unknown command '%s'", argv[1]);

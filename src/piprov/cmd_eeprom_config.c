@@ -70,7 +70,7 @@ static int write_output(const char *out, const void *data, size_t len)
 			return cli_error("cannot write to standard output: %s", strerror(errno));
 		return CLI_EXIT_OK;
 	}
-	rc = pv_file_write_atomic(out, data, len, 0644);
+	rc = pv_file_write_atomic_flags(out, data, len, 0644, PV_FILE_STREAMS);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
@@ -348,7 +348,7 @@ out_release:
 
 int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 {
-	enum { OPT_CACERT = 1000, OPT_DEBUG, OPT_ROOT };
+	enum { OPT_CACERT = 1000, OPT_DEBUG };
 	static const struct option longopts[] = {
 		{ "apply", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'c' },
@@ -362,11 +362,11 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 		{ "timestamp", required_argument, NULL, 't' },
 		{ "cacertder", required_argument, NULL, OPT_CACERT },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
-		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .root = "/" };
+	/* --root is a global option (ctx->root, also $PIPROV_ROOT). */
+	struct options o = { .root = ctx->root ? ctx->root : "/" };
 	struct pv_eeprom_image img = { 0 };
 	int c, rc;
 
@@ -383,7 +383,6 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 		case 's': o.bootsys = optarg; break;
 		case 't': o.timestamp = optarg; break;
 		case OPT_CACERT: o.cacert = optarg; break;
-		case OPT_ROOT: o.root = optarg; break;
 		case OPT_DEBUG:
 			pv_log_set_level(PV_LOG_DEBUG);
 			ctx->verbosity = 2;

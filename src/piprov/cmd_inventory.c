@@ -11,13 +11,14 @@
 #include "piprov/inventory.h"
 #include "piprov/inventory_export.h"
 #include "piprov/inventory_import.h"
+#include "piprov/record.h"
 #include "piprov/text.h"
 #include "banned.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: piprov inventory [--inventory FILE] <command> [<args>]\n\n"
+		"usage: piprov inventory <command> [<args>] [--inventory FILE] [--json]\n\n"
 		"  add --serial S [--mac M] [--hostname H] [--ip IP] [KEY=VALUE...]\n"
 		"      [--ip-pool A-B] [--hostname-pattern node-%%02d] [--source SRC]\n"
 		"  set BOARD KEY=VALUE...          BOARD: serial, MAC or host name\n"
@@ -26,11 +27,15 @@ static void usage(FILE *out)
 		"  list [--json]\n"
 		"  import [--ip-pool A-B] [--hostname-pattern P] [--strict] FILE|DIR...\n"
 		"  export FORMAT [-o OUT] [options]\n"
-		"      FORMAT: dnsmasq ethers hosts csv json exports tftp kea tinkerbell ansible\n"
-		"      --dhcp-range FIRST,LAST[,MASK]  full DHCP (default: proxy DHCP)\n"
-		"      --proxy NETWORK  --interface IF  --domain D  --namespace NS\n"
-		"      --tftp-root DIR (alias --root)  --nfs-root DIR  --nfs-server IP\n"
-		"      --nfs-options OPTS  --template DIR  --copy  --prune\n\n"
+		"      FORMAT: dnsmasq dnsmasq-hosts ethers hosts csv json exports tftp kea\n"
+		"              tinkerbell ansible\n"
+		"      --dhcp-range FIRST,LAST[,MASK|/N][,LEASE]  full DHCP, Kea pool\n"
+		"                       (default: proxy DHCP)\n"
+		"      --subnet NETWORK[/N] (alias --proxy)  --prefix-len N  --gateway IP\n"
+		"      --interface IF  --tftp-server IP  --domain D  --namespace NS\n"
+		"      --tftp-root DIR (or --root DIR)  --nfs-root DIR  --nfs-server IP\n"
+		"      --nfs-options OPTS  --nfs-clients ip|subnet  --create-nfs-roots\n"
+		"      --template DIR  --copy  --prune\n\n"
 		"KEY: mac wifi_mac bt_mac board_revision uuid hostname ip tftp_prefix\n"
 		"     tftp_prefix_str boot_order config_hash bootloader_version\n"
 		"     bootloader_build_ts eeprom_hash flashed_at tags tags+ notes\n"
@@ -49,7 +54,8 @@ static void print_conflicts(const struct pv_inventory_report *rep)
 
 enum { OPT_IP_POOL = 256, OPT_PATTERN, OPT_SOURCE, OPT_STRICT, OPT_JSON, OPT_DHCP_RANGE,
        OPT_PROXY, OPT_INTERFACE, OPT_DOMAIN, OPT_NAMESPACE, OPT_TFTP_ROOT, OPT_NFS_ROOT,
-       OPT_NFS_SERVER, OPT_NFS_OPTIONS, OPT_TEMPLATE, OPT_COPY, OPT_PRUNE, OPT_FORCE };
+       OPT_NFS_SERVER, OPT_NFS_OPTIONS, OPT_TEMPLATE, OPT_COPY, OPT_PRUNE, OPT_FORCE,
+       OPT_TFTP_SERVER, OPT_GATEWAY, OPT_PREFIX_LEN, OPT_NFS_CLIENTS, OPT_CREATE_NFS_ROOTS };
 
 static int parse_alloc(int opt, const char *arg, struct pv_inventory_alloc *alloc)
 {
@@ -248,17 +254,16 @@ static void print_record(const struct pv_inventory_record *rec)
 	json_decref(obj);
 }
 
-static int cmd_show_list(const char *path, int argc, char **argv, bool list)
+static int cmd_show_list(const char *path, int argc, char **argv, bool list,
+			 const struct cli_context *ctx)
 {
 	struct pv_inventory inv;
 	const char *board = NULL;
-	bool json = false;
+	bool json = ctx->json;
 	int status = CLI_EXIT_OK, rc;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return CLI_EXIT_OK;
 		} else if (!list && !board)
@@ -313,34 +318,10 @@ static int cmd_show_list(const char *path, int argc, char **argv, bool list)
 	return status;
 }
 
-struct import_call {
-	struct pv_import_batch *batch;
-	const struct pv_inventory_alloc *alloc;
-	bool strict;
-	size_t created, updated, conflicts;
-};
-
-static int import_edit(struct pv_inventory *inv, void *user)
+static void import_merged(void *user, const struct pv_inventory_report *report)
 {
-	struct import_call *call = user;
-	struct pv_inventory_report rep;
-
-	for (size_t i = 0; i < call->batch->count; i++) {
-		struct pv_inventory_upsert_opts opts = { .source = call->batch->sources[i],
-							 .flags = call->strict ? PV_UPSERT_STRICT : 0,
-							 .alloc = call->alloc };
-		int rc = pv_inventory_merge(inv, &call->batch->records[i], &opts, &rep);
-
-		if (rc)
-			return rc;
-		print_conflicts(&rep);
-		call->conflicts += rep.n_conflicts;
-		if (rep.created)
-			call->created++;
-		else
-			call->updated++;
-	}
-	return PV_OK;
+	(void)user;
+	print_conflicts(report);
 }
 
 static int cmd_import(const char *path, int argc, char **argv)
@@ -354,7 +335,8 @@ static int cmd_import(const char *path, int argc, char **argv)
 	};
 	struct pv_inventory_alloc alloc;
 	struct pv_import_batch batch;
-	struct import_call call = { &batch, NULL, false, 0, 0, 0 };
+	struct pv_record_opts opts = { .merged = import_merged };
+	struct pv_record_summary summary;
 	int opt, rc, status;
 
 	memset(&alloc, 0, sizeof(alloc));
@@ -362,11 +344,11 @@ static int cmd_import(const char *path, int argc, char **argv)
 		switch (opt) {
 		case OPT_IP_POOL:
 		case OPT_PATTERN:
-			call.alloc = &alloc;
+			opts.alloc = &alloc;
 			if (parse_alloc(opt, optarg, &alloc))
 				return CLI_EXIT_FAILURE;
 			break;
-		case OPT_STRICT: call.strict = true; break;
+		case OPT_STRICT: opts.flags |= PV_UPSERT_STRICT; break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
 		default: return CLI_EXIT_USAGE;
 		}
@@ -375,36 +357,41 @@ static int cmd_import(const char *path, int argc, char **argv)
 		return cli_usage_error("inventory import: FILE or DIR expected");
 	pv_import_batch_init(&batch);
 	for (int i = optind; i < argc; i++) {
-		rc = pv_inventory_import_path(argv[i], PV_IMPORT_AUTO, &batch);
+		rc = pv_record_import_path(argv[i], PV_IMPORT_AUTO, &batch);
 		if (rc) {
 			status = cli_fail(rc);
 			goto out_release;
 		}
 	}
-	rc = pv_inventory_update(path, import_edit, &call);
+	rc = pv_record_batch(path, &batch, &opts, &summary);
 	if (rc) {
 		status = cli_fail(rc);
 		goto out_release;
 	}
 	printf("imported %zu records: %zu new boards, %zu updated, %zu conflicts\n", batch.count,
-	       call.created, call.updated, call.conflicts);
+	       summary.created, summary.updated, summary.conflicts);
 	status = CLI_EXIT_OK;
 out_release:
 	pv_import_batch_release(&batch);
 	return status;
 }
 
-static int cmd_export(const char *path, int argc, char **argv)
+static int cmd_export(const char *path, int argc, char **argv, const struct cli_context *ctx)
 {
 	static const struct option options[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "dhcp-range", required_argument, NULL, OPT_DHCP_RANGE },
 		{ "proxy", required_argument, NULL, OPT_PROXY },
+		{ "subnet", required_argument, NULL, OPT_PROXY },
+		{ "tftp-server", required_argument, NULL, OPT_TFTP_SERVER },
+		{ "gateway", required_argument, NULL, OPT_GATEWAY },
+		{ "prefix-len", required_argument, NULL, OPT_PREFIX_LEN },
+		{ "nfs-clients", required_argument, NULL, OPT_NFS_CLIENTS },
+		{ "create-nfs-roots", no_argument, NULL, OPT_CREATE_NFS_ROOTS },
 		{ "interface", required_argument, NULL, OPT_INTERFACE },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 		{ "tftp-root", required_argument, NULL, OPT_TFTP_ROOT },
-		{ "root", required_argument, NULL, OPT_TFTP_ROOT },
 		{ "nfs-root", required_argument, NULL, OPT_NFS_ROOT },
 		{ "nfs-server", required_argument, NULL, OPT_NFS_SERVER },
 		{ "nfs-options", required_argument, NULL, OPT_NFS_OPTIONS },
@@ -421,6 +408,10 @@ static int cmd_export(const char *path, int argc, char **argv)
 	int opt, rc, status = CLI_EXIT_OK;
 
 	pv_export_opts_init(&opts);
+	/* "--root DIR" (a global option) has long meant the TFTP root here; only as typed:
+	 * $PIPROV_ROOT names a board's root, not a TFTP server's. */
+	if (ctx->root_from_option)
+		opts.tftp_root = ctx->root;
 	while ((opt = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'o': output = optarg; break;
@@ -433,11 +424,42 @@ static int cmd_export(const char *path, int argc, char **argv)
 		case OPT_NFS_ROOT: opts.nfs_root = optarg; break;
 		case OPT_NFS_OPTIONS: opts.nfs_options = optarg; break;
 		case OPT_NFS_SERVER:
-			if (pv_ipv4_parse(optarg, &opts.server_ip))
-				return cli_usage_error("--nfs-server: '%s' is not an IPv4 address",
+		case OPT_TFTP_SERVER:
+		case OPT_GATEWAY: {
+			uint32_t *addr = opt == OPT_NFS_SERVER	? &opts.server_ip
+					 : opt == OPT_TFTP_SERVER ? &opts.tftp_server
+								  : &opts.gateway;
+
+			if (pv_ipv4_parse(optarg, addr))
+				return cli_usage_error("--%s: '%s' is not an IPv4 address",
+						       opt == OPT_NFS_SERVER	? "nfs-server"
+						       : opt == OPT_TFTP_SERVER ? "tftp-server"
+										: "gateway",
 						       optarg);
-			opts.has_server_ip = true;
+			*(opt == OPT_NFS_SERVER	   ? &opts.has_server_ip
+			  : opt == OPT_TFTP_SERVER ? &opts.has_tftp_server
+						   : &opts.has_gateway) = true;
 			break;
+		}
+		case OPT_PREFIX_LEN: {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (end == optarg || *end || n < 1 || n > 30)
+				return cli_usage_error("--prefix-len: '%s' is not 1..30", optarg);
+			opts.prefix_len = (unsigned)n;
+			break;
+		}
+		case OPT_NFS_CLIENTS:
+			if (strcmp(optarg, "ip") == 0)
+				opts.nfs_clients = PV_NFS_CLIENTS_IP;
+			else if (strcmp(optarg, "subnet") == 0)
+				opts.nfs_clients = PV_NFS_CLIENTS_SUBNET;
+			else
+				return cli_usage_error("--nfs-clients: '%s' is neither 'ip' nor "
+						       "'subnet'", optarg);
+			break;
+		case OPT_CREATE_NFS_ROOTS: opts.create_nfs_roots = true; break;
 		case OPT_TEMPLATE: opts.template_dir = optarg; break;
 		case OPT_COPY: opts.copy = true; break;
 		case OPT_PRUNE: opts.prune = true; break;
@@ -459,17 +481,20 @@ static int cmd_export(const char *path, int argc, char **argv)
 			status = cli_fail(rc);
 		else
 			printf("tftp: %u boards, %u created, %u updated, %u foreign kept, %u pruned, "
-			       "%u without a folder name\n", rep.boards, rep.created, rep.updated,
-			       rep.kept, rep.pruned, rep.skipped);
+			       "%u without a folder name, %u without an NFS export, %u NFS roots "
+			       "missing, %u created\n", rep.boards, rep.created, rep.updated,
+			       rep.kept, rep.pruned, rep.skipped, rep.no_nfs, rep.nfs_missing,
+			       rep.nfs_created);
 		goto out_release;
 	}
 	rc = pv_inventory_export(format, &inv, &opts, &out);
 	if (rc)
 		status = cli_fail(rc);
 	else if (output && strcmp(output, "-") != 0)
-		status = (rc = pv_file_write_atomic(output, out.data ? out.data
-								     : (const unsigned char *)"",
-						     out.len, 0644)) ? cli_fail(rc) : CLI_EXIT_OK;
+		status = (rc = pv_file_write_atomic_flags(output, out.data ? out.data
+									   : (const unsigned char *)"",
+							   out.len, 0644, PV_FILE_STREAMS))
+				 ? cli_fail(rc) : CLI_EXIT_OK;
 	else if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len)
 		status = cli_error("cannot write to standard output");
 out_release:
@@ -480,18 +505,14 @@ out_release:
 
 int cmd_inventory(int argc, char **argv, struct cli_context *ctx)
 {
-	const char *explicit_path = NULL;
+	/* --inventory FILE is a global option (ctx->inventory, also $PIPROV_INVENTORY). */
+	const char *explicit_path = ctx->inventory;
 	int first = 1;
 
-	(void)ctx;
 	while (first < argc && argv[first][0] == '-') {
-		if ((strcmp(argv[first], "--inventory") == 0 || strcmp(argv[first], "-f") == 0) &&
-		    first + 1 < argc) {
+		if (strcmp(argv[first], "-f") == 0 && first + 1 < argc) {
 			explicit_path = argv[first + 1];
 			first += 2;
-		} else if (strncmp(argv[first], "--inventory=", 12) == 0) {
-			explicit_path = argv[first] + 12;
-			first++;
 		} else if (strcmp(argv[first], "-h") == 0 || strcmp(argv[first], "--help") == 0) {
 			usage(stdout);
 			return CLI_EXIT_OK;
@@ -517,13 +538,13 @@ int cmd_inventory(int argc, char **argv, struct cli_context *ctx)
 		if (strcmp(sub, "rm") == 0)
 			return cmd_rm(path, sub_argc, sub_argv);
 		if (strcmp(sub, "show") == 0)
-			return cmd_show_list(path, sub_argc, sub_argv, false);
+			return cmd_show_list(path, sub_argc, sub_argv, false, ctx);
 		if (strcmp(sub, "list") == 0)
-			return cmd_show_list(path, sub_argc, sub_argv, true);
+			return cmd_show_list(path, sub_argc, sub_argv, true, ctx);
 		if (strcmp(sub, "import") == 0)
 			return cmd_import(path, sub_argc, sub_argv);
 		if (strcmp(sub, "export") == 0)
-			return cmd_export(path, sub_argc, sub_argv);
+			return cmd_export(path, sub_argc, sub_argv, ctx);
 		return cli_usage_error("'%s' is not an inventory command", sub);
 	}
 }

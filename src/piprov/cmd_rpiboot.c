@@ -24,7 +24,7 @@ static void usage(FILE *out)
 		"  -o          look in DIR/<usb port path>/ first (needs -d)\n"
 		"  -l          loop: serve boards until interrupted\n"
 		"  -m N        accepted for compatibility (piprov does not poll)\n"
-		"  -v, -vv     verbose\n"
+		"  -v, -vv     verbose (global options of piprov, as -q, --json)\n"
 		"  -p PATH     only the board on this port path (e.g. 1-1.3.2)\n"
 		"  -0 ... -98  only boards on this port number of their hub\n"
 		"  -i SERIAL   only the board with this USB serial\n"
@@ -93,7 +93,7 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			usage(stdout);
 			return CLI_EXIT_OK;
-		} else if (strcmp(arg, "-V") == 0 || strcmp(arg, "--version") == 0) {
+		} else if (strcmp(arg, "-V") == 0) {
 			printf("RPIBOOT: piprov %s\n", PIPROV_VERSION);
 			return CLI_EXIT_OK;
 		} else if (strcmp(arg, "-d") == 0 && next) {
@@ -106,10 +106,6 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 		} else if (strcmp(arg, "-m") == 0 && next) {
 			if (pv_parse_u32(argv[++i], 10, &number) || number == 0)
 				return cli_usage_error("rpiboot -m '%s': microseconds > 0", argv[i]);
-		} else if (strcmp(arg, "-v") == 0) {
-			ctx->verbosity = ctx->verbosity < 1 ? 1 : ctx->verbosity;
-		} else if (strcmp(arg, "-vv") == 0) {
-			ctx->verbosity = 2;
 		} else if (strcmp(arg, "-p") == 0 && next) {
 			path = argv[++i];
 		} else if (strcmp(arg, "-i") == 0 && next) {
@@ -140,8 +136,6 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 		return cli_usage_error("rpiboot: -p and -N exclude each other");
 	if (signed_boot && !dir)
 		return cli_usage_error("rpiboot -s needs -d DIR (for bootcode.sig)");
-	if (ctx->verbosity > 0)
-		pv_log_set_level(ctx->verbosity >= 2 ? PV_LOG_DEBUG : PV_LOG_INFO);
 	if (signed_boot && !signed_boot_marker_present(dir))
 		return cli_usage_error("rpiboot -s: '%s/bootsig.bin' not found (rpiboot requires it "
 				       "with -s; the signature sent is '%s/bootcode.sig')",

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "piprov/fileio.h"
 #include "piprov/inventory.h"
+#include "piprov/record.h"
 #include "piprov/uart.h"
 #include "banned.h"
 
@@ -120,7 +121,7 @@ static int record_in_inventory(const char *path, const struct pv_uart_report *r)
 	result = calloc(1, sizeof(*result));
 	if (!result)
 		return cli_error("out of memory");
-	rc = pv_uart_report_to_record(r, &rec);
+	rc = pv_record_from_uart(r, &rec);
 	if (rc)
 		goto out_free_result;
 	rc = pv_inventory_upsert(path, &rec, &opts, result);
@@ -189,14 +190,12 @@ static int parse_until(const char *text, struct pv_uart_capture_options *options
 	return 0;
 }
 
-static int cmd_capture(int argc, char **argv)
+static int cmd_capture(int argc, char **argv, const struct cli_context *ctx)
 {
 	static const struct option long_options[] = {
 		{ "baud", required_argument, NULL, 'b' },
 		{ "until", required_argument, NULL, 'u' },
-		{ "inventory", required_argument, NULL, 'i' },
 		{ "save", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "no-log", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -204,14 +203,14 @@ static int cmd_capture(int argc, char **argv)
 	struct pv_uart_capture_options options = { .baud = 115200, .cancel = &capture_interrupted };
 	struct pv_uart_parser *parser = NULL;
 	struct sigaction sa = { .sa_handler = on_interrupt }, old_int, old_term;
-	const char *inventory = NULL, *save = NULL;
+	const char *inventory = ctx->inventory, *save = NULL;
 	struct pv_atomic_file saved = { .fd = -1 };
 	struct board_sink sink = { NULL, false };
-	bool json = false, echo = true;
+	bool json = ctx->json, echo = true;
 	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
 	int opt, rc, status = CLI_EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, "b:u:i:s:jnh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "b:u:s:nh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'b': {
 			char *end;
@@ -231,14 +230,8 @@ static int cmd_capture(int argc, char **argv)
 						       "seconds nor 'done'",
 						       optarg);
 			break;
-		case 'i':
-			inventory = optarg;
-			break;
 		case 's':
 			save = optarg;
-			break;
-		case 'j':
-			json = true;
 			break;
 		case 'n':
 			echo = false;
@@ -313,22 +306,18 @@ out_abort_save:
 
 /* ---- parse / diagnose ---- */
 
-static int cmd_parse(int argc, char **argv)
+static int cmd_parse(int argc, char **argv, const struct cli_context *ctx)
 {
 	static const struct option long_options[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pv_uart_report *report;
-	bool json = false;
+	bool json = ctx->json;
 	int opt, status = CLI_EXIT_OK;
 
-	while ((opt = getopt_long(argc, argv, "jh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (opt) {
-		case 'j':
-			json = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return CLI_EXIT_OK;
@@ -395,7 +384,6 @@ static int cmd_diagnose(int argc, char **argv)
 
 int cmd_uart(int argc, char **argv, struct cli_context *ctx)
 {
-	(void)ctx;
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
@@ -405,9 +393,9 @@ int cmd_uart(int argc, char **argv, struct cli_context *ctx)
 		return CLI_EXIT_OK;
 	}
 	if (strcmp(argv[1], "capture") == 0)
-		return cmd_capture(argc - 1, argv + 1);
+		return cmd_capture(argc - 1, argv + 1, ctx);
 	if (strcmp(argv[1], "parse") == 0)
-		return cmd_parse(argc - 1, argv + 1);
+		return cmd_parse(argc - 1, argv + 1, ctx);
 	if (strcmp(argv[1], "diagnose") == 0)
 		return cmd_diagnose(argc - 1, argv + 1);
 	return cli_usage_error("'uart %s' is not a command (capture, parse, diagnose)", argv[1]);

@@ -59,11 +59,9 @@ enum {
 	OPT_SERIAL = 256,
 	OPT_TIMEOUT,
 	OPT_BOARD_TIMEOUT,
-	OPT_INVENTORY,
 	OPT_IP_POOL,
 	OPT_HOSTNAME_PATTERN,
 	OPT_LOG_DIR,
-	OPT_JSON,
 	OPT_VIRTUAL,
 	OPT_REAL,
 	OPT_NO_BOOTFILES,
@@ -82,11 +80,9 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "board-timeout", required_argument, NULL, OPT_BOARD_TIMEOUT },
 	{ "metadata", required_argument, NULL, 'j' },
-	{ "inventory", required_argument, NULL, OPT_INVENTORY },
 	{ "ip-pool", required_argument, NULL, OPT_IP_POOL },
 	{ "hostname-pattern", required_argument, NULL, OPT_HOSTNAME_PATTERN },
 	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
-	{ "json", no_argument, NULL, OPT_JSON },
 	{ "virtual", required_argument, NULL, OPT_VIRTUAL },
 	{ "real", no_argument, NULL, OPT_REAL },
 	{ "dir", required_argument, NULL, 'd' },
@@ -148,9 +144,6 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 		case 'j':
 			a->run.metadata_dir = optarg;
 			break;
-		case OPT_INVENTORY:
-			a->run.inventory = optarg;
-			break;
 		case OPT_IP_POOL:
 		case OPT_HOSTNAME_PATTERN:
 			rc = opt == OPT_IP_POOL
@@ -165,9 +158,6 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 			break;
 		case OPT_LOG_DIR:
 			a->run.log_dir = optarg;
-			break;
-		case OPT_JSON:
-			a->run.json = true;
 			break;
 		case OPT_VIRTUAL:
 			rc = add_to(a->virtuals, &a->run.virtual_count, optarg, "--virtual specs");
@@ -223,7 +213,8 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 	if (a->run.loop && a->run.count)
 		return cli_usage_error("--count and --loop exclude each other");
 	if (a->run.has_alloc && !a->run.inventory)
-		return cli_usage_error("--ip-pool and --hostname-pattern go with --inventory FILE");
+		return cli_usage_error("--ip-pool and --hostname-pattern go with --inventory FILE (or $%s)",
+				       PV_INVENTORY_ENV);
 	if (a->overlay && !a->dir)
 		return cli_usage_error("-o/--overlay needs -d DIR (like rpiboot)");
 	a->run.ports = a->ports;

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "piprov/inventory.h"
+#include "piprov/record.h"
 #include "piprov/text.h"
 #include "piprov/vpi.h"
 #include "usb_run.h"
@@ -22,16 +23,102 @@
 
 static volatile int cancel_requested;
 
-static void on_signal(int sig)
+/* SIGINT/SIGTERM during a job: blocked in every thread and taken by one thread with
+ * sigwait(), which can then wake the engine (pv_usb_bus_wakeup is not async-signal-safe, so a
+ * plain handler could only set the flag). The engine then ends within about half a second
+ * in every state (pv_usb_job_run). */
+struct signal_watch {
+	pthread_t thread;
+	struct pv_usb_bus *bus;
+	bool started;
+	volatile int stopping;
+};
+
+/* The mask before block_stop_signals(): restored when the job has ended. */
+static sigset_t mask_before_job;
+static bool stop_signals_blocked;
+
+/* Called before any thread exists (libusb_init starts its own: they must inherit the
+ * blocked signals, or one of them takes a SIGTERM by its default action). */
+static void block_stop_signals(void)
 {
-	(void)sig;
-	cancel_requested = 1;
+	sigset_t set;
+
+	if (stop_signals_blocked)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &mask_before_job);
+	stop_signals_blocked = true;
+}
+
+static void unblock_stop_signals(void)
+{
+	if (stop_signals_blocked) {
+		pthread_sigmask(SIG_SETMASK, &mask_before_job, NULL);
+		stop_signals_blocked = false;
+	}
+}
+
+static void *signal_main(void *arg)
+{
+	struct signal_watch *w = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1 && w->stopping)
+			break;
+		if (sig == SIGUSR1)
+			continue;
+		cancel_requested = 1;
+		pv_usb_bus_wakeup(w->bus);
+	}
+	return NULL;
+}
+
+static void signal_watch_start(struct signal_watch *w, struct pv_usb_bus *bus)
+{
+	sigset_t usr1, before;
+
+	block_stop_signals();
+	w->bus = bus;
+	/* SIGUSR1 (sent to this thread only) tells it to end: blocked in it from the start. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &before);
+	w->started = pthread_create(&w->thread, NULL, signal_main, w) == 0;
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
+}
+
+static void signal_watch_stop(struct signal_watch *w)
+{
+	/* Not pthread_cancel: glibc loads libgcc_s for it at run time, which a minimal system
+	 * (the e2e guest) may not have. */
+	if (w->started) {
+		w->stopping = 1;
+		pthread_kill(w->thread, SIGUSR1);
+		pthread_join(w->thread, NULL);
+	}
+	/* A signal that came after the job ended is taken by its default action now (by this
+	 * thread: the others keep them blocked). */
+	unblock_stop_signals();
 }
 
 void usb_run_init(struct usb_run *run, struct cli_context *ctx)
 {
 	memset(run, 0, sizeof(*run));
 	run->ctx = ctx;
+	/* Global options: --json, --inventory FILE (or $PIPROV_INVENTORY) records the boards. */
+	run->json = ctx->json;
+	run->inventory = ctx->inventory;
 	run->port_number = -1;
 	run->timeout_s = 120;
 	pv_usb_timeouts_default(&run->timeouts);
@@ -56,6 +143,7 @@ int usb_run_open_bus(struct usb_run *run)
 	size_t n = 0;
 	int rc;
 
+	block_stop_signals();
 	if (run->virtual_count > 0) {
 		rc = pv_vpi_bus_new(&run->virtual_bus);
 		if (rc)
@@ -99,6 +187,7 @@ int usb_run_open_bus(struct usb_run *run)
 
 void usb_run_close_bus(struct usb_run *run)
 {
+	unblock_stop_signals();
 	pv_usb_bus_destroy(run->bus);
 	run->bus = NULL;
 	run->virtual_bus = NULL;
@@ -331,67 +420,23 @@ static void print_summary_json(const struct pv_usb_job_result *r)
 	json_decref(root);
 }
 
-/* The serial for the inventory: the 16-digit USB serial when the ROM gave one, else the
- * firmware's USER_SERIAL_NUM (printed %x, so leading zeros may be missing). */
-static bool inventory_serial(const struct pv_usb_board_result *b, char out[17])
-{
-	const char *user = pv_usb_metadata_get(&b->metadata, "USER_SERIAL_NUM");
-	uint64_t value;
-	int digits;
-
-	if (b->serial[0] && pv_serial_parse(b->serial, &value, &digits) == PV_OK) {
-		pv_serial_format(value, digits, out);
-		return true;
-	}
-	if (user && strlen(user) <= 16 && pv_parse_u64(user, 16, &value) == PV_OK) {
-		pv_serial_format(value, value > 0xffffffffull ? 16 : 8, out);
-		return true;
-	}
-	return false;
-}
-
-static void record_field(struct pv_inventory_record *rec, const char *key, const char *value,
-			 const char *port_path)
-{
-	if (value && *value && pv_inventory_record_set(rec, key, value) != PV_OK)
-		cli_warn("%s: inventory: %s", port_path, pv_last_error());
-}
-
 static unsigned update_inventory(struct usb_run *run, const struct pv_usb_job_result *r)
 {
+	struct pv_record_opts opts = { .alloc = run->has_alloc ? &run->alloc : NULL };
 	unsigned written = 0;
 
 	for (size_t i = 0; i < r->count; i++) {
 		const struct pv_usb_board_result *b = &r->boards[i];
-		const struct pv_usb_metadata *md = &b->metadata;
-		struct pv_inventory_upsert_opts opts = {
-			.source = PV_INVENTORY_SOURCE_USB,
-			.alloc = run->has_alloc ? &run->alloc : NULL,
-		};
 		struct pv_inventory_record rec;
-		char serial[17], now[32];
+		char warning[512];
 
-		if (b->outcome == PV_USB_PHASE_FAILED || !inventory_serial(b, serial))
+		if (b->outcome == PV_USB_PHASE_FAILED ||
+		    pv_record_from_usb(b, (int64_t)time(NULL), &rec, warning, sizeof(warning)))
 			continue;
-		pv_inventory_record_init(&rec);
-		if (pv_inventory_record_set_serial(&rec, serial) != PV_OK) {
-			pv_inventory_record_release(&rec);
-			continue;
-		}
-		record_field(&rec, "mac", pv_usb_metadata_get(md, "MAC_ADDR"), b->port_path);
-		record_field(&rec, "wifi_mac", pv_usb_metadata_get(md, "MAC_WIFI_ADDR"),
-			     b->port_path);
-		record_field(&rec, "bt_mac", pv_usb_metadata_get(md, "MAC_BT_ADDR"), b->port_path);
-		record_field(&rec, "revision", pv_usb_metadata_get(md, "USER_BOARDREV"),
-			     b->port_path);
-		record_field(&rec, "uuid", pv_usb_metadata_get(md, "FACTORY_UUID"), b->port_path);
-		if (b->outcome == PV_USB_PHASE_VERIFIED) {
-			record_field(&rec, "eeprom_hash", pv_usb_metadata_get(md, "EEPROM_HASH"),
-				     b->port_path);
-			snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-			record_field(&rec, "flashed_at", now, b->port_path);
-		}
-		if (pv_inventory_upsert(run->inventory, &rec, &opts, NULL) == PV_OK)
+		if (warning[0])
+			cli_warn("%s: inventory: %s", b->port_path, warning);
+		if (pv_record_one(run->inventory, &rec, PV_INVENTORY_SOURCE_USB, &opts, NULL) ==
+		    PV_OK)
 			written++;
 		else
 			fprintf(stderr, "piprov: error: %s: inventory '%s': %s\n", b->port_path,
@@ -419,7 +464,7 @@ int usb_run_job(struct usb_run *run)
 	struct pv_usb_job_config cfg;
 	struct pv_usb_job_result result;
 	struct progress pg = { .run = run };
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	struct signal_watch signals = { .started = false };
 	int status = CLI_EXIT_OK;
 	int rc;
 
@@ -447,9 +492,7 @@ int usb_run_job(struct usb_run *run)
 	cfg.event_user = &pg;
 	cfg.cancel = &cancel_requested;
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	signal_watch_start(&signals, run->bus);
 	if (!run->json && !run->ctx->quiet)
 		fprintf(stderr, "piprov: waiting for %s (%s)...\n",
 			run->only_virtual ? "virtual boards" : "boards in USB boot mode",
@@ -460,8 +503,7 @@ int usb_run_job(struct usb_run *run)
 	rc = pv_usb_job_run(&cfg, &result);
 	if (pg.tty)
 		pv_log_set_callback(cli_log_to_stderr, run->ctx);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	signal_watch_stop(&signals);
 	if (rc) {
 		progress_release(&pg);
 		return cli_fail(rc);
@@ -477,6 +519,16 @@ int usb_run_job(struct usb_run *run)
 		if (!run->json && !run->ctx->quiet)
 			fprintf(stderr, "piprov: inventory '%s': %u board%s recorded\n",
 				run->inventory, n, n == 1 ? "" : "s");
+	}
+	if (result.abandoned > 0) {
+		/* A worker is still inside the bus or a transport (pv_usb_job_run): nothing
+		 * they use may be freed, so the process ends here, without the dumps. */
+		fprintf(stderr, "piprov: %u board%s abandoned (the transfer did not return); "
+				"exiting\n", result.abandoned, result.abandoned == 1 ? "" : "s");
+		if (fflush(stdout) != 0 || ferror(stdout))
+			fprintf(stderr, "piprov: error: cannot write to standard output\n");
+		fflush(stderr);
+		_exit(CLI_EXIT_FAILURE);
 	}
 	if (run->virtual_bus && pv_vpi_bus_write_dumps(run->virtual_bus) != PV_OK)
 		fprintf(stderr, "piprov: error: virtual EEPROM dump: %s\n", pv_last_error());

@@ -5,6 +5,7 @@
 
 #include "piprov/inventory.h"
 #include "piprov/inventory_import.h"
+#include "piprov/record.h"
 #include "banned.h"
 
 #define FUZZ_MAX_INPUT (256 * 1024)
@@ -24,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	pv_import_batch_init(&batch);
 	pv_inventory_init(&inv);
-	if (pv_inventory_import_text("fuzz/12345678.json", (const char *)data + 1, size - 1,
-				     kinds[data[0] % 4], &batch) == 0) {
+	if (pv_record_import_text("fuzz/12345678.json", (const char *)data + 1, size - 1,
+				  kinds[data[0] % 4], &batch) == 0) {
 		for (size_t i = 0; i < batch.count; i++)
 			pv_inventory_merge(&inv, &batch.records[i], &opts, NULL);
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "piprov/datadir.h"
 #include "piprov/eeprom_config.h"
 #include "piprov/fileio.h"
 #include "piprov/text.h"
@@ -372,9 +373,8 @@ int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_con
 int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
 			  struct pv_eeprom_conf **out)
 {
-	const char *dirs[3];
-	size_t ndirs = 0;
-	char path[4096];
+	char path[4096], installed[4096];
+	int n;
 
 	for (const char *c = name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
@@ -382,23 +382,28 @@ int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const 
 			return pv_fail(PV_ERR_INVALID, "eeprom", "bad preset name '%.64s'", name);
 	if (!soc || !soc->eeprom_size)
 		return pv_fail(PV_ERR_INVALID, "eeprom", "presets need a SoC with an EEPROM");
-	if (dir) {
-		dirs[ndirs++] = dir;
-	} else {
-		const char *env = getenv("PIPROV_FIRMWARE_TEMPLATES");
-		if (env && *env)
-			dirs[ndirs++] = env;
-		dirs[ndirs++] = PIPROV_TEMPLATES_INSTALL_DIR;
-		dirs[ndirs++] = PIPROV_TEMPLATES_SOURCE_DIR;
+	/* $PIPROV_FIRMWARE_TEMPLATES replaces the installed folder, with no fallback behind
+	 * it: a preset is then read from there or not at all. */
+	if (!dir || !*dir)
+		dir = getenv("PIPROV_FIRMWARE_TEMPLATES");
+	if (!dir || !*dir) {
+		/* Beside the program (bin/../share/piprov), wherever it was installed or moved:
+		 * no path of the build machine is compiled in. */
+		if (pv_data_dir("firmware-templates", installed, sizeof(installed)) != PV_OK)
+			return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
+				       "no preset '%s': the data folder is unknown (%s); set "
+				       "PIPROV_FIRMWARE_TEMPLATES", name, pv_last_error());
+		dir = installed;
 	}
-	for (size_t i = 0; i < ndirs; i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s.conf", dirs[i], soc->chip, name);
-		if (pv_path_exists(path))
-			return pv_eeprom_conf_load(path, out);
-	}
-	return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
-		       "no preset '%s' for %s (looked for %s/%s.conf under %s%s)", name, soc->name,
-		       soc->chip, name, dirs[0], ndirs > 1 ? " and the default places" : "");
+	n = snprintf(path, sizeof(path), "%s/%s/%s.conf", dir, soc->chip, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return pv_fail(PV_ERR_TOO_BIG, "eeprom", "preset folder '%.256s...': path too long",
+			       dir);
+	if (!pv_path_exists(path))
+		return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
+			       "no preset '%s' for %s (looked for %s/%s.conf under %s)", name,
+			       soc->name, soc->chip, name, dir);
+	return pv_eeprom_conf_load(path, out);
 }
 
 /* ---- BOOT_ORDER ---- */

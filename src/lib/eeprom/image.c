@@ -278,9 +278,9 @@ static int map_image(struct pv_eeprom_image *img, const char *path)
 
 	if (strcmp(path, "-") == 0)
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = pv_file_open_input(path, 0);
 	if (fd < 0)
-		return 0; /* the read path reports it */
+		return 0; /* the read path reports it (or reads a stream) */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    !pv_soc_by_eeprom_size((size_t)st.st_size) || pread(fd, magic, 2, 0) != 2 ||
 	    (magic[0] == 0x1f && magic[1] == 0x8b))
@@ -390,7 +390,7 @@ int pv_eeprom_save(const struct pv_eeprom_image *img, const char *path)
 	if (rc)
 		return rc;
 	rc = pv_atomic_write(&af, img->data, img->size);
-	if (rc == 0)
+	if (rc == 0 && af.tmp_path)
 		rc = read_back_matches(af.tmp_path, img->data, img->size);
 	if (rc) {
 		pv_atomic_abort(&af);

@@ -263,25 +263,42 @@ int pv_inventory_set_hostname_pattern(struct pv_inventory_alloc *alloc, const ch
 
 int pv_inventory_parse_pool(const char *text, struct pv_inventory_alloc *alloc)
 {
-	char first[16];
-	const char *dash = strchr(text, '-');
-	uint32_t a, b;
+	char first[16], last[16];
+	const char *dash = strchr(text, '-'), *slash;
+	unsigned long prefix = 0;
+	uint32_t a, b, mask;
+	char *end;
 
 	if (!dash || (size_t)(dash - text) >= sizeof(first))
 		goto invalid;
 	memcpy(first, text, (size_t)(dash - text));
 	first[dash - text] = '\0';
-	if (pv_ipv4_parse(first, &a) || pv_ipv4_parse(dash + 1, &b) || b < a)
+	slash = strchr(dash + 1, '/');
+	if ((slash ? (size_t)(slash - dash - 1) : strlen(dash + 1)) >= sizeof(last))
+		goto invalid;
+	pv_strlcpy(last, dash + 1, slash ? (size_t)(slash - dash) : sizeof(last));
+	if (slash) {
+		prefix = strtoul(slash + 1, &end, 10);
+		if (end == slash + 1 || *end || prefix < 1 || prefix > 30)
+			goto invalid;
+	}
+	if (pv_ipv4_parse(first, &a) || pv_ipv4_parse(last, &b) || b < a)
 		goto invalid;
 	if (b - a >= (1u << 24))
 		return pv_fail(PV_ERR_INVALID, "inventory", "IP pool '%s' is larger than a /8", text);
+	mask = prefix ? 0xffffffffu << (32 - prefix) : 0;
+	if ((a & mask) != (b & mask))
+		return pv_fail(PV_ERR_INVALID, "inventory",
+			       "IP pool '%s' spans more than one /%lu network", text, prefix);
 	alloc->has_pool = true;
 	alloc->pool_first = a;
 	alloc->pool_last = b;
+	alloc->pool_prefix = (unsigned)prefix;
 	return PV_OK;
 invalid:
 	return pv_fail(PV_ERR_INVALID, "inventory",
-		       "IP pool '%s' is not FIRST-LAST (e.g. 192.168.1.100-192.168.1.199)", text);
+		       "IP pool '%s' is not FIRST-LAST[/PREFIX] (e.g. 192.168.1.100-192.168.1.199)",
+		       text);
 }
 
 static int allocate_ip(const struct pv_inventory *inv, const struct pv_inventory_alloc *alloc,
@@ -299,10 +316,14 @@ static int allocate_ip(const struct pv_inventory *inv, const struct pv_inventory
 			used[bit / 8] |= (unsigned char)(1u << (bit % 8));
 		}
 	}
+	/* Without a prefix every .0 and .255 is skipped (as in any /24 the pool crosses). */
+	uint32_t host_mask = 0xffffffffu >> (alloc->pool_prefix ? alloc->pool_prefix : 24);
+
 	for (size_t bit = 0; bit < size; bit++) {
-		/* Skip the network and broadcast addresses of a /24 a user wrote as .0-.255. */
+		/* Skip the network and broadcast addresses of the pool's network, which a user
+		 * may have written as .0-.255. */
 		uint32_t ip = alloc->pool_first + (uint32_t)bit;
-		if ((ip & 0xff) == 0 || (ip & 0xff) == 0xff)
+		if ((ip & host_mask) == 0 || (ip & host_mask) == host_mask)
 			continue;
 		if (!(used[bit / 8] & (1u << (bit % 8)))) {
 			work->ip = ip;

@@ -25,6 +25,7 @@
 
 #include "internal.h"
 #include "inventory_internal.h"
+#include "piprov/fileio.h"
 #include "piprov/inventory.h"
 #include "piprov/text.h"
 #include "banned.h"
@@ -914,13 +915,14 @@ int pv_inventory_load(const char *path, struct pv_inventory *inv)
 	size_t size_hint = 0;
 	int fd, rc;
 
-	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	fd = is_stdin ? STDIN_FILENO : pv_file_open_input(path, 0);
+	if (fd == PV_ERR_NOT_FOUND) {
+		pv_clear_error();
 		pv_inventory_init(inv); /* a missing file is an empty inventory */
 		return PV_OK;
 	}
 	if (fd < 0)
-		return pv_fail_errno(errno, "file", "cannot open '%s'", path);
+		return fd;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (size_t)st.st_size <= PV_INVENTORY_MAX_FILE_SIZE)
 		size_hint = (size_t)st.st_size;

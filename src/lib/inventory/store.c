@@ -387,15 +387,17 @@ out_release:
 
 /* ---- locking ---- */
 
-int pv_inventory_lock(const char *path, struct pv_inventory_lock *lock)
+/* The lock beside the file a path resolves to: a writer through a symlink and one using the
+ * real name take the same lock (the file written is the link's target, see fileio.h). */
+static int lock_resolved(const char *resolved, struct pv_inventory_lock *lock)
 {
 	struct flock fl;
 	char *lock_path;
 	int fd, rc;
 
-	if (asprintf(&lock_path, "%s.lock", path) < 0)
+	if (asprintf(&lock_path, "%s.lock", resolved) < 0)
 		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = pv_fail_errno(errno, "inventory", "cannot open the lock file '%s'", lock_path);
 		goto out_free_path;
@@ -415,6 +417,18 @@ int pv_inventory_lock(const char *path, struct pv_inventory_lock *lock)
 	rc = PV_OK;
 out_free_path:
 	free(lock_path);
+	return rc;
+}
+
+int pv_inventory_lock(const char *path, struct pv_inventory_lock *lock)
+{
+	char *resolved;
+	int rc = pv_file_resolve_output(path, &resolved);
+
+	if (rc)
+		return rc;
+	rc = lock_resolved(resolved, lock);
+	free(resolved);
 	return rc;
 }
 
@@ -466,22 +480,29 @@ int pv_inventory_update(const char *path, pv_inventory_edit_fn fn, void *user)
 {
 	struct pv_inventory_lock lock;
 	struct pv_inventory inv;
+	char *resolved;
 	int rc;
 
-	rc = pv_inventory_lock(path, &lock);
+	/* Resolved once: the lock, the load and the rename all concern the same file. */
+	rc = pv_file_resolve_output(path, &resolved);
 	if (rc)
 		return rc;
-	remove_stale_temps(path);
-	rc = pv_inventory_load(path, &inv);
+	rc = lock_resolved(resolved, &lock);
+	if (rc)
+		goto out_free_resolved;
+	remove_stale_temps(resolved);
+	rc = pv_inventory_load(resolved, &inv);
 	if (rc)
 		goto out_unlock; /* a file that does not parse is never overwritten */
 	rc = fn(&inv, user);
 	if (rc == PV_OK)
-		rc = pv_inventory_save(path, &inv);
+		rc = pv_inventory_save(resolved, &inv);
 	else if (rc > 0)
 		rc = PV_OK;
 	pv_inventory_release(&inv);
 out_unlock:
 	pv_inventory_unlock(&lock);
+out_free_resolved:
+	free(resolved);
 	return rc;
 }

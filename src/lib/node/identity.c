@@ -435,7 +435,10 @@ static int read_config_nvmem(struct reader *r)
 		break;
 	}
 	closedir(dir);
-	pv_clear_error();
+	/* Keep the detail of a failure (it names the file); a device that is simply absent
+	 * left errors of the lookups behind. */
+	if (rc >= 0)
+		pv_clear_error();
 	return rc;
 }
 

@@ -4,12 +4,14 @@
  * openat2(RESOLVE_IN_ROOT) is missing on older kernels and under qemu-user. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "piprov/fileio.h"
 #include "piprov/node.h"
 #include "piprov/text.h"
 #include "banned.h"
@@ -177,11 +179,22 @@ int pv_node_root_read(const struct pv_node_root *root, const char *path, size_t 
 		      struct pv_buf *out)
 {
 	size_t start = out->len;
+	char shown[ROOT_PATH_MAX + 2];
 	int fd, rc = PV_OK;
 
-	fd = pv_node_root_openat(root, path, O_RDONLY, 0);
+	/* Non-blocking open, then only a regular file is read: a FIFO or device put under the
+	 * root (proc/cpuinfo as a FIFO, nvmem linked to /dev/zero) must not hang or stream. */
+	fd = pv_node_root_openat(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
 	if (fd < 0)
 		return fd;
+	snprintf(shown, sizeof(shown), "/%s", path[0] == '/' ? path + 1 : path);
+	if (pv_file_check_input(fd, shown)) {
+		char detail[ROOT_PATH_MAX + 64];
+
+		pv_strlcpy(detail, pv_last_error(), sizeof(detail));
+		close(fd);
+		return pv_fail(PV_ERR_INVALID, "node", "%s (in root '%s')", detail, root->path);
+	}
 	for (;;) {
 		unsigned char chunk[READ_CHUNK];
 		ssize_t got = read(fd, chunk, sizeof(chunk));

@@ -268,9 +268,16 @@ void vpi_board_set_notify(struct pv_vpi_board *b, void (*fn)(void *), void *user
 void pv_vpi_board_poll(struct pv_vpi_board *b, bool *attached, uint32_t *generation,
 		       uint32_t *next_event_ms)
 {
+	pthread_mutex_lock(&b->lock);
+	vpi_board_poll_locked(b, attached, generation, next_event_ms);
+	pthread_mutex_unlock(&b->lock);
+}
+
+void vpi_board_poll_locked(struct pv_vpi_board *b, bool *attached, uint32_t *generation,
+			   uint32_t *next_event_ms)
+{
 	uint64_t now = vpi_now_ms(), next;
 
-	pthread_mutex_lock(&b->lock);
 	advance(b, now);
 	if (attached)
 		*attached = b->attached;
@@ -282,7 +289,6 @@ void pv_vpi_board_poll(struct pv_vpi_board *b, bool *attached, uint32_t *generat
 			       : next <= now	     ? 0
 			       : next - now > UINT32_MAX - 1 ? UINT32_MAX - 1
 						     : (uint32_t)(next - now);
-	pthread_mutex_unlock(&b->lock);
 }
 
 /* --- descriptors ---------------------------------------------------------------------- */
@@ -419,6 +425,29 @@ int pv_vpi_board_info(struct pv_vpi_board *b, struct pv_usb_device_info *info)
 	int rc;
 
 	pthread_mutex_lock(&b->lock);
+	rc = vpi_board_info_locked(b, info);
+	pthread_mutex_unlock(&b->lock);
+	return rc;
+}
+
+bool vpi_board_lock_within(struct pv_vpi_board *b, unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_mutex_timedlock(&b->lock, &ts) == 0;
+}
+
+int vpi_board_info_locked(struct pv_vpi_board *b, struct pv_usb_device_info *info)
+{
+	int rc;
+
 	advance(b, vpi_now_ms());
 	rc = check_present(b, 0);
 	if (!rc) {
@@ -435,7 +464,6 @@ int pv_vpi_board_info(struct pv_vpi_board *b, struct pv_usb_device_info *info)
 		pv_strlcpy(info->serial, serial ? serial : "", sizeof(info->serial));
 		info->backend = "virtual";
 	}
-	pthread_mutex_unlock(&b->lock);
 	return rc;
 }
 

@@ -145,38 +145,59 @@ void vpi_fw_start(struct pv_vpi_board *b)
 /* --- recovery --------------------------------------------------------------------------- */
 
 /* The keys of the recovery config.txt the model acts on; sections and other keys are
- * ignored, like the firmware ignores what it does not know. */
-static void parse_recovery_config(struct pv_vpi_board *b)
+ * ignored, like the firmware ignores what it does not know. The cursor moves to the start of
+ * the next line before the line is looked at, so every pass advances whatever the line holds
+ * (no final newline, trailing blanks, NUL bytes, over-long lines): issue 15 found a loop
+ * that stopped advancing on a last line ending in a blank. */
+void vpi_recovery_config_parse(const char *text, size_t len, struct vpi_recovery_config *out)
 {
-	const char *text = pv_buf_str(&b->files[VPI_SLOT_CONFIG]);
-	const char *line = text;
+	size_t pos = 0;
 
-	while (*line) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
+	while (pos < len) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t line_len = nl ? (size_t)(nl - line) : len - pos;
 		char buf[128];
 		char *eq;
 
-		if (len < sizeof(buf) && line[0] != '#') {
-			memcpy(buf, line, len);
-			buf[len] = '\0';
-			while (len && isspace((unsigned char)buf[len - 1]))
-				buf[--len] = '\0';
-			eq = strchr(buf, '=');
-			if (eq) {
-				*eq = '\0';
-				if (strcmp(buf, "recovery_metadata") == 0)
-					b->meta_enabled = strcmp(eq + 1, "0") != 0;
-				else if (strcmp(buf, "recovery_reboot") == 0)
-					b->reboot_after = strcmp(eq + 1, "1") == 0;
-				else if (strcmp(buf, "erase_eeprom") == 0)
-					b->erase_requested = strcmp(eq + 1, "1") == 0;
-				else if (strcmp(buf, "program_pubkey") == 0)
-					b->program_pubkey = strcmp(eq + 1, "1") == 0;
-			}
-		}
-		line = end ? end + 1 : line + len;
+		pos += line_len + (nl ? 1 : 0);
+		while (line_len && isspace((unsigned char)line[line_len - 1]))
+			line_len--;
+		if (line_len == 0 || line_len >= sizeof(buf) || line[0] == '#' ||
+		    memchr(line, '\0', line_len))
+			continue;
+		memcpy(buf, line, line_len);
+		buf[line_len] = '\0';
+		eq = strchr(buf, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (strcmp(buf, "recovery_metadata") == 0)
+			out->metadata = strcmp(eq + 1, "0") != 0;
+		else if (strcmp(buf, "recovery_reboot") == 0)
+			out->reboot = strcmp(eq + 1, "1") == 0;
+		else if (strcmp(buf, "erase_eeprom") == 0)
+			out->erase_eeprom = strcmp(eq + 1, "1") == 0;
+		else if (strcmp(buf, "program_pubkey") == 0)
+			out->program_pubkey = strcmp(eq + 1, "1") == 0;
 	}
+}
+
+static void parse_recovery_config(struct pv_vpi_board *b)
+{
+	const struct pv_buf *file = &b->files[VPI_SLOT_CONFIG];
+	struct vpi_recovery_config config = {
+		.metadata = b->meta_enabled,
+		.reboot = b->reboot_after,
+		.erase_eeprom = b->erase_requested,
+		.program_pubkey = b->program_pubkey,
+	};
+
+	vpi_recovery_config_parse((const char *)file->data, file->data ? file->len : 0, &config);
+	b->meta_enabled = config.metadata;
+	b->reboot_after = config.reboot;
+	b->erase_requested = config.erase_eeprom;
+	b->program_pubkey = config.program_pubkey;
 }
 
 static void sha256_hex(const uint8_t *data, size_t len, char hex[65])

@@ -10,6 +10,7 @@
 #define SPEC_TEXT_MAX 4096
 #define FLASH_MS_MAX 600000u    /* 10 minutes: far beyond any real EEPROM write */
 #define USB_MBPS_MAX 10000u
+#define REENUMERATE_MS_MAX 60000u /* a minute: far beyond any real board */
 
 static const char *const fault_names[PV_VPI_FAULT_COUNT] = {
 	[PV_VPI_FAULT_NONE] = "none",
@@ -116,7 +117,7 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		    unsigned *seen)
 {
 	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
-					    "usb-mbps", "dump", "fault" };
+					    "usb-mbps", "dump", "fault", "reenumerate-ms" };
 	size_t k;
 	int digits;
 
@@ -126,7 +127,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	if (k == PV_ARRAY_SIZE(keys))
 		return pv_fail(PV_ERR_INVALID, "vpi",
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
-			       "count, flash-ms, usb-mbps, dump, fault)", text, key);
+			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms)", text,
+			       key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
 			       key);
@@ -166,11 +168,14 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	case 6:
 		s->dump_dir = strdup(value);
 		return s->dump_dir ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
-	default:
+	case 7:
 		if (pv_parse_u64(value, 0, &s->fault_seed))
 			return spec_error(text, key, value, "is not a number (decimal or 0x-hex)");
 		s->has_fault = true;
 		return PV_OK;
+	default:
+		s->has_reenumerate_ms = true;
+		return parse_bounded(text, key, value, 0, REENUMERATE_MS_MAX, &s->reenumerate_ms);
 	}
 }
 
@@ -262,6 +267,8 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	if (spec->has_boardrev)
 		o.boardrev = spec->boardrev;
 	o.flash_ms = spec->flash_ms;
+	if (spec->has_reenumerate_ms)
+		o.reenumerate_ms = spec->reenumerate_ms;
 	o.usb_mbps = spec->usb_mbps;
 	o.dump_dir = spec->dump_dir;
 	if (spec->has_fault)

@@ -167,6 +167,17 @@ void vpi_note(struct pv_vpi_board *b, const char *fmt, ...) __attribute__((forma
 /* Detach now; re-attach as the second stage after reenumerate_ms when `reattach`. */
 void vpi_detach(struct pv_vpi_board *b, bool reattach, uint64_t now);
 
+/* The switches of the recovery config.txt the model acts on. */
+struct vpi_recovery_config {
+	bool metadata;              /* recovery_metadata (default on) */
+	bool reboot;                /* recovery_reboot=1 */
+	bool erase_eeprom;          /* erase_eeprom=1 */
+	bool program_pubkey;        /* program_pubkey=1 */
+};
+/* Parse `len` bytes of a recovery config.txt (any bytes: NULs, no final newline); keys not
+ * present leave *out as it was. Every pass of its loop advances (tests: every truncation). */
+void vpi_recovery_config_parse(const char *text, size_t len, struct vpi_recovery_config *out);
+
 /* Firmware hooks (firmware.c), all with the lock held. */
 void vpi_fw_start(struct pv_vpi_board *b);
 /* Make the next request ready if the firmware can; returns true when one is ready. */
@@ -180,6 +191,14 @@ void vpi_fw_unanswered(struct pv_vpi_board *b);
 /* Bulk data of the file being read (fw == VPI_FW_AWAIT_DATA). */
 void vpi_fw_receive(struct pv_vpi_board *b, const uint8_t *data, size_t len, size_t *actual,
 		    uint64_t now);
+
+/* Take the board lock, giving up after `ms` (a thread busy inside the model must not stall
+ * the bus for every other board). */
+bool vpi_board_lock_within(struct pv_vpi_board *b, unsigned ms);
+/* pv_vpi_board_poll and pv_vpi_board_info with the lock held. */
+void vpi_board_poll_locked(struct pv_vpi_board *b, bool *attached, uint32_t *generation,
+			   uint32_t *next_event_ms);
+int vpi_board_info_locked(struct pv_vpi_board *b, struct pv_usb_device_info *info);
 
 /* The bus sets this so that attach/detach wakes its waiters (called with the board lock
  * held; must not take the board lock). */

@@ -1,9 +1,14 @@
 /* The inventory file and the merge rules: round trip, errors naming file/line/field,
  * conflicts reported instead of overwritten, serial merging, allocation. */
+#include <fcntl.h>
 #include <libconfig.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "piprov/error.h"
 #include "piprov/fileio.h"
@@ -236,6 +241,67 @@ static void test_upsert_file(void **state)
 	free(dir);
 }
 
+/* Whether another process would find "<path>.lock" write-locked (F_GETLK from a child: a
+ * process never conflicts with its own fcntl locks). */
+static bool locked_elsewhere(const char *path)
+{
+	char *lock_path;
+	pid_t pid;
+	int status;
+
+	assert_true(asprintf(&lock_path, "%s.lock", path) > 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int fd = open(lock_path, O_RDWR);
+		_exit(fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	free(lock_path);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* issue 15 item 2: --inventory link.cfg replaced the link, and a writer through the link and
+ * one using the real path took different locks (two stations could lose each other's
+ * boards). */
+static void test_inventory_lock_and_write_through_symlink(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *path = inventory_path(dir), *link, *link_lock;
+	struct pv_inventory_record rec = board("12345678", "dc:a6:32:01:36:c2");
+	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB, .now = NOW };
+	struct pv_inventory_lock lock;
+	struct pv_inventory inv;
+	struct stat st;
+
+	(void)state;
+	assert_true(asprintf(&link, "%s/link.cfg", dir) > 0);
+	assert_true(asprintf(&link_lock, "%s/link.cfg.lock", dir) > 0);
+	assert_int_equal(symlink("inv.cfg", link), 0);
+	assert_int_equal(pv_inventory_upsert(link, &rec, &opts, NULL), PV_OK);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(pv_inventory_load(path, &inv), PV_OK);
+	assert_int_equal(inv.count, 1);
+	pv_inventory_release(&inv);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(pv_inventory_upsert(link, &rec, &opts, NULL), PV_OK);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640); /* an inventory with notes stays private */
+	/* The lock taken through the link is the real file's. */
+	assert_int_equal(pv_inventory_lock(link, &lock), PV_OK);
+	assert_true(locked_elsewhere(path));
+	assert_int_equal(access(link_lock, F_OK), -1);
+	pv_inventory_unlock(&lock);
+	assert_false(locked_elsewhere(path));
+	pv_inventory_record_release(&rec);
+	free(link);
+	free(link_lock);
+	free(path);
+	pv_test_rmtree(dir);
+	free(dir);
+}
+
 /* The file is libconfig: libconfig itself reads what piprov writes, with the same values. */
 static void test_libconfig_reads_output(void **state)
 {
@@ -276,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_conflicts),    cmocka_unit_test(test_serial_merge),
 		cmocka_unit_test(test_allocation),   cmocka_unit_test(test_upsert_file),
 		cmocka_unit_test(test_libconfig_reads_output),
+		cmocka_unit_test(test_inventory_lock_and_write_through_symlink),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

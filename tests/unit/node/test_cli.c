@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test_support.h"
 
@@ -149,6 +150,53 @@ static void test_status_errors(void **state)
 	free(prog);
 }
 
+/* issue 15 item 4: `status` said "error: success" (exit 1, no file named) when the nvmem file
+ * was a folder, 1 GB, 64 MiB of text or a link to /dev/zero; a FIFO or device hung or
+ * streamed. Each case must fail naming the file and saying what is wrong with it. */
+static void test_status_nvmem_file_errors_name_the_file(void **state)
+{
+	static const struct {
+		const char *setup; /* run in the copied root, on the file $N */
+		const char *says;
+	} cases[] = {
+		{ "rm $N && mkdir $N", "is a folder" },
+		{ "rm $N && truncate -s 1G $N", "larger than" },
+		{ "rm $N && yes BOOT_ORDER=0xf41 | head -c 67108864 > $N", "larger than" },
+		{ "rm $N && ln -s /dev/zero $N", "No such file" }, /* absolute links stay in the root */
+		{ "rm $N && ln -s ../../../../../../../../../../dev/zero $N", "No such file" },
+		{ "rm $N && mkfifo $N", "is a FIFO" },
+		{ "rm $N && mknod $N c 1 5", "is a character device" }, /* root only */
+	};
+	char *prog = pv_test_program("piprov-node"), *tmp = pv_test_mkdtemp();
+	struct pv_buf out = PV_BUF_INIT(1 << 20);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *cmd = NULL;
+
+		if (strstr(cases[i].setup, "mknod") && geteuid() != 0)
+			continue;
+		assert_true(asprintf(&cmd, "rm -rf '%s/r' && cp -a '%s/pi4b' '%s/r' && cd '%s/r' && "
+				     "N=sys/devices/platform/rmem/nvmem/rmem0/nvmem && %s", tmp,
+				     NODE_SYSROOTS, tmp, tmp, cases[i].setup) > 0);
+		pv_buf_reset(&out);
+		assert_int_equal(pv_test_run(cmd, &out, 1), 0);
+		free(cmd);
+		assert_true(asprintf(&cmd, "timeout 20 %s '%s' --root '%s/r' status", NODE_EMULATOR,
+				     prog, tmp) > 0);
+		pv_buf_reset(&out);
+		assert_int_equal(pv_test_run(cmd, &out, 1), 1);
+		if (!strstr(pv_buf_str(&out), "sys/bus/nvmem/devices/rmem0/nvmem") ||
+		    !strstr(pv_buf_str(&out), cases[i].says) || strstr(pv_buf_str(&out), "success"))
+			fail_msg("'%s': %s", cases[i].setup, pv_buf_str(&out));
+		free(cmd);
+	}
+	pv_buf_release(&out);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(prog);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_status_cm4_emmc),
 		cmocka_unit_test(test_status_pi3),
 		cmocka_unit_test(test_status_errors),
+		cmocka_unit_test(test_status_nvmem_file_errors_name_the_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

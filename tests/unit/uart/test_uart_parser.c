@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "piprov/inventory.h"
+#include "piprov/record.h"
 #include "piprov/uart.h"
 #include "uart_test_util.h"
 
@@ -626,7 +627,7 @@ static void test_inventory_record(void **state)
 	assert_non_null(report);
 	uart_read_test_log("cm4-2024-ok-crlf.log", &log);
 	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, report), PV_OK);
-	assert_int_equal(pv_uart_report_to_record(report, &rec), PV_OK);
+	assert_int_equal(pv_record_from_uart(report, &rec), PV_OK);
 	assert_int_equal(rec.serial, 0x9ffefdef);
 	assert_int_equal(rec.serial_digits, 8);
 	assert_true(rec.has_mac);
@@ -646,7 +647,7 @@ static void test_inventory_record(void **state)
 	/* an IPv6 address is not an inventory IPv4 address; no serial: no record */
 	assert_int_equal(pv_uart_parse_buffer("NET_BOOT: dc:a6:32:00:00:01 wait\n", 33, report),
 			 PV_OK);
-	assert_int_equal(pv_uart_report_to_record(report, &rec), PV_ERR_INVALID);
+	assert_int_equal(pv_record_from_uart(report, &rec), PV_ERR_INVALID);
 	pv_buf_release(&log);
 	free(report);
 }

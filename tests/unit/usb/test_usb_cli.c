@@ -216,6 +216,38 @@ static void test_metadata_and_boot(void **state)
 	pv_buf_release(&out);
 }
 
+/* Issue 15's reproduction: a recovery config.txt whose last line has no newline and ends in a
+ * blank made the virtual firmware spin (100 % CPU, --board-timeout and SIGTERM ignored).
+ * Now the board is served and the job ends at once; `timeout` turns a hang into a failure. */
+static void test_usb_boot_config_without_final_newline_finishes(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	char *dir = pv_test_mkdtemp(), *path, *args;
+	static const char code[] = "PLACEHOLDER pieeprom.sig recovery\n";
+
+	(void)state;
+	assert_true(asprintf(&path, "%s/bootcode4.bin", dir) > 0);
+	pv_test_write_file(path, code, sizeof(code) - 1);
+	free(path);
+	assert_true(asprintf(&path, "%s/config.txt", dir) > 0);
+	pv_test_write_file(path, "recovery_reboot=1 ", 18);
+	free(path);
+	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi4 --board-timeout 10 --json",
+			     dir) > 0);
+	{
+		char *piprov = pv_test_program("piprov"), *cmd;
+		assert_true(asprintf(&cmd, "timeout -s KILL 30 '%s' %s", piprov, args) > 0);
+		assert_int_equal(pv_test_run(cmd, &out, 0), 0);
+		free(cmd);
+		free(piprov);
+	}
+	assert_non_null(strstr(pv_buf_str(&out), "\"event\":\"booted\""));
+	free(args);
+	pv_test_rmtree(dir);
+	free(dir);
+	pv_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_json_events),
 		cmocka_unit_test(test_pipe_progress_and_list),
 		cmocka_unit_test(test_metadata_and_boot),
+		cmocka_unit_test(test_usb_boot_config_without_final_newline_finishes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

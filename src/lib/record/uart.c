@@ -1,9 +1,10 @@
-/* A parsed boot log as an inventory record: what `uart capture --inventory` and the
- * inventory's UART importer write (source "uart"). */
+/* A parsed boot log as an inventory record: what `uart capture --inventory` and the UART
+ * importer record (source "uart"). */
 #include <stdio.h>
 #include <string.h>
 
 #include "piprov/inventory.h"
+#include "piprov/record.h"
 #include "piprov/uart.h"
 #include "internal.h"
 #include "banned.h"
@@ -37,12 +38,12 @@ static void set_tftp_prefix(const struct pv_uart_report *r, struct pv_inventory_
 	}
 }
 
-int pv_uart_report_to_record(const struct pv_uart_report *r, struct pv_inventory_record *rec)
+int pv_record_from_uart(const struct pv_uart_report *r, struct pv_inventory_record *rec)
 {
 	uint32_t ip;
 
 	if (!r->have_serial)
-		return pv_fail(PV_ERR_INVALID, "uart",
+		return pv_fail(PV_ERR_INVALID, "record",
 			       "the log has no bootloader header with the board's serial");
 	pv_inventory_record_init(rec);
 	rec->serial = r->serial;

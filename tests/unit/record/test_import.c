@@ -9,6 +9,7 @@
 #include "piprov/inventory.h"
 #include "piprov/inventory_export.h"
 #include "piprov/inventory_import.h"
+#include "piprov/record.h"
 #include "piprov/text.h"
 #include "test_support.h"
 
@@ -32,11 +33,11 @@ static void test_metadata(void **state)
 
 	(void)state;
 	pv_import_batch_init(&batch);
-	assert_int_equal(pv_inventory_import_text("metadata/94a97b1d.json", cm4_metadata,
-						  strlen(cm4_metadata), PV_IMPORT_AUTO, &batch),
+	assert_int_equal(pv_record_import_text("metadata/94a97b1d.json", cm4_metadata,
+					       strlen(cm4_metadata), PV_IMPORT_AUTO, &batch),
 			 PV_OK);
-	assert_int_equal(pv_inventory_import_text("metadata/usbdevice.json", pi5_metadata,
-						  strlen(pi5_metadata), PV_IMPORT_AUTO, &batch),
+	assert_int_equal(pv_record_import_text("metadata/usbdevice.json", pi5_metadata,
+					       strlen(pi5_metadata), PV_IMPORT_AUTO, &batch),
 			 PV_OK);
 	assert_int_equal(batch.count, 2);
 	assert_int_equal(batch.sources[0], PV_INVENTORY_SOURCE_USB);
@@ -52,18 +53,18 @@ static void test_metadata(void **state)
 	pv_import_batch_release(&batch);
 
 	/* No serial anywhere: the message names the file. */
-	assert_int_equal(pv_inventory_import_text("metadata/board.json", cm4_metadata,
-						  strlen(cm4_metadata), PV_IMPORT_AUTO, &batch),
+	assert_int_equal(pv_record_import_text("metadata/board.json", cm4_metadata,
+					       strlen(cm4_metadata), PV_IMPORT_AUTO, &batch),
 			 PV_ERR_FORMAT);
 	assert_non_null(strstr(pv_last_error(), "'metadata/board.json'"));
 	/* A bad MAC names the key. */
-	assert_int_equal(pv_inventory_import_text("x/12345678.json", bad_mac, strlen(bad_mac),
-						  PV_IMPORT_AUTO, &batch),
+	assert_int_equal(pv_record_import_text("x/12345678.json", bad_mac, strlen(bad_mac),
+					       PV_IMPORT_AUTO, &batch),
 			 PV_ERR_FORMAT);
 	assert_non_null(strstr(pv_last_error(), "key 'MAC_ADDR'"));
 	/* Broken JSON names the line. */
-	assert_int_equal(pv_inventory_import_text("x.json", "{\n\"MAC_ADDR\": }", 15,
-						  PV_IMPORT_AUTO, &batch),
+	assert_int_equal(pv_record_import_text("x.json", "{\n\"MAC_ADDR\": }", 15,
+					       PV_IMPORT_AUTO, &batch),
 			 PV_ERR_FORMAT);
 	assert_non_null(strstr(pv_last_error(), "'x.json': line 2"));
 	pv_import_batch_release(&batch);
@@ -79,8 +80,8 @@ static void test_record_json(void **state)
 
 	(void)state;
 	pv_import_batch_init(&batch);
-	assert_int_equal(pv_inventory_import_text("node.json", node, strlen(node), PV_IMPORT_AUTO,
-						  &batch),
+	assert_int_equal(pv_record_import_text("node.json", node, strlen(node), PV_IMPORT_AUTO,
+					       &batch),
 			 PV_OK);
 	assert_int_equal(batch.count, 1);
 	assert_int_equal(batch.sources[0], PV_INVENTORY_SOURCE_NODE);
@@ -88,8 +89,8 @@ static void test_record_json(void **state)
 	assert_int_equal(batch.records[0].bootloader_build_ts, 1715613301);
 	assert_int_equal(batch.records[0].n_tags, 1);
 	pv_import_batch_release(&batch);
-	assert_int_equal(pv_inventory_import_text("node.json", "[{\"serial\": \"1\"}]", 17,
-						  PV_IMPORT_AUTO, &batch),
+	assert_int_equal(pv_record_import_text("node.json", "[{\"serial\": \"1\"}]", 17,
+					       PV_IMPORT_AUTO, &batch),
 			 PV_ERR_FORMAT);
 	assert_non_null(strstr(pv_last_error(), "record 1: key 'serial'"));
 	pv_import_batch_release(&batch);
@@ -111,8 +112,8 @@ static void test_csv_round_trip(void **state)
 
 	(void)state;
 	pv_import_batch_init(&batch);
-	assert_int_equal(pv_inventory_import_text("boards.csv", csv, strlen(csv), PV_IMPORT_AUTO,
-						  &batch),
+	assert_int_equal(pv_record_import_text("boards.csv", csv, strlen(csv), PV_IMPORT_AUTO,
+					       &batch),
 			 PV_OK);
 	assert_int_equal(batch.count, 2);
 	assert_string_equal(batch.records[0].notes, "a \"b\", c");
@@ -125,8 +126,8 @@ static void test_csv_round_trip(void **state)
 	pv_export_opts_init(&eopts);
 	assert_int_equal(pv_export_csv(&inv, &eopts, &out), PV_OK);
 	pv_inventory_release(&inv);
-	assert_int_equal(pv_inventory_import_text("export.csv", (const char *)out.data, out.len,
-						  PV_IMPORT_AUTO, &batch),
+	assert_int_equal(pv_record_import_text("export.csv", (const char *)out.data, out.len,
+					       PV_IMPORT_AUTO, &batch),
 			 PV_OK);
 	pv_inventory_init(&inv);
 	for (size_t i = 0; i < batch.count; i++)
@@ -145,7 +146,7 @@ static void expect_csv_error(const char *csv, const char *needle)
 	struct pv_import_batch batch;
 
 	pv_import_batch_init(&batch);
-	assert_int_equal(pv_inventory_import_text("b.csv", csv, strlen(csv), PV_IMPORT_CSV, &batch),
+	assert_int_equal(pv_record_import_text("b.csv", csv, strlen(csv), PV_IMPORT_CSV, &batch),
 			 PV_ERR_FORMAT);
 	if (!strstr(pv_last_error(), needle))
 		fail_msg("'%s' lacks '%s'", pv_last_error(), needle);
@@ -176,7 +177,7 @@ static void test_folder(void **state)
 	pv_test_write_file(p, "not a capture", 13);
 	free(p);
 	pv_import_batch_init(&batch);
-	assert_int_equal(pv_inventory_import_path(dir, PV_IMPORT_AUTO, &batch), PV_OK);
+	assert_int_equal(pv_record_import_path(dir, PV_IMPORT_AUTO, &batch), PV_OK);
 	assert_int_equal(batch.count, 1);
 	pv_import_batch_release(&batch);
 	pv_test_rmtree(dir);
@@ -199,7 +200,7 @@ static void test_uart_log(void **state)
 
 	(void)state;
 	pv_import_batch_init(&batch);
-	if (pv_inventory_import_text("boot.log", log, strlen(log), PV_IMPORT_AUTO, &batch) ==
+	if (pv_record_import_text("boot.log", log, strlen(log), PV_IMPORT_AUTO, &batch) ==
 	    PV_ERR_UNSUPPORTED) {
 		print_message("skipped: this build has no UART parser\n");
 		skip();

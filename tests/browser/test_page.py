@@ -1,0 +1,282 @@
+#!/usr/bin/env python3
+"""The station page in a real browser: Debian's headless chromium, driven over WebDriver by
+Debian's chromedriver (plain HTTP + JSON, so nothing but the standard library is needed).
+
+Starts a station with 4 boards arriving 1 s apart, the last one failing, loads the page once
+and reads its DOM without reloading until 3 tiles say verified and one says failed with its
+reason; keeps screenshots in --out; checks that the JSON API agrees with the inventory file
+(as `piprov inventory list --json` reads it) and that a board whose metadata holds <script>
+shows it as text. Prints the time it took and the page's event latency (event emitted ->
+DOM updated, measured in the page against the event's wall-clock time).
+
+  test_page.py --out DIR --piprov BIN (--fake-station BIN | --station)
+
+Exit 77 (skipped) when chromium or chromedriver is not installed (scripts/deps/test-web.txt).
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+CHROMIUM_FLAGS = [
+    # As root (CI) the sandbox cannot start; the browser only ever sees our own page.
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1440,1000", "--force-device-scale-factor=1",
+]
+DEADLINE_S = 60
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    """(status, parsed JSON or raw bytes, headers) of one request; HTTP errors included."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status, hdrs = r.read(), r.status, r.headers
+    except urllib.error.HTTPError as e:
+        raw, status, hdrs = e.read(), e.code, e.headers
+    try:
+        return status, json.loads(raw), hdrs
+    except ValueError:
+        return status, raw, hdrs
+
+
+def wait_for(what, check, timeout, interval=0.1):
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        try:
+            last = check()
+            if last:
+                return last
+        except (OSError, urllib.error.URLError) as e:
+            last = e
+        time.sleep(interval)
+    fail(f"{what}: not within {timeout} s (last: {last!r})")
+
+
+class WebDriver:
+    def __init__(self, driver_bin, chromium_bin, out):
+        self.port = free_port()
+        self.log = open(os.path.join(out, "chromedriver.log"), "w")
+        self.proc = subprocess.Popen([driver_bin, f"--port={self.port}"], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        wait_for("chromedriver", lambda: http("GET", self.base + "/status")[1]["value"]["ready"],
+                 15)
+        caps = {"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium_bin,
+                "args": CHROMIUM_FLAGS + [f"--user-data-dir={os.path.join(out, 'profile')}"],
+            },
+        }}}
+        status, reply, _ = http("POST", self.base + "/session", caps, timeout=60)
+        if status != 200:
+            fail(f"chromedriver would not start chromium: {reply}")
+        self.session = f"{self.base}/session/{reply['value']['sessionId']}"
+
+    def cmd(self, method, path, body=None):
+        status, reply, _ = http(method, self.session + path, body, timeout=30)
+        if status != 200:
+            fail(f"webdriver {path}: {status} {reply}")
+        return reply["value"]
+
+    def js(self, script, *args):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def screenshot(self, path):
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.cmd("GET", "/screenshot")))
+
+    def close(self):
+        try:
+            http("DELETE", self.session, timeout=10)
+        except OSError:
+            pass
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def start_station(args, port, out):
+    inventory = os.path.join(out, "inventory.cfg")
+    token = os.path.join(out, "token")
+    if args.fake_station:
+        cmd = [args.fake_station, "--listen", f"127.0.0.1:{port}", "--inventory", inventory,
+               "--token-file", token, "--boards", "4", "--interval-ms", "1000"]
+    else:
+        cmd = [args.piprov, "station", "--listen", f"127.0.0.1:{port}", "--preset", "network",
+               "--inventory", inventory, "--token-file", token,
+               "--ip-pool", "10.0.0.11-10.0.0.50", "--hostname-pattern", "node-%02d"]
+        for spec in args.virtual:
+            cmd += ["--virtual", spec]
+    log = open(os.path.join(out, "station.log"), "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    return proc, log, inventory
+
+
+TILES = "return window.pvStation ? window.pvStation.tiles() : null"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--piprov", required=True)
+    ap.add_argument("--fake-station")
+    ap.add_argument("--virtual", action="append", default=[])
+    ap.add_argument("--chromium", default=os.environ.get("PIPROV_CHROMIUM", "/usr/bin/chromium"))
+    ap.add_argument("--chromedriver",
+                    default=os.environ.get("PIPROV_CHROMEDRIVER", "/usr/bin/chromedriver"))
+    args = ap.parse_args()
+    for name, path in (("chromium", args.chromium), ("chromedriver", args.chromedriver)):
+        if not os.access(path, os.X_OK):
+            print(f"SKIP: {name} not found at {path} (install chromium chromium-driver: "
+                  "scripts/deps/test-web.txt)")
+            return 77
+
+    shutil.rmtree(args.out, ignore_errors=True)
+    os.makedirs(args.out)
+    t_start = time.monotonic()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # The browser first: it takes seconds to start, and the page should see the boards
+    # arrive, not only a snapshot of boards that are done.
+    driver = WebDriver(args.chromedriver, args.chromium, args.out)
+    t_browser = time.monotonic() - t_start
+    station, station_log, inventory = start_station(args, port, args.out)
+    try:
+        wait_for("the station's HTTP server", lambda: http("GET", base + "/api/boards")[0] == 200,
+                 15)
+        t_page = time.monotonic()
+        driver.cmd("POST", "/url", {"url": base + "/"})
+        # Marks this page load: if the page reloaded, the mark would be gone.
+        driver.js("window.pvLoadMark = 'first-load'; return true")
+
+        def settled():
+            tiles = driver.js(TILES) or []
+            done = [t for t in tiles if "verified" in t["text"].lower()
+                    and t["state"] in ("verified", "recorded")]
+            failed = [t for t in tiles if t["state"] == "failed" and t["reason"].strip()]
+            return (tiles, done, failed) if len(done) == 3 and len(failed) == 1 else None
+
+        tiles, done, failed = wait_for("3 tiles verified and 1 failed", settled, DEADLINE_S, 0.1)
+        t_settled = time.monotonic() - t_page
+        if driver.js("return window.pvLoadMark || null") != "first-load":
+            fail("the page reloaded")
+        print(f"page: {len(done)} verified, failed {failed[0]['port']}: {failed[0]['reason']!r}"
+              f" ({t_settled:.1f} s after load)")
+        # Let the last inventory refresh land before the picture.
+        wait_for("inventory rows on the page",
+                 lambda: driver.js("return document.querySelectorAll('#inventory tbody tr')"
+                                   ".length") >= 3, 10)
+        driver.screenshot(os.path.join(args.out, "page.png"))
+
+        # The JSON API agrees with the inventory file.
+        status, boards, _ = http("GET", base + "/api/boards")
+        if status != 200 or not isinstance(boards, list):
+            fail(f"GET /api/boards: {status} {boards!r}")
+        for b in boards:
+            for key in ("serial", "port", "state", "reason"):
+                if key not in b:
+                    fail(f"board {b!r} has no {key!r}")
+        listed = subprocess.run([args.piprov, "inventory", "list", "--json", "--inventory",
+                                 inventory], capture_output=True, text=True, check=False)
+        if listed.returncode != 0:
+            fail(f"piprov inventory list: {listed.stderr}")
+        records = {r["serial"]: r for r in json.loads(listed.stdout)}
+        good = [b for b in boards if b["state"] in ("verified", "recorded")]
+        if len(good) != 3:
+            fail(f"API: {len(good)} boards verified, wanted 3: {boards!r}")
+        for b in good:
+            rec = records.get(b["serial"])
+            if not rec:
+                fail(f"board {b['serial']} verified but not in {inventory}")
+            for key in ("mac", "ip", "hostname"):
+                if b.get(key) and rec.get(key) != b[key]:
+                    fail(f"board {b['serial']}: API {key}={b[key]!r}, inventory {rec.get(key)!r}")
+        bad = [b for b in boards if b["state"] == "failed"]
+        if len(bad) != 1 or not bad[0]["reason"] or bad[0]["serial"] in records:
+            fail(f"the failed board must have a reason and no record: {bad!r}")
+        status, api_inventory, _ = http("GET", base + "/api/inventory")
+        if status != 200 or sorted(r["serial"] for r in api_inventory) != sorted(records):
+            fail(f"GET /api/inventory disagrees with the file: {api_inventory!r}")
+        print(f"api: {len(boards)} boards, {len(records)} records in the inventory, agreeing")
+
+        # Changing anything needs the token.
+        status, reply, _ = http("POST", f"{base}/api/boards/{bad[0]['serial']}/retry")
+        if status not in (401, 403):
+            fail(f"POST retry without a token answered {status} {reply!r}")
+        status, reply, _ = http("POST", f"{base}/api/boards/{bad[0]['serial']}/retry",
+                                headers={"Authorization": "Bearer wrong-token-0123456789"})
+        if status != 403:
+            fail(f"POST retry with a wrong token answered {status} {reply!r}")
+
+        # A board whose metadata holds <script>: shown as text, never run.
+        hostile = [b for b in boards
+                   if "<script>" in json.dumps(http("GET", f"{base}/api/boards/{b['serial']}")[1])]
+        if not hostile:
+            fail("no board reports a <script> string (the station should have one)")
+        serial = hostile[0]["serial"]
+        driver.js("document.querySelector(`.tile[data-serial='${arguments[0]}']`).click();"
+                  "return true", serial)
+        shown = wait_for("the hostile board's details",
+                         lambda: driver.js("const d = document.getElementById('detail');"
+                                           "return d.hidden ? null : d.textContent.includes("
+                                           "'<script>') ? d.textContent : null"), 10)
+        injected = driver.js("return {ran: window.pvInjected || null,"
+                             " scripts: document.scripts.length,"
+                             " imgs: document.querySelectorAll('img:not([src=\"/favicon.svg\"])').length}")
+        if injected["ran"] is not None or injected["scripts"] != 1 or injected["imgs"] != 0:
+            fail(f"the <script> board's string became markup: {injected!r}")
+        print("escaping: the <script> metadata is shown as text, nothing ran")
+        driver.screenshot(os.path.join(args.out, "detail.png"))
+
+        lat = sorted(driver.js("return window.pvStation.latencies()"))
+        # Boards arrive 1 s apart after the page is up: most events must reach it live.
+        if len(lat) < 10:
+            fail(f"the page saw only {len(lat)} events live")
+        pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+        print(f"page event latency (event -> DOM): {len(lat)} events, median {pct(0.5):.1f} ms,"
+              f" p95 {pct(0.95):.1f} ms, max {lat[-1]:.1f} ms")
+        print(f"browser test: {time.monotonic() - t_start:.1f} s in all (browser start"
+              f" {t_browser:.1f} s); screenshots in {args.out}")
+        return 0
+    finally:
+        driver.close()
+        station.send_signal(signal.SIGTERM)
+        try:
+            station.wait(15)
+        except subprocess.TimeoutExpired:
+            station.kill()
+            station.wait()
+        station_log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
