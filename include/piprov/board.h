@@ -41,6 +41,15 @@ struct pv_soc_info {
 	/* rpi-eeprom-update writes the EEPROM at once with flashrom by default (Pi 5 family;
 	 * eeprom-format.md §4) instead of staging recovery.bin for the next boot. */
 	bool eeprom_immediate_update;
+	/* The menu text a DHCP answer must carry in option 43 for this chip's network boot
+	 * (netboot-and-identity.md §1.2, §1.5): the Pi 3B boot ROM (bootcode.bin) needs
+	 * "Raspberry Pi Boot" followed by three spaces, the Pi 4/5 bootloader takes the
+	 * documented "Raspberry Pi Boot". */
+	const char *pxe_menu_text;
+	/* Ethernet OUIs (the MAC's first three bytes) seen on this chip's boards (§0 of that
+	 * document; lists collected from logs, so not complete), 0-terminated. A Pi 3 sends
+	 * option 97 without a FourCC, so its OUI is what tells a DHCP server it is a Pi. */
+	uint32_t mac_ouis[5];
 };
 
 /* Table lookups; NULL when unknown. */
@@ -49,6 +58,9 @@ const struct pv_soc_info *pv_soc_by_usb_id(uint16_t vendor, uint16_t product);
 /* Accepts "2711", "bcm2711", "BCM2711". */
 const struct pv_soc_info *pv_soc_by_name(const char *name);
 const struct pv_soc_info *pv_soc_by_eeprom_size(size_t size);
+/* The first chip whose mac_ouis hold the MAC's OUI (d8:3a:dd is on Pi 4 and Pi 5 boards:
+ * the older chip is returned); NULL for other OUIs. */
+const struct pv_soc_info *pv_soc_by_mac(const uint8_t mac[6]);
 /* Iterate: index 0.. until NULL. */
 const struct pv_soc_info *pv_soc_at(size_t index);
 

@@ -145,11 +145,24 @@ struct pv_usb_job_result {
 	unsigned failed;
 	bool waited_out;                    /* stopped because nothing appeared in wait_ms */
 	bool cancelled;
+	unsigned abandoned;                 /* workers given up on (see pv_usb_job_run) */
 };
 
 /* Run the job until its end condition (count reached, wait_ms with nothing to do, or
  * cancel). Board failures are results, not errors: the return value is PV_OK unless the
- * job itself could not run (PV_ERR_NOMEM, PV_ERR_IO from the bus). */
+ * job itself could not run (PV_ERR_NOMEM, PV_ERR_IO from the bus).
+ *
+ * Bounded in time: a board still running INTERRUPT_AFTER_MS (200 ms) past its deadline
+ * (timeouts.board_ms after it was found), or any board once the job is cancelled, has its
+ * transfer interrupted (pv_usb_interrupt); a worker that has not returned 1 s past its
+ * deadline, or 500 ms after the cancel was seen, is abandoned: its board is recorded as
+ * failed ("board timeout ... / cancelled during PHASE") and the job no longer waits for it.
+ * So the function returns within about half a second of a cancel (set *cancel, then call
+ * pv_usb_bus_wakeup; a flag alone is looked at every 100 ms) whatever a board or a backend
+ * does. When result->abandoned is non-zero, a worker may still be inside a call of the bus,
+ * a transport or the payload function: the caller must leave them (and the strings the
+ * config points to) alone and should end the process; the job's own memory is left to
+ * those workers. Events are never delivered after the function returned. */
 int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_result *result);
 void pv_usb_job_result_release(struct pv_usb_job_result *result);
 

@@ -93,6 +93,14 @@ struct pv_usb_transport_ops {
 
 	/* Free the transport (closing it first if open). Accepts NULL. */
 	void (*destroy)(struct pv_usb_transport *t);
+
+	/* Optional (may be NULL). Called from another thread while a call on t blocks, or
+	 * before one: the blocked transfer ends as soon as the backend can cancel it (well
+	 * under 100 ms) with PV_ERR_INTERRUPTED, and every later transfer on t returns
+	 * PV_ERR_INTERRUPTED at once. Used by the job engine to stop a board on cancel or at
+	 * its deadline. Must not block; safe to call more than once. Backends without it are
+	 * waited for up to the call's own timeout (or abandoned, see pv_usb_job_run). */
+	void (*interrupt)(struct pv_usb_transport *t);
 };
 
 struct pv_usb_transport {
@@ -110,6 +118,8 @@ int pv_usb_control_in(struct pv_usb_transport *t, void *buf, size_t len, size_t 
 int pv_usb_bulk_out(struct pv_usb_transport *t, const void *data, size_t len, size_t *actual,
 		    unsigned timeout_ms);
 void pv_usb_transport_destroy(struct pv_usb_transport *t);
+/* Forwards to ops->interrupt when the backend has one; returns false when it has none. */
+bool pv_usb_interrupt(struct pv_usb_transport *t);
 
 /* A bus: where devices are found. The libusb bus covers real hardware (hotplug where
  * available, else polling at most twice a second); the virtual bus holds virtual Pis; a

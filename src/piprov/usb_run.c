@@ -23,10 +23,93 @@
 
 static volatile int cancel_requested;
 
-static void on_signal(int sig)
+/* SIGINT/SIGTERM during a job: blocked in every thread and taken by one thread with
+ * sigwait(), which can then wake the engine (pv_usb_bus_wakeup is not async-signal-safe, so a
+ * plain handler could only set the flag). The engine then ends within about half a second
+ * in every state (pv_usb_job_run). */
+struct signal_watch {
+	pthread_t thread;
+	struct pv_usb_bus *bus;
+	bool started;
+	volatile int stopping;
+};
+
+/* The mask before block_stop_signals(): restored when the job has ended. */
+static sigset_t mask_before_job;
+static bool stop_signals_blocked;
+
+/* Called before any thread exists (libusb_init starts its own: they must inherit the
+ * blocked signals, or one of them takes a SIGTERM by its default action). */
+static void block_stop_signals(void)
 {
-	(void)sig;
-	cancel_requested = 1;
+	sigset_t set;
+
+	if (stop_signals_blocked)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &mask_before_job);
+	stop_signals_blocked = true;
+}
+
+static void unblock_stop_signals(void)
+{
+	if (stop_signals_blocked) {
+		pthread_sigmask(SIG_SETMASK, &mask_before_job, NULL);
+		stop_signals_blocked = false;
+	}
+}
+
+static void *signal_main(void *arg)
+{
+	struct signal_watch *w = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1 && w->stopping)
+			break;
+		if (sig == SIGUSR1)
+			continue;
+		cancel_requested = 1;
+		pv_usb_bus_wakeup(w->bus);
+	}
+	return NULL;
+}
+
+static void signal_watch_start(struct signal_watch *w, struct pv_usb_bus *bus)
+{
+	sigset_t usr1, before;
+
+	block_stop_signals();
+	w->bus = bus;
+	/* SIGUSR1 (sent to this thread only) tells it to end: blocked in it from the start. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &before);
+	w->started = pthread_create(&w->thread, NULL, signal_main, w) == 0;
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
+}
+
+static void signal_watch_stop(struct signal_watch *w)
+{
+	/* Not pthread_cancel: glibc loads libgcc_s for it at run time, which a minimal system
+	 * (the e2e guest) may not have. */
+	if (w->started) {
+		w->stopping = 1;
+		pthread_kill(w->thread, SIGUSR1);
+		pthread_join(w->thread, NULL);
+	}
+	/* A signal that came after the job ended is taken by its default action now (by this
+	 * thread: the others keep them blocked). */
+	unblock_stop_signals();
 }
 
 void usb_run_init(struct usb_run *run, struct cli_context *ctx)
@@ -60,6 +143,7 @@ int usb_run_open_bus(struct usb_run *run)
 	size_t n = 0;
 	int rc;
 
+	block_stop_signals();
 	if (run->virtual_count > 0) {
 		rc = pv_vpi_bus_new(&run->virtual_bus);
 		if (rc)
@@ -103,6 +187,7 @@ int usb_run_open_bus(struct usb_run *run)
 
 void usb_run_close_bus(struct usb_run *run)
 {
+	unblock_stop_signals();
 	pv_usb_bus_destroy(run->bus);
 	run->bus = NULL;
 	run->virtual_bus = NULL;
@@ -379,7 +464,7 @@ int usb_run_job(struct usb_run *run)
 	struct pv_usb_job_config cfg;
 	struct pv_usb_job_result result;
 	struct progress pg = { .run = run };
-	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	struct signal_watch signals = { .started = false };
 	int status = CLI_EXIT_OK;
 	int rc;
 
@@ -407,9 +492,7 @@ int usb_run_job(struct usb_run *run)
 	cfg.event_user = &pg;
 	cfg.cancel = &cancel_requested;
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	signal_watch_start(&signals, run->bus);
 	if (!run->json && !run->ctx->quiet)
 		fprintf(stderr, "piprov: waiting for %s (%s)...\n",
 			run->only_virtual ? "virtual boards" : "boards in USB boot mode",
@@ -420,8 +503,7 @@ int usb_run_job(struct usb_run *run)
 	rc = pv_usb_job_run(&cfg, &result);
 	if (pg.tty)
 		pv_log_set_callback(cli_log_to_stderr, run->ctx);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	signal_watch_stop(&signals);
 	if (rc) {
 		progress_release(&pg);
 		return cli_fail(rc);
@@ -437,6 +519,16 @@ int usb_run_job(struct usb_run *run)
 		if (!run->json && !run->ctx->quiet)
 			fprintf(stderr, "piprov: inventory '%s': %u board%s recorded\n",
 				run->inventory, n, n == 1 ? "" : "s");
+	}
+	if (result.abandoned > 0) {
+		/* A worker is still inside the bus or a transport (pv_usb_job_run): nothing
+		 * they use may be freed, so the process ends here, without the dumps. */
+		fprintf(stderr, "piprov: %u board%s abandoned (the transfer did not return); "
+				"exiting\n", result.abandoned, result.abandoned == 1 ? "" : "s");
+		if (fflush(stdout) != 0 || ferror(stdout))
+			fprintf(stderr, "piprov: error: cannot write to standard output\n");
+		fflush(stderr);
+		_exit(CLI_EXIT_FAILURE);
 	}
 	if (run->virtual_bus && pv_vpi_bus_write_dumps(run->virtual_bus) != PV_OK)
 		fprintf(stderr, "piprov: error: virtual EEPROM dump: %s\n", pv_last_error());

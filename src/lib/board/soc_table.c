@@ -17,6 +17,7 @@ static const struct pv_soc_info soc_table[] = {
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
+		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
 	},
 	{
 		.soc = PV_SOC_BCM2836, .name = "BCM2836", .chip = "2836",
@@ -26,6 +27,7 @@ static const struct pv_soc_info soc_table[] = {
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
+		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
 	},
 	{
 		/* 2836 and 2837 share the "BCM2710 Boot" ROM id. */
@@ -36,6 +38,7 @@ static const struct pv_soc_info soc_table[] = {
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
+		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
 	},
 	{
 		.soc = PV_SOC_BCM2711, .name = "BCM2711", .chip = "2711",
@@ -47,6 +50,8 @@ static const struct pv_soc_info soc_table[] = {
 		.spidev = "/dev/spidev0.0",
 		.dhcp_option97_fourcc = 0x34695052, .tftp_start_file = "start4.elf",
 		.rpiboot_recovery_dir = "recovery",
+		.pxe_menu_text = "Raspberry Pi Boot",
+		.mac_ouis = { 0xdca632, 0xe45f01, 0xd83add, 0x88a29e },
 	},
 	{
 		.soc = PV_SOC_BCM2712, .name = "BCM2712", .chip = "2712",
@@ -59,6 +64,7 @@ static const struct pv_soc_info soc_table[] = {
 		.dhcp_option97_fourcc = 0x35695052, .tftp_start_file = NULL,
 		.rpiboot_recovery_dir = "recovery5",
 		.eeprom_immediate_update = true,
+		.pxe_menu_text = "Raspberry Pi Boot", .mac_ouis = { 0xd83add, 0x2ccf67 },
 	},
 };
 
@@ -100,5 +106,19 @@ const struct pv_soc_info *pv_soc_by_eeprom_size(size_t size)
 	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
 		if (soc_table[i].eeprom_size && soc_table[i].eeprom_size == size)
 			return &soc_table[i];
+	return NULL;
+}
+
+const struct pv_soc_info *pv_soc_by_mac(const uint8_t mac[6])
+{
+	uint32_t oui = (uint32_t)mac[0] << 16 | (uint32_t)mac[1] << 8 | mac[2];
+
+	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++) {
+		const uint32_t *ouis = soc_table[i].mac_ouis;
+
+		for (size_t k = 0; k < PV_ARRAY_SIZE(soc_table[i].mac_ouis) && ouis[k]; k++)
+			if (ouis[k] == oui)
+				return &soc_table[i];
+	}
 	return NULL;
 }

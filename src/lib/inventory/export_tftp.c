@@ -1,7 +1,11 @@
 /* The TFTP tree: one folder per board named as its bootloader asks for it (8-digit serial,
  * dashed MAC or TFTP_PREFIX_STR), holding the template's boot files (symlinks or copies) and
  * a cmdline.txt that mounts the board's own NFS root. Everything piprov creates is listed in
- * <root>/.piprov-manifest; what it did not create it never changes or removes. */
+ * <root>/.piprov-manifest; what it did not create it never changes or removes.
+ *
+ * The links are relative ("../pi-boot/start4.elf"): tftpd-hpa runs chrooted into the root
+ * (-s, since the boards ask relative paths), where an absolute link points at nothing. A
+ * template outside the root cannot be reached from such a chroot at all: that is warned. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "inventory_internal.h"
 #include "piprov/fileio.h"
 #include "piprov/inventory_export.h"
 #include "piprov/text.h"
@@ -216,22 +221,56 @@ out_free:
 
 struct tftp_job {
 	const struct pv_export_opts *opts;
+	struct pv_export_net net;
 	struct pv_tftp_report *report;
 	struct manifest manifest;
+	char *root_abs;
 	char *template_abs;
 	struct pv_buf base_cmdline;
 };
 
+/* target as a path relative to the folder from_dir (both absolute and canonical): the
+ * common leading folders dropped, one "../" per folder of from_dir below them. */
+static int relative_path(const char *from_dir, const char *target, char *out, size_t size)
+{
+	size_t common = 0, n = 0, len = strlen(from_dir);
+	int written;
+
+	if (strncmp(from_dir, target, len) == 0 && target[len] == '/') {
+		common = len; /* target lies inside from_dir */
+	} else {
+		for (size_t i = 0; from_dir[i] && from_dir[i] == target[i]; i++)
+			if (from_dir[i] == '/')
+				common = i;
+	}
+	for (const char *p = from_dir + common; *p; p++) {
+		if (*p != '/')
+			continue;
+		if (n + 3 >= size)
+			return PV_ERR_TOO_BIG;
+		memcpy(out + n, "../", 3);
+		n += 3;
+	}
+	written = snprintf(out + n, size - n, "%s", target + common + 1);
+	return written < 0 || (size_t)written >= size - n ? PV_ERR_TOO_BIG : PV_OK;
+}
+
 static int place_entry(struct tftp_job *job, const char *rel, const char *name)
 {
-	char *src = NULL, *dst = NULL;
-	char target[PATH_MAX];
+	char *src = NULL, *dst = NULL, *link_dir = NULL;
+	char target[PATH_MAX], link_text[PATH_MAX];
 	struct stat st;
 	int rc = PV_OK;
 
 	if (asprintf(&src, "%s/%s", job->template_abs, name) < 0 ||
-	    asprintf(&dst, "%s/%s", job->opts->tftp_root, rel) < 0) {
+	    asprintf(&dst, "%s/%s", job->opts->tftp_root, rel) < 0 ||
+	    asprintf(&link_dir, "%s/%.*s", strcmp(job->root_abs, "/") ? job->root_abs : "",
+		     (int)(strrchr(rel, '/') - rel), rel) < 0) {
 		rc = pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+		goto out_free;
+	}
+	if (!job->opts->copy && relative_path(link_dir, src, link_text, sizeof(link_text))) {
+		rc = pv_fail(PV_ERR_TOO_BIG, "inventory", "'%s': path too long", src);
 		goto out_free;
 	}
 	if (lstat(dst, &st) == 0) {
@@ -239,11 +278,12 @@ static int place_entry(struct tftp_job *job, const char *rel, const char *name)
 			job->report->kept++;
 			goto out_free;
 		}
-		/* Ours: a link that points elsewhere (template moved) is redirected. */
+		/* Ours: a link that points elsewhere (template moved, or an absolute link of an
+		 * older piprov) is redirected. */
 		if (!job->opts->copy && S_ISLNK(st.st_mode)) {
 			ssize_t n = readlink(dst, target, sizeof(target) - 1);
-			if (n >= 0 && ((void)(target[n] = '\0'), strcmp(target, src) != 0)) {
-				if (unlink(dst) < 0 || symlink(src, dst) < 0) {
+			if (n >= 0 && ((void)(target[n] = '\0'), strcmp(target, link_text) != 0)) {
+				if (unlink(dst) < 0 || symlink(link_text, dst) < 0) {
 					rc = pv_fail_errno(errno, "inventory", "cannot update '%s'",
 							   dst);
 					goto out_free;
@@ -255,7 +295,7 @@ static int place_entry(struct tftp_job *job, const char *rel, const char *name)
 	}
 	if (job->opts->copy)
 		rc = copy_tree(src, dst, 0);
-	else if (symlink(src, dst) < 0)
+	else if (symlink(link_text, dst) < 0)
 		rc = pv_fail_errno(errno, "inventory", "cannot create '%s'", dst);
 	if (!rc) {
 		rc = manifest_add(&job->manifest, rel);
@@ -264,6 +304,7 @@ static int place_entry(struct tftp_job *job, const char *rel, const char *name)
 out_free:
 	free(src);
 	free(dst);
+	free(link_dir);
 	return rc;
 }
 
@@ -275,7 +316,7 @@ static int write_cmdline(struct tftp_job *job, const char *dir, const char *rel)
 
 	if (asprintf(&path, "%s/%s", job->opts->tftp_root, rel) < 0)
 		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	pv_ipv4_format(job->opts->server_ip, server);
+	pv_ipv4_format(job->net.nfs_server, server);
 	rc = pv_buf_append(&want, job->base_cmdline.data ? job->base_cmdline.data
 							 : (const unsigned char *)"",
 			   job->base_cmdline.len);
@@ -309,8 +350,36 @@ out_free:
 	return rc;
 }
 
-static int export_board(struct tftp_job *job, const char *dir)
+/* A board whose root is not exported (no address) gets no cmdline.txt: one naming an NFS
+ * root /etc/exports leaves out would only fail later, at mount time. A cmdline.txt piprov
+ * wrote earlier goes (its manifest entry stays: it may come back). */
+static int drop_cmdline(struct tftp_job *job, const char *rel)
 {
+	char *path;
+	int rc = PV_OK;
+
+	if (job->report->no_nfs++ < 10)
+		pv_log(PV_LOG_WARN, "inventory",
+		       "'%s': no cmdline.txt: the board has no address, so its NFS root is not "
+		       "exported (give it an IP, or --subnet NETWORK/PREFIX in proxy mode)", rel);
+	if (!manifest_has(&job->manifest, rel))
+		return PV_OK;
+	if (asprintf(&path, "%s/%s", job->opts->tftp_root, rel) < 0)
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+	if (unlink(path) < 0 && errno != ENOENT)
+		rc = pv_fail_errno(errno, "inventory", "cannot remove '%s'", path);
+	else
+		job->report->pruned++;
+	free(path);
+	return rc;
+}
+
+static int export_board(struct tftp_job *job, const struct pv_inventory_record *rec,
+			const char *dir)
+{
+	uint32_t client;
+	unsigned prefix;
+	bool exported = pv_export_net_client(&job->net, rec, &client, &prefix);
 	struct stat st;
 	char *path, *rel;
 	DIR *tdir;
@@ -354,7 +423,10 @@ static int export_board(struct tftp_job *job, const char *dir)
 			rc = pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
 			goto out_free_path;
 		}
-		rc = write_cmdline(job, dir, rel);
+		if (exported)
+			rc = write_cmdline(job, dir, rel);
+		else
+			rc = drop_cmdline(job, rel);
 		free(rel);
 	}
 	job->report->boards++;
@@ -434,27 +506,44 @@ out_release_wanted:
 int pv_export_tftp(const struct pv_inventory *inv, const struct pv_export_opts *opts,
 		   struct pv_tftp_report *report)
 {
-	struct tftp_job job = { opts, report, { NULL, 0, 0, PV_STRSET_INIT }, NULL,
-				PV_BUF_INIT(CMDLINE_MAX_SIZE) };
+	struct tftp_job job = { .opts = opts, .report = report,
+				.manifest = { NULL, 0, 0, PV_STRSET_INIT },
+				.base_cmdline = PV_BUF_INIT(CMDLINE_MAX_SIZE) };
 	char dir[PV_INVENTORY_HOSTNAME_MAX], *manifest_path;
 	struct stat st;
+	size_t root_len;
 	int rc;
 
 	memset(report, 0, sizeof(*report));
-	if (!opts->has_server_ip)
+	rc = pv_export_settle(opts, &job.net);
+	if (rc)
+		return rc;
+	if (!job.net.has_nfs_server)
 		return pv_fail(PV_ERR_INVALID, "inventory",
-			       "the tftp export needs the NFS server address (--nfs-server IP) for "
-			       "cmdline.txt");
+			       "the tftp export needs the NFS server address for cmdline.txt "
+			       "(--nfs-server IP, or --tftp-server IP / --interface IFACE when it is "
+			       "the same host)");
 	if (stat(opts->tftp_root, &st) < 0 || !S_ISDIR(st.st_mode))
 		return pv_fail(PV_ERR_NOT_FOUND, "inventory", "TFTP root '%s' is not a folder",
 			       opts->tftp_root);
+	job.root_abs = realpath(opts->tftp_root, NULL);
+	if (!job.root_abs)
+		return pv_fail_errno(errno, "inventory", "cannot resolve '%s'", opts->tftp_root);
 	if (opts->template_dir) {
 		job.template_abs = realpath(opts->template_dir, NULL);
 		if (!job.template_abs || stat(job.template_abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			free(job.template_abs);
-			return pv_fail(PV_ERR_NOT_FOUND, "inventory", "template '%s' is not a folder",
-				       opts->template_dir);
+			rc = pv_fail(PV_ERR_NOT_FOUND, "inventory", "template '%s' is not a folder",
+				     opts->template_dir);
+			goto out_free_template;
 		}
+		root_len = strlen(job.root_abs);
+		if (!opts->copy && strcmp(job.root_abs, "/") != 0 &&
+		    !(strncmp(job.template_abs, job.root_abs, root_len) == 0 &&
+		      job.template_abs[root_len] == '/'))
+			pv_log(PV_LOG_WARN, "inventory",
+			       "template '%s' is outside the TFTP root '%s': a chrooted TFTP server "
+			       "(tftpd-hpa -s) cannot follow the links; put the template inside the "
+			       "root or use --copy", job.template_abs, job.root_abs);
 	}
 	if (asprintf(&manifest_path, "%s/%s", opts->tftp_root, MANIFEST_NAME) < 0) {
 		rc = pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
@@ -469,17 +558,21 @@ int pv_export_tftp(const struct pv_inventory *inv, const struct pv_export_opts *
 			report->skipped++;
 			continue;
 		}
-		rc = export_board(&job, dir);
+		rc = export_board(&job, &inv->records[i], dir);
 	}
 	if (!rc && opts->prune)
 		rc = prune(&job, inv);
 	/* Saved even after a failure, so what was created is still known next time. */
 	if (manifest_save(manifest_path, &job.manifest) && !rc)
 		rc = PV_ERR_IO;
+	if (!rc)
+		rc = pv_export_check_nfs_roots(inv, opts, &job.net, &report->nfs_missing,
+					       &report->nfs_created);
 	free(manifest_path);
 	manifest_release(&job.manifest);
 	pv_buf_release(&job.base_cmdline);
 out_free_template:
 	free(job.template_abs);
+	free(job.root_abs);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "piprov/inventory.h"
+#include "piprov/inventory_export.h"
 
 /* The settings of a board group (the file's names, in the order they are written) and the
  * keys of pv_inventory_record_set(). */
@@ -43,6 +44,21 @@ int pv_inventory_record_set_field(struct pv_inventory_record *rec,
 
 /* Append a record, taking ownership of its allocations. */
 int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_record *rec);
+/* The index (unique.c): dropped (rebuilt on next use), or told that rec changed in place;
+ * gave_up_values: rec may have released an IP or host name (allocation restarts from the
+ * bottom of the pool). */
+void pv_inventory_index_free(struct pv_inventory *inv);
+void pv_inventory_index_note(struct pv_inventory *inv, const struct pv_inventory_record *rec,
+			     bool gave_up_values);
+/* Allocation cursors kept with the index (merge.c): the lowest pool address or pattern
+ * number not known to be taken; 0 when nothing is known. */
+uint32_t pv_inventory_index_ip_hint(struct pv_inventory *inv, uint32_t first, uint32_t last);
+void pv_inventory_index_set_ip_hint(struct pv_inventory *inv, uint32_t first, uint32_t last,
+				    uint32_t next);
+unsigned pv_inventory_index_name_hint(struct pv_inventory *inv, const char *pattern);
+void pv_inventory_index_set_name_hint(struct pv_inventory *inv, const char *pattern,
+				      unsigned next);
+
 /* How many records a serial matches (8-digit queries match on the low 32 bits; a 16-digit
  * query matches a 16-digit record exactly or an 8-digit one on its low bits). */
 size_t pv_inventory_match_serial(struct pv_inventory *inv, uint64_t serial, int digits,
@@ -64,5 +80,47 @@ struct pv_export_board {
 	char manufacturer[32];
 };
 void pv_export_describe(const struct pv_inventory_record *rec, struct pv_export_board *out);
+
+/* The network facts every export shares, worked out once from struct pv_export_opts
+ * (include/piprov/inventory_export.h) by pv_export_settle(). */
+struct pv_export_opts;
+struct pv_export_net {
+	unsigned prefix_len;     /* of the boards' networks: opts, the range's netmask, the
+				  * subnet's /N, else 24 */
+	uint32_t netmask;
+	bool proxy;              /* no DHCP range: the LAN's DHCP server gives the addresses */
+	bool has_range;
+	uint32_t range_first, range_last;
+	char lease[16];          /* the range's lease time as given ("12h"), "" = default */
+	uint32_t lease_seconds;  /* 0 = default or "infinite" */
+	bool lease_infinite;
+	bool has_subnet;
+	uint32_t subnet;         /* network address of opts->proxy_network */
+	bool has_tftp_server;
+	uint32_t tftp_server;
+	bool tftp_server_given;  /* --tftp-server itself, not a default */
+	bool has_nfs_server;
+	uint32_t nfs_server;
+	bool has_gateway;
+	uint32_t gateway;
+	enum pv_nfs_clients nfs_clients; /* IP or SUBNET, never AUTO */
+	bool nfs_clients_auto;   /* chosen by mode, not by the user (the exports export warns) */
+};
+/* Fails with PV_ERR_INVALID naming the option for a bad range, subnet, prefix or gateway. */
+int pv_export_settle(const struct pv_export_opts *opts, struct pv_export_net *net);
+static inline uint32_t pv_export_network_of(const struct pv_export_net *net, uint32_t ip)
+{
+	return ip & net->netmask;
+}
+bool pv_export_net_client(const struct pv_export_net *net, const struct pv_inventory_record *rec,
+			  uint32_t *addr, unsigned *prefix);
+/* The option-43 menu text the board's boot code needs: the Pi 3 ROM's (three trailing
+ * spaces) when its revision says BCM2835-2837 or its MAC has a Pi 3 OUI, else Pi 4/5's. */
+const char *pv_export_menu_text(const struct pv_inventory_record *rec);
+/* Checks (and with opts->create_nfs_roots creates) <nfs_root>/<dir> for every exported
+ * board; warns (pv_log) about the first missing ones. Counts into *missing / *created. */
+int pv_export_check_nfs_roots(const struct pv_inventory *inv, const struct pv_export_opts *opts,
+			      const struct pv_export_net *net, unsigned *missing,
+			      unsigned *created);
 
 #endif

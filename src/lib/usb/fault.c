@@ -223,6 +223,13 @@ static void ft_destroy(struct pv_usb_transport *t)
 	free(t);
 }
 
+static void ft_interrupt(struct pv_usb_transport *t)
+{
+	struct fault_transport *ft = t->priv;
+
+	pv_usb_interrupt(ft->inner);
+}
+
 static const struct pv_usb_transport_ops fault_transport_ops = {
 	.open = ft_open,
 	.close = ft_close,
@@ -230,6 +237,7 @@ static const struct pv_usb_transport_ops fault_transport_ops = {
 	.control_in = ft_control_in,
 	.bulk_out = ft_bulk_out,
 	.destroy = ft_destroy,
+	.interrupt = ft_interrupt,
 };
 
 static int wrap_transport(struct pv_usb_transport *inner, struct fault_state *state,

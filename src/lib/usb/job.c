@@ -3,7 +3,12 @@
  * state machine. Workers wait for "their" port path to change on a condition variable the
  * main thread broadcasts after every scan, so nothing polls and nothing sleeps a fixed
  * time: retry backoffs and re-enumeration waits are timed condition waits that a scan, a
- * finished board or a cancel cut short. */
+ * finished board or a cancel cut short.
+ *
+ * The main thread is also the watchdog: a board past its deadline, or any board once the job
+ * is cancelled, has its open transfer interrupted (pv_usb_interrupt); a worker that still
+ * has not returned after a grace period (a backend that cannot cancel, a thread busy in a
+ * loop) is abandoned: its board is recorded as failed and the job ends without it. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <openssl/evp.h>
@@ -21,6 +26,17 @@
 
 #define WORKER_STACK_SIZE (512u * 1024u)
 #define SOC_SLOTS 8
+/* Past its deadline a board's transfer is interrupted after INTERRUPT_AFTER_MS (the worker's
+ * own deadline checks give the better reason first), and the worker is abandoned after
+ * ABANDON_AFTER_MS. */
+#define INTERRUPT_AFTER_MS 200u
+#define ABANDON_AFTER_MS 1000u
+/* After a cancel, workers get this long to return before they are abandoned, so that a
+ * signal ends the process within a second in every state. */
+#define CANCEL_GRACE_MS 500u
+/* A cancel flag set from a signal handler cannot wake the engine: with one, the engine looks
+ * at it at least this often (callers should also call pv_usb_bus_wakeup). */
+#define CANCEL_POLL_MS 100u
 
 struct job;
 
@@ -33,7 +49,14 @@ struct slot {
 	bool present;
 	bool finished;                    /* worker done; freed once the path is empty */
 	bool thread_started;
+	bool abandoned;                   /* given up on by the watchdog; never joined */
+	bool interrupted;                 /* the watchdog interrupted its transfers */
 	pthread_t thread;
+	uint64_t deadline_ms;             /* found + board_ms */
+	/* Job-lock protected copies for the watchdog (the worker owns `result`). */
+	struct pv_usb_transport *transport; /* the transport in use, NULL when none */
+	enum pv_usb_phase phase;          /* last phase emitted */
+	char known_serial[PV_USB_SERIAL_MAX];
 	/* Worker-owned while running. */
 	struct pv_usb_board_result result;
 	uint64_t started_ms;
@@ -50,6 +73,8 @@ struct payload_cache {
 
 struct job {
 	const struct pv_usb_job_config *cfg;
+	/* A copy, so an abandoned worker never reads the caller's (maybe gone) struct. */
+	struct pv_usb_job_config cfg_copy;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;           /* CLOCK_MONOTONIC */
 	pthread_mutex_t event_lock;
@@ -62,6 +87,11 @@ struct job {
 	unsigned target;                  /* 0 = not known yet */
 	bool target_known;
 	uint64_t last_activity_ms;
+	uint64_t cancelled_at_ms;         /* 0 until the job stops */
+	unsigned abandoned;               /* workers given up on (still running) */
+	bool closed;                      /* pv_usb_job_run returned: no more events */
+	bool left_to_workers;             /* it returned with abandoned workers running: the
+					   * last of them frees the job */
 	struct pv_usb_job_result *result;
 	size_t result_cap;
 };
@@ -115,6 +145,21 @@ bool pv_usb_port_matches(const char *port_path, const char *const *globs, size_t
 	return false;
 }
 
+/* The event lock, given up after a while: a callback that never returns must not hold the
+ * watchdog (or the end of the job) forever. */
+static bool lock_events(struct job *job)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 200 * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_mutex_timedlock(&job->event_lock, &ts) == 0;
+}
+
 static bool cancelled(struct job *job)
 {
 	return job->stop || (job->cfg->cancel && *job->cfg->cancel);
@@ -162,10 +207,17 @@ static void emit(struct slot *slot, enum pv_usb_phase phase, const char *detail,
 		.attempt = attempt,
 	};
 
-	if (!job->cfg->event)
+	bool abandoned;
+
+	pthread_mutex_lock(&job->lock);
+	slot->phase = phase;
+	abandoned = slot->abandoned;
+	pthread_mutex_unlock(&job->lock);
+	if (!job->cfg->event || abandoned)
 		return;
 	pthread_mutex_lock(&job->event_lock);
-	job->cfg->event(job->cfg->event_user, &ev);
+	if (!job->closed)
+		job->cfg->event(job->cfg->event_user, &ev);
 	pthread_mutex_unlock(&job->event_lock);
 }
 
@@ -218,6 +270,16 @@ static void fail_with(struct slot *slot, const char *what, int status)
 		 status ? pv_last_error() : "failed");
 }
 
+/* Destroy a transport open_current() made, after taking it out of the watchdog's reach. */
+static void release_transport(struct slot *slot, struct pv_usb_transport *t)
+{
+	pthread_mutex_lock(&slot->job->lock);
+	if (slot->transport == t)
+		slot->transport = NULL;
+	pthread_mutex_unlock(&slot->job->lock);
+	pv_usb_transport_destroy(t);
+}
+
 /* Open a transport on the current sighting of this slot. */
 static int open_current(struct slot *slot, struct pv_usb_transport **out)
 {
@@ -232,13 +294,21 @@ static int open_current(struct slot *slot, struct pv_usb_transport **out)
 	rc = pv_usb_bus_create_transport(job->cfg->bus, &info, &t);
 	if (rc)
 		return rc;
+	pthread_mutex_lock(&job->lock);
+	slot->transport = t;
+	if (slot->interrupted)
+		pv_usb_interrupt(t);
+	pthread_mutex_unlock(&job->lock);
 	rc = pv_usb_open(t);
 	if (rc) {
-		pv_usb_transport_destroy(t);
+		release_transport(slot, t);
 		return rc;
 	}
 	if (!slot->result.serial[0] && t->info.serial[0])
 		pv_strlcpy(slot->result.serial, t->info.serial, sizeof(slot->result.serial));
+	pthread_mutex_lock(&job->lock);
+	pv_strlcpy(slot->known_serial, slot->result.serial, sizeof(slot->known_serial));
+	pthread_mutex_unlock(&job->lock);
 	*out = t;
 	return PV_OK;
 }
@@ -272,7 +342,7 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 		return rc == PV_ERR_ACCESS ? STEP_FAIL : STEP_RETRY;
 	}
 	if (serial_rejected(slot)) {
-		pv_usb_transport_destroy(t);
+		release_transport(slot, t);
 		return STEP_SKIP;
 	}
 	pthread_mutex_lock(&job->lock);
@@ -281,7 +351,7 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 	rc = pv_usb_rom_boot(t, payload->second_stage, payload->second_stage_size,
 			     payload->signature, to,
 			     &reenumerating);
-	pv_usb_transport_destroy(t);
+	release_transport(slot, t);
 	if (rc) {
 		fail_with(slot, "sending the second stage", rc);
 		return STEP_RETRY;
@@ -358,13 +428,13 @@ static enum step_result serve(struct slot *slot, const struct pv_usb_payload *pa
 		return STEP_FAIL;
 	}
 	if (slot->result.attempts == 0 && serial_rejected(slot)) {
-		pv_usb_transport_destroy(t);
+		release_transport(slot, t);
 		return STEP_SKIP;
 	}
 	/* The server counts its own bytes; progress adds them to what the ROM stage sent. */
 	slot->server_base_bytes = slot->result.bytes;
 	rc = pv_usb_file_server_run(t, &params, &stats);
-	pv_usb_transport_destroy(t);
+	release_transport(slot, t);
 	slot->result.bytes = slot->server_base_bytes + stats.bytes_sent;
 	if (rc) {
 		fail_with(slot, "serving files", rc);
@@ -442,32 +512,53 @@ static void write_metadata(struct slot *slot)
 		pv_log(PV_LOG_ERROR, "usb", "%s: metadata: %s", slot->port_path, pv_last_error());
 }
 
-static void record_result(struct slot *slot)
+/* Add a board's result to the job's (job lock held). */
+static void append_result(struct job *job, const struct pv_usb_board_result *board)
 {
-	struct job *job = slot->job;
 	struct pv_usb_job_result *r = job->result;
 
-	slot->result.elapsed_ms = pv_usb_now_ms() - slot->started_ms;
-	pthread_mutex_lock(&job->lock);
 	if (r->count == job->result_cap) {
 		size_t cap = job->result_cap ? job->result_cap * 2 : 16;
 		struct pv_usb_board_result *grown = realloc(r->boards, cap * sizeof(*grown));
 
 		if (!grown) {
-			pthread_mutex_unlock(&job->lock);
 			pv_log(PV_LOG_ERROR, "usb", "%s: out of memory recording the result",
-			       slot->port_path);
+			       board->port_path);
 			return;
 		}
 		r->boards = grown;
 		job->result_cap = cap;
 	}
-	r->boards[r->count++] = slot->result;
-	if (slot->result.outcome == PV_USB_PHASE_FAILED)
+	r->boards[r->count++] = *board;
+	if (board->outcome == PV_USB_PHASE_FAILED)
 		r->failed++;
 	else
 		r->succeeded++;
+}
+
+static void record_result(struct slot *slot)
+{
+	struct job *job = slot->job;
+
+	slot->result.elapsed_ms = pv_usb_now_ms() - slot->started_ms;
+	pthread_mutex_lock(&job->lock);
+	append_result(job, &slot->result);
 	pthread_mutex_unlock(&job->lock);
+}
+
+static void job_free(struct job *job)
+{
+	while (job->slots) {
+		struct slot *s = job->slots;
+
+		job->slots = s->next;
+		free(s);
+	}
+	pthread_cond_destroy(&job->changed);
+	pthread_mutex_destroy(&job->payload_lock);
+	pthread_mutex_destroy(&job->event_lock);
+	pthread_mutex_destroy(&job->lock);
+	free(job);
 }
 
 static void *worker_main(void *arg)
@@ -484,9 +575,8 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&job->lock);
 	first = slot->latest;
+	deadline_ms = slot->deadline_ms;
 	pthread_mutex_unlock(&job->lock);
-	slot->started_ms = pv_usb_now_ms();
-	deadline_ms = slot->started_ms + to->board_ms;
 	soc = pv_soc_by_usb_id(first.vendor_id, first.product_id);
 	slot->result.soc = soc;
 	slot->chip = soc ? soc->chip : "";
@@ -542,6 +632,18 @@ static void *worker_main(void *arg)
 		step = STEP_FAIL;
 
 out_finish:
+	pthread_mutex_lock(&job->lock);
+	if (slot->abandoned) {
+		/* The watchdog recorded this board and the job may have ended: touch nothing
+		 * of the caller's. The last abandoned worker to come back frees the job. */
+		bool last = --job->abandoned == 0 && job->left_to_workers;
+
+		pthread_mutex_unlock(&job->lock);
+		if (last)
+			job_free(job);
+		return NULL;
+	}
+	pthread_mutex_unlock(&job->lock);
 	if (step == STEP_SKIP) {
 		emit(slot, PV_USB_PHASE_SKIPPED, "serial does not match", slot->result.attempts);
 	} else {
@@ -567,6 +669,93 @@ out_finish:
 	pthread_mutex_unlock(&job->lock);
 	pv_usb_bus_wakeup(job->cfg->bus);
 	return NULL;
+}
+
+/* The watchdog gives up on a worker that did not return (job lock held): the board is
+ * recorded as failed from what the job knows of it, and the job no longer waits for it. */
+static void abandon(struct job *job, struct slot *s, uint64_t now)
+{
+	struct pv_usb_board_result *r = calloc(1, sizeof(*r));
+	const char *phase = pv_usb_phase_name(s->phase);
+
+	s->abandoned = true;
+	s->finished = true;
+	job->active--;
+	job->abandoned++;
+	job->result->abandoned++;
+	job->last_activity_ms = now;
+	if (s->thread_started)
+		pthread_detach(s->thread);
+	pv_log(PV_LOG_ERROR, "usb", "%s: the worker did not return %s (phase %s): abandoned",
+	       s->port_path, job->cancelled_at_ms ? "after the cancel" : "at the board timeout",
+	       phase);
+	if (!r)
+		return;
+	pv_strlcpy(r->port_path, s->port_path, sizeof(r->port_path));
+	pv_strlcpy(r->serial, s->known_serial, sizeof(r->serial));
+	r->soc = pv_soc_by_usb_id(s->latest.vendor_id, s->latest.product_id);
+	r->outcome = PV_USB_PHASE_FAILED;
+	if (job->cancelled_at_ms)
+		snprintf(r->reason, sizeof(r->reason), "cancelled during %s", phase);
+	else
+		snprintf(r->reason, sizeof(r->reason),
+			 "board timeout (%u s) during %s: the transfer did not return",
+			 (job->cfg->timeouts.board_ms + 999) / 1000, phase);
+	r->elapsed_ms = now - s->started_ms;
+	pv_usb_metadata_init(&r->metadata);
+	append_result(job, r);
+	if (job->cfg->event) {
+		struct pv_usb_event ev = {
+			.phase = PV_USB_PHASE_FAILED,
+			.port_path = s->port_path,
+			.serial = r->serial,
+			.chip = r->soc ? r->soc->chip : "",
+			.detail = r->reason,
+			.elapsed_ms = r->elapsed_ms,
+		};
+		/* Lock order: job lock, then event lock (emit never holds both). */
+		if (lock_events(job)) {
+			if (!job->closed)
+				job->cfg->event(job->cfg->event_user, &ev);
+			pthread_mutex_unlock(&job->event_lock);
+		}
+	}
+	free(r);
+}
+
+/* The watchdog (job lock held): interrupt the transfers of boards past their deadline (or
+ * of every board once the job is cancelled), abandon workers that still do not return.
+ * Returns when it next needs to look (UINT64_MAX: nothing to watch). */
+static uint64_t watch_boards(struct job *job, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (struct slot *s = job->slots; s; s = s->next) {
+		uint64_t interrupt_at, abandon_at;
+
+		if (s->finished || !s->thread_started)
+			continue;
+		if (job->cancelled_at_ms) {
+			interrupt_at = job->cancelled_at_ms;
+			abandon_at = job->cancelled_at_ms + CANCEL_GRACE_MS;
+		} else {
+			interrupt_at = s->deadline_ms + INTERRUPT_AFTER_MS;
+			abandon_at = s->deadline_ms + ABANDON_AFTER_MS;
+		}
+		if (now >= abandon_at) {
+			abandon(job, s, now);
+			continue;
+		}
+		if (now >= interrupt_at && !s->interrupted) {
+			s->interrupted = true;
+			pv_usb_interrupt(s->transport);
+		}
+		if (now < interrupt_at && interrupt_at < next)
+			next = interrupt_at;
+		else if (now >= interrupt_at && abandon_at < next)
+			next = abandon_at;
+	}
+	return next;
 }
 
 static struct slot *find_slot(struct job *job, const char *port_path)
@@ -596,6 +785,10 @@ static int start_slot(struct job *job, const struct pv_usb_device_info *info)
 		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 	slot->job = job;
 	pv_strlcpy(slot->port_path, info->port_path, sizeof(slot->port_path));
+	pv_strlcpy(slot->known_serial, info->serial, sizeof(slot->known_serial));
+	slot->started_ms = pv_usb_now_ms();
+	slot->deadline_ms = slot->started_ms + job->cfg->timeouts.board_ms;
+	slot->phase = PV_USB_PHASE_FOUND;
 	slot->latest = *info;
 	slot->present = true;
 	slot->sightings = 1;
@@ -653,7 +846,7 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 	for (struct slot **link = &job->slots; *link;) {
 		struct slot *s = *link;
 
-		if (s->finished && !s->present) {
+		if (s->finished && !s->present && !s->abandoned) {
 			*link = s->next;
 			pthread_mutex_unlock(&job->lock);
 			pthread_join(s->thread, NULL);
@@ -687,7 +880,8 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 	memset(result, 0, sizeof(*result));
 	if (!job)
 		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
-	job->cfg = config;
+	job->cfg_copy = *config;
+	job->cfg = &job->cfg_copy;
 	job->result = result;
 	if (config->count && !config->loop) {
 		job->target = config->count;
@@ -706,12 +900,14 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 	for (;;) {
 		struct pv_usb_device_info *devices = NULL;
 		size_t count = 0;
-		uint64_t now;
+		uint64_t now, next_watch;
 		unsigned wait;
 
 		if (cancelled(job)) {
 			job->stop = 1;
 			result->cancelled = true;
+			if (!job->cancelled_at_ms)
+				job->cancelled_at_ms = pv_usb_now_ms();
 			pthread_cond_broadcast(&job->changed);
 		}
 		pthread_mutex_unlock(&job->lock);
@@ -729,9 +925,10 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 			pthread_cond_broadcast(&job->changed);
 			break;
 		}
+		now = pv_usb_now_ms();
+		next_watch = watch_boards(job, now);
 		if (job_done(job))
 			break;
-		now = pv_usb_now_ms();
 		if (job->active == 0 && config->wait_ms &&
 		    now - job->last_activity_ms >= config->wait_ms) {
 			result->waited_out = true;
@@ -739,7 +936,11 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 		}
 		/* Finished workers and bus changes wake us; a cancel flag set from a signal
 		 * handler cannot, so with one the loop looks at it once a second. */
-		wait = config->cancel ? 1000 : 60000;
+		wait = config->cancel ? CANCEL_POLL_MS : 60000;
+		if (job->stop)
+			wait = CANCEL_POLL_MS;
+		if (next_watch != UINT64_MAX && next_watch - now < wait)
+			wait = (unsigned)(next_watch - now) + 1;
 		if (job->active == 0 && config->wait_ms) {
 			uint64_t left = config->wait_ms - (now - job->last_activity_ms);
 			if (left < wait)
@@ -749,24 +950,39 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 		pv_usb_bus_wait_event(config->bus, wait);
 		pthread_mutex_lock(&job->lock);
 	}
-	/* Stop (on error or cancel) and join every worker. */
-	while (job->slots) {
-		struct slot *s = job->slots;
+	/* Stop (on error or cancel) and join every worker; on an error the workers get the same
+	 * grace as after a cancel. */
+	job->stop = 1;
+	if (!job->cancelled_at_ms)
+		job->cancelled_at_ms = pv_usb_now_ms();
+	pthread_cond_broadcast(&job->changed);
+	while (job->active > 0) {
+		uint64_t now = pv_usb_now_ms(), next = watch_boards(job, now);
+		struct timespec ts;
 
-		job->slots = s->next;
-		pthread_cond_broadcast(&job->changed);
+		if (job->active == 0 || next == UINT64_MAX)
+			break;
+		deadline_timespec(next + 1, &ts);
+		pthread_cond_timedwait(&job->changed, &job->lock, &ts);
+	}
+	for (struct slot *s = job->slots; s; s = s->next)
+		if (s->thread_started && !s->abandoned)
+			pthread_join(s->thread, NULL); /* finished: returns at once */
+	if (lock_events(job)) {
+		job->closed = true;
+		pthread_mutex_unlock(&job->event_lock);
+	} else {
+		job->closed = true; /* a callback is stuck: it cannot see this either way */
+	}
+	if (job->abandoned > 0) {
+		/* Workers still running use the job: it is left to them (the last one frees
+		 * it), see pv_usb_job_run in piprov/usb.h. */
+		job->left_to_workers = true;
 		pthread_mutex_unlock(&job->lock);
-		if (s->thread_started)
-			pthread_join(s->thread, NULL);
-		pthread_mutex_lock(&job->lock);
-		free(s);
+		return rc;
 	}
 	pthread_mutex_unlock(&job->lock);
-	pthread_cond_destroy(&job->changed);
-	pthread_mutex_destroy(&job->payload_lock);
-	pthread_mutex_destroy(&job->event_lock);
-	pthread_mutex_destroy(&job->lock);
-	free(job);
+	job_free(job);
 	return rc;
 }
 

@@ -1,7 +1,9 @@
 /* The libusb-1.0 backend: the only file that sees libusb types. Discovery uses hotplug
  * callbacks where libusb has them (Linux: netlink/udev), so an idle host sleeps inside
  * libusb_handle_events until something is plugged in; without hotplug it polls at 2 Hz.
- * Transfers are libusb's synchronous calls, safe from one worker thread per device. */
+ * Transfers are submitted asynchronously and waited for the way libusb's own synchronous calls
+ * wait (libusb_handle_events_completed on the worker's thread), so that another thread can
+ * cancel the one in flight (pv_usb_interrupt: a cancel or a board deadline). */
 #include <errno.h>
 #include <fcntl.h>
 #include <libusb.h>
@@ -38,6 +40,9 @@ struct lu_transport {
 	libusb_device_handle *handle;
 	int interface;
 	unsigned char out_ep;
+	pthread_mutex_t lock;            /* pending and interrupted (any thread) */
+	struct libusb_transfer *pending; /* the transfer in flight, NULL when none */
+	bool interrupted;
 };
 
 static int map_error(int lu_error, const char *what, const char *port_path)
@@ -266,52 +271,155 @@ static void lu_close(struct pv_usb_transport *t)
 	lt->handle = NULL;
 }
 
-static int lu_control_out_length(struct pv_usb_transport *t, uint32_t length,
-				 unsigned timeout_ms)
+static void LIBUSB_CALL transfer_done(struct libusb_transfer *transfer)
+{
+	*(int *)transfer->user_data = 1;
+}
+
+/* Submit, then wait for the completion on this thread; *actual = bytes moved (also on a
+ * timeout). An interrupt from another thread cancels the transfer in flight. */
+static int run_transfer(struct pv_usb_transport *t, struct libusb_transfer *transfer,
+			const char *what, size_t *actual)
 {
 	struct lu_transport *lt = t->priv;
-	int err;
+	int completed = 0, err;
+
+	transfer->user_data = &completed;
+	transfer->callback = transfer_done;
+	pthread_mutex_lock(&lt->lock);
+	if (lt->interrupted) {
+		pthread_mutex_unlock(&lt->lock);
+		return pv_fail(PV_ERR_INTERRUPTED, "usb", "'%s': %s: interrupted",
+			       t->info.port_path, what);
+	}
+	err = libusb_submit_transfer(transfer);
+	if (!err)
+		lt->pending = transfer;
+	pthread_mutex_unlock(&lt->lock);
+	if (err)
+		return map_error(err, what, t->info.port_path);
+	while (!completed) {
+		err = libusb_handle_events_completed(lt->ctx, &completed);
+		if (err < 0 && err != LIBUSB_ERROR_INTERRUPTED) {
+			libusb_cancel_transfer(transfer);
+			while (!completed)
+				if (libusb_handle_events_completed(lt->ctx, &completed) < 0)
+					break;
+			break;
+		}
+	}
+	pthread_mutex_lock(&lt->lock);
+	lt->pending = NULL;
+	pthread_mutex_unlock(&lt->lock);
+	*actual = transfer->actual_length > 0 ? (size_t)transfer->actual_length : 0;
+	switch (transfer->status) {
+	case LIBUSB_TRANSFER_COMPLETED:
+		return PV_OK;
+	case LIBUSB_TRANSFER_TIMED_OUT:
+		return map_error(LIBUSB_ERROR_TIMEOUT, what, t->info.port_path);
+	case LIBUSB_TRANSFER_STALL:
+		return map_error(LIBUSB_ERROR_PIPE, what, t->info.port_path);
+	case LIBUSB_TRANSFER_NO_DEVICE:
+		return map_error(LIBUSB_ERROR_NO_DEVICE, what, t->info.port_path);
+	case LIBUSB_TRANSFER_OVERFLOW:
+		return map_error(LIBUSB_ERROR_OVERFLOW, what, t->info.port_path);
+	case LIBUSB_TRANSFER_CANCELLED:
+		if (lt->interrupted)
+			return pv_fail(PV_ERR_INTERRUPTED, "usb", "'%s': %s: interrupted",
+				       t->info.port_path, what);
+		return map_error(LIBUSB_ERROR_IO, what, t->info.port_path);
+	default:
+		return map_error(LIBUSB_ERROR_IO, what, t->info.port_path);
+	}
+}
+
+/* A vendor control transfer (bmRequestType 0x40 / 0xC0, bRequest 0, the length in
+ * wValue/wIndex) with `len` data bytes in buf (IN) or none (OUT). */
+static int vendor_control(struct pv_usb_transport *t, uint8_t request_type, uint32_t length,
+			  void *buf, size_t len, size_t *actual, unsigned timeout_ms,
+			  const char *what)
+{
+	struct lu_transport *lt = t->priv;
+	struct libusb_transfer *transfer;
+	unsigned char *setup;
+	size_t moved = 0;
+	int rc;
 
 	if (!lt->handle)
 		return pv_fail(PV_ERR_NO_DEVICE, "usb", "'%s': not open", t->info.port_path);
-	err = libusb_control_transfer(lt->handle, 0x40, 0, (uint16_t)(length & 0xffff),
-				      (uint16_t)(length >> 16), NULL, 0, timeout_ms);
-	return err < 0 ? map_error(err, "control out", t->info.port_path) : PV_OK;
+	transfer = libusb_alloc_transfer(0);
+	setup = malloc(LIBUSB_CONTROL_SETUP_SIZE + len);
+	if (!transfer || !setup) {
+		libusb_free_transfer(transfer);
+		free(setup);
+		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+	}
+	libusb_fill_control_setup(setup, request_type, 0, (uint16_t)(length & 0xffff),
+				  (uint16_t)(length >> 16), (uint16_t)len);
+	libusb_fill_control_transfer(transfer, lt->handle, setup, NULL, NULL, timeout_ms);
+	rc = run_transfer(t, transfer, what, &moved);
+	if (!rc && len)
+		memcpy(buf, libusb_control_transfer_get_data(transfer), moved);
+	if (actual)
+		*actual = moved;
+	libusb_free_transfer(transfer);
+	free(setup);
+	return rc;
+}
+
+static int lu_control_out_length(struct pv_usb_transport *t, uint32_t length,
+				 unsigned timeout_ms)
+{
+	return vendor_control(t, 0x40, length, NULL, 0, NULL, timeout_ms, "control out");
 }
 
 static int lu_control_in(struct pv_usb_transport *t, void *buf, size_t len, size_t *actual,
 			 unsigned timeout_ms)
 {
-	struct lu_transport *lt = t->priv;
-	int n;
+	size_t got = 0;
+	int rc;
 
-	if (!lt->handle)
-		return pv_fail(PV_ERR_NO_DEVICE, "usb", "'%s': not open", t->info.port_path);
 	if (len > 0xffff)
 		return pv_fail(PV_ERR_INVALID, "usb", "control IN of %zu bytes", len);
-	n = libusb_control_transfer(lt->handle, 0xC0, 0, (uint16_t)(len & 0xffff),
-				    (uint16_t)(len >> 16), buf, (uint16_t)len, timeout_ms);
-	if (n < 0)
-		return map_error(n, "control in", t->info.port_path);
-	*actual = (size_t)n;
-	return PV_OK;
+	rc = vendor_control(t, 0xC0, (uint32_t)len, buf, len, &got, timeout_ms, "control in");
+	if (!rc)
+		*actual = got;
+	return rc;
 }
 
 static int lu_bulk_out(struct pv_usb_transport *t, const void *data, size_t len, size_t *actual,
 		       unsigned timeout_ms)
 {
 	struct lu_transport *lt = t->priv;
-	int sent = 0, err;
+	struct libusb_transfer *transfer;
+	int rc;
 
+	*actual = 0;
 	if (!lt->handle)
 		return pv_fail(PV_ERR_NO_DEVICE, "usb", "'%s': not open", t->info.port_path);
 	if (len > PV_USB_BULK_CHUNK * 64)
 		return pv_fail(PV_ERR_INVALID, "usb", "bulk OUT of %zu bytes", len);
+	transfer = libusb_alloc_transfer(0);
+	if (!transfer)
+		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 	/* libusb's API takes a non-const buffer for both directions. */
-	err = libusb_bulk_transfer(lt->handle, lt->out_ep, (unsigned char *)(uintptr_t)data,
-				   (int)len, &sent, timeout_ms);
-	*actual = sent > 0 ? (size_t)sent : 0;
-	return err ? map_error(err, "bulk out", t->info.port_path) : PV_OK;
+	libusb_fill_bulk_transfer(transfer, lt->handle, lt->out_ep,
+				  (unsigned char *)(uintptr_t)data, (int)len, NULL, NULL,
+				  timeout_ms);
+	rc = run_transfer(t, transfer, "bulk out", actual);
+	libusb_free_transfer(transfer);
+	return rc;
+}
+
+static void lu_interrupt(struct pv_usb_transport *t)
+{
+	struct lu_transport *lt = t->priv;
+
+	pthread_mutex_lock(&lt->lock);
+	lt->interrupted = true;
+	if (lt->pending)
+		libusb_cancel_transfer(lt->pending);
+	pthread_mutex_unlock(&lt->lock);
 }
 
 static void lu_transport_destroy(struct pv_usb_transport *t)
@@ -320,6 +428,7 @@ static void lu_transport_destroy(struct pv_usb_transport *t)
 
 	lu_close(t);
 	libusb_unref_device(lt->device);
+	pthread_mutex_destroy(&lt->lock);
 	free(lt);
 	free(t);
 }
@@ -331,6 +440,7 @@ static const struct pv_usb_transport_ops lu_transport_ops = {
 	.control_in = lu_control_in,
 	.bulk_out = lu_bulk_out,
 	.destroy = lu_transport_destroy,
+	.interrupt = lu_interrupt,
 };
 
 static int lu_create_transport(struct pv_usb_bus *bus, const struct pv_usb_device_info *info,
@@ -360,6 +470,7 @@ static int lu_create_transport(struct pv_usb_bus *bus, const struct pv_usb_devic
 		libusb_unref_device(found);
 		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 	}
+	pthread_mutex_init(&lt->lock, NULL);
 	lt->ctx = lb->ctx;
 	lt->device = found;
 	t->ops = &lu_transport_ops;

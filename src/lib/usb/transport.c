@@ -38,6 +38,14 @@ void pv_usb_transport_destroy(struct pv_usb_transport *t)
 		t->ops->destroy(t);
 }
 
+bool pv_usb_interrupt(struct pv_usb_transport *t)
+{
+	if (!t || !t->ops->interrupt)
+		return false;
+	t->ops->interrupt(t);
+	return true;
+}
+
 int pv_usb_bus_scan(struct pv_usb_bus *bus, struct pv_usb_device_info **devices, size_t *count)
 {
 	return bus->ops->scan(bus, devices, count);

@@ -22,7 +22,8 @@
 #define SLOW_FLASH_FACTOR 20u
 #define SLOW_FLASH_MIN_MS 2000u
 
-/* The recovery program's steps; a "size" step asks GetFileSize, a "read" step ReadFile. */
+/* The recovery program's steps; a "size" step asks GetFileSize, a "read" step ReadFile.
+ * Where the order comes from (and what is a guess): src/lib/vpi/profile.c, top comment. */
 enum recovery_pc {
 	R_CONFIG, R_CONFIG_READ,
 	R_VL805_SIG, R_VL805_SIG_READ, R_VL805_BIN, R_VL805_BIN_READ,
@@ -131,11 +132,16 @@ void vpi_fw_start(struct pv_vpi_board *b)
 	b->fw = VPI_FW_NEXT;
 	b->pc = 0;
 	b->meta_index = 0;
+	b->extra_sent = false;
 	b->meta_enabled = true;
 	b->reboot_after = false;
 	b->erase_requested = false;
 	b->program_pubkey = false;
 	b->image_is_upd = false;
+	b->sub = 0;
+	b->boot_ramdisk = false;
+	b->boot_found = false;
+	b->boot_started = false;
 	for (size_t i = 0; i < VPI_SLOT_COUNT; i++) {
 		pv_buf_reset(&b->files[i]);
 		b->file_ok[i] = false;
@@ -145,38 +151,61 @@ void vpi_fw_start(struct pv_vpi_board *b)
 /* --- recovery --------------------------------------------------------------------------- */
 
 /* The keys of the recovery config.txt the model acts on; sections and other keys are
- * ignored, like the firmware ignores what it does not know. */
-static void parse_recovery_config(struct pv_vpi_board *b)
+ * ignored, like the firmware ignores what it does not know. The cursor moves to the start of
+ * the next line before the line is looked at, so every pass advances whatever the line holds
+ * (no final newline, trailing blanks, NUL bytes, over-long lines): issue 15 found a loop
+ * that stopped advancing on a last line ending in a blank. */
+void vpi_recovery_config_parse(const char *text, size_t len, struct vpi_recovery_config *out)
 {
-	const char *text = pv_buf_str(&b->files[VPI_SLOT_CONFIG]);
-	const char *line = text;
+	size_t pos = 0;
 
-	while (*line) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
+	while (pos < len) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t line_len = nl ? (size_t)(nl - line) : len - pos;
 		char buf[128];
 		char *eq;
 
-		if (len < sizeof(buf) && line[0] != '#') {
-			memcpy(buf, line, len);
-			buf[len] = '\0';
-			while (len && isspace((unsigned char)buf[len - 1]))
-				buf[--len] = '\0';
-			eq = strchr(buf, '=');
-			if (eq) {
-				*eq = '\0';
-				if (strcmp(buf, "recovery_metadata") == 0)
-					b->meta_enabled = strcmp(eq + 1, "0") != 0;
-				else if (strcmp(buf, "recovery_reboot") == 0)
-					b->reboot_after = strcmp(eq + 1, "1") == 0;
-				else if (strcmp(buf, "erase_eeprom") == 0)
-					b->erase_requested = strcmp(eq + 1, "1") == 0;
-				else if (strcmp(buf, "program_pubkey") == 0)
-					b->program_pubkey = strcmp(eq + 1, "1") == 0;
-			}
-		}
-		line = end ? end + 1 : line + len;
+		pos += line_len + (nl ? 1 : 0);
+		while (line_len && isspace((unsigned char)line[line_len - 1]))
+			line_len--;
+		if (line_len == 0 || line_len >= sizeof(buf) || line[0] == '#' ||
+		    memchr(line, '\0', line_len))
+			continue;
+		memcpy(buf, line, line_len);
+		buf[line_len] = '\0';
+		eq = strchr(buf, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		if (strcmp(buf, "recovery_metadata") == 0)
+			out->metadata = strcmp(eq + 1, "0") != 0;
+		else if (strcmp(buf, "recovery_reboot") == 0)
+			out->reboot = strcmp(eq + 1, "1") == 0;
+		else if (strcmp(buf, "erase_eeprom") == 0)
+			out->erase_eeprom = strcmp(eq + 1, "1") == 0;
+		else if (strcmp(buf, "program_pubkey") == 0)
+			out->program_pubkey = strcmp(eq + 1, "1") == 0;
+		else if (strcmp(buf, "boot_ramdisk") == 0)
+			out->boot_ramdisk = strcmp(eq + 1, "1") == 0;
 	}
+}
+
+static void parse_recovery_config(struct pv_vpi_board *b)
+{
+	const struct pv_buf *file = &b->files[VPI_SLOT_CONFIG];
+	struct vpi_recovery_config config = {
+		.metadata = b->meta_enabled,
+		.reboot = b->reboot_after,
+		.erase_eeprom = b->erase_requested,
+		.program_pubkey = b->program_pubkey,
+	};
+
+	vpi_recovery_config_parse((const char *)file->data, file->data ? file->len : 0, &config);
+	b->meta_enabled = config.metadata;
+	b->reboot_after = config.reboot;
+	b->erase_requested = config.erase_eeprom;
+	b->program_pubkey = config.program_pubkey;
 }
 
 static void sha256_hex(const uint8_t *data, size_t len, char hex[65])
@@ -422,6 +451,18 @@ static void recovery_step(struct pv_vpi_board *b, uint64_t now)
 		}
 		if (b->pc == R_METADATA) {
 			char text[PV_VPI_REQUEST_NAME_LEN];
+			if (b->meta_enabled && b->meta_index >= b->profile->metadata_len &&
+			    b->extra_metadata && !b->extra_sent) {
+				/* meta=KEY:VALUE, verbatim (a hostile board's value) */
+				const char *colon = strchr(b->extra_metadata, ':');
+
+				b->extra_sent = true;
+				snprintf(text, sizeof(text), "*%.*s*%s",
+					 (int)(colon - b->extra_metadata), b->extra_metadata,
+					 colon + 1);
+				request(b, PV_VPI_GET_FILE_SIZE, text);
+				return;
+			}
 			if (!b->meta_enabled || b->meta_index >= b->profile->metadata_len) {
 				b->pc = R_DONE;
 				continue;
@@ -439,16 +480,93 @@ static void recovery_step(struct pv_vpi_board *b, uint64_t now)
 
 /* --- bootloader and script ------------------------------------------------------------ */
 
+/* The ordinary bootloader: b->pc is the step (profile boot_steps), b->sub the phase in it:
+ * 0 size of the file, 1 read it, 2 size of the fixup, 3 read it. */
 static void bootloader_step(struct pv_vpi_board *b)
 {
-	size_t file = b->pc / 2;
+	for (;;) {
+		const struct vpi_boot_step *s;
 
-	if (file >= b->profile->boot_files_len) {
-		request(b, PV_VPI_DONE, "");
+		if (b->pc >= b->profile->boot_steps_len) {
+			request(b, PV_VPI_DONE, "");
+			return;
+		}
+		s = &b->profile->boot_steps[b->pc];
+		if (s->kind == VPI_BOOT_RAMDISK && !b->boot_ramdisk) {
+			b->pc++;
+			continue;
+		}
+		switch (b->sub) {
+		case 0: request(b, PV_VPI_GET_FILE_SIZE, s->name); return;
+		case 1: request(b, PV_VPI_READ_FILE, s->name); return;
+		case 2: request(b, PV_VPI_GET_FILE_SIZE, s->fixup); return;
+		default: request(b, PV_VPI_READ_FILE, s->fixup); return;
+		}
+	}
+}
+
+static void bootloader_next(struct pv_vpi_board *b)
+{
+	b->pc++;
+	b->sub = 0;
+	b->boot_found = false;
+}
+
+/* Something to run was found and read: the bootloader hands over (Done, then leaves). */
+static void bootloader_run(struct pv_vpi_board *b)
+{
+	b->pc = (unsigned)b->profile->boot_steps_len;
+	b->sub = 0;
+	b->boot_started = true;
+}
+
+static void bootloader_done(struct pv_vpi_board *b, bool found)
+{
+	const struct vpi_boot_step *s = &b->profile->boot_steps[b->pc];
+
+	switch (b->sub) {
+	case 0:
+		b->boot_found = found;
+		if (found)
+			b->sub = 1;
+		else if (s->kind == VPI_BOOT_FIRMWARE && s->fixup)
+			b->sub = 2; /* the fixup is asked for even without its .elf (#214, #315) */
+		else
+			bootloader_next(b);
+		return;
+	case 1:
+		if (s->kind == VPI_BOOT_FILE && strcmp(s->name, "config.txt") == 0 && found) {
+			const struct pv_buf *cfg = &b->files[VPI_SLOT_CONFIG];
+			struct vpi_recovery_config c = { .boot_ramdisk = false };
+
+			vpi_recovery_config_parse((const char *)cfg->data, cfg->data ? cfg->len : 0,
+						  &c);
+			b->boot_ramdisk = c.boot_ramdisk;
+		}
+		if (s->kind == VPI_BOOT_FILE)
+			bootloader_next(b);
+		else if (s->kind == VPI_BOOT_FIRMWARE && s->fixup)
+			b->sub = 2;
+		else if (found)
+			bootloader_run(b);
+		else
+			bootloader_next(b);
+		return;
+	case 2:
+		if (found)
+			b->sub = 3;
+		else if (b->boot_found)
+			bootloader_run(b);
+		else
+			bootloader_next(b);
+		return;
+	default:
+		if (b->boot_found)
+			bootloader_run(b);
+		else
+			bootloader_next(b);
 		return;
 	}
-	request(b, b->pc % 2 ? PV_VPI_READ_FILE : PV_VPI_GET_FILE_SIZE,
-		b->profile->boot_files[file]);
 }
 
 static void script_step(struct pv_vpi_board *b)
@@ -485,6 +603,9 @@ bool vpi_fw_prepare(struct pv_vpi_board *b, uint64_t now)
 
 static enum vpi_slot current_slot(const struct pv_vpi_board *b)
 {
+	if (!b->script && !b->program_recovery && b->pc < b->profile->boot_steps_len &&
+	    b->sub == 1 && strcmp(b->profile->boot_steps[b->pc].name, "config.txt") == 0)
+		return VPI_SLOT_CONFIG; /* the bootloader reads boot_ramdisk from it */
 	if (b->script || !b->program_recovery || b->pc > R_BIN_READ)
 		return VPI_SLOT_DISCARD;
 	return recovery_steps[b->pc].slot;
@@ -511,9 +632,7 @@ static void step_done(struct pv_vpi_board *b, bool found)
 			return;
 		}
 	} else {
-		b->pc++;
-		if (b->pc % 2 == 1 && !found)
-			b->pc++; /* not found: skip the read */
+		bootloader_done(b, found);
 	}
 	b->fw = VPI_FW_NEXT;
 }
@@ -628,8 +747,8 @@ void vpi_fw_unanswered(struct pv_vpi_board *b)
 
 int pv_vpi_placeholder_recovery(struct pv_buf *out)
 {
-	/* The file names are what makes the virtual Pi run its recovery flow (a real
-	 * recovery.bin contains them too); the rest tells a human what this file is. */
+	/* The virtual Pi knows these exact bytes as the recovery program (board.c
+	 * identify_program); the text tells a human what the file is. */
 	return pv_buf_append_str(out,
 		"PIPROV PLACEHOLDER RECOVERY PROGRAM\n"
 		"This is not Raspberry Pi firmware and does nothing on a real board. The piprov\n"

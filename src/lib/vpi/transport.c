@@ -17,12 +17,20 @@
 #define VPI_BUS_BOARDS_MAX 1024
 /* Ports per virtual hub: boards are spread over 7-port hubs like a real fleet rig. */
 #define VPI_HUB_PORTS 7
+/* A control IN the board NAKs is waited for in slices this long, so that an interrupt
+ * (pv_usb_interrupt) ends it promptly; a NAKed poll that times out changes nothing on the
+ * board, so slicing is invisible to it. */
+#define VPI_WAIT_SLICE_MS 20
+/* How long a scan waits for a board whose lock another thread holds before it reports the
+ * board as it last saw it. */
+#define VPI_BUSY_BOARD_MS 50
 
 struct vpi_transport {
 	struct pv_vpi_board *board;
 	uint32_t generation;
 	uint8_t endpoint;
 	bool open;
+	volatile int interrupted;   /* set by vt_interrupt from another thread */
 };
 
 static struct vpi_transport *vt(struct pv_usb_transport *t)
@@ -61,6 +69,11 @@ static int vt_not_open(void)
 	return pv_fail(PV_ERR_IO, "vpi", "virtual transport used before open");
 }
 
+static int vt_interrupted(void)
+{
+	return pv_fail(PV_ERR_INTERRUPTED, "vpi", "transfer interrupted");
+}
+
 static int vt_control_out_length(struct pv_usb_transport *t, uint32_t length, unsigned timeout_ms)
 {
 	struct vpi_transport *v = vt(t);
@@ -70,6 +83,8 @@ static int vt_control_out_length(struct pv_usb_transport *t, uint32_t length, un
 
 	if (!v->open)
 		return vt_not_open();
+	if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
+		return vt_interrupted();
 	return pv_vpi_board_control(v->board, v->generation, setup, NULL, 0, NULL, timeout_ms);
 }
 
@@ -86,7 +101,19 @@ static int vt_control_in(struct pv_usb_transport *t, void *buf, size_t len, size
 		return vt_not_open();
 	if (len > 0xffff)
 		return pv_fail(PV_ERR_INVALID, "vpi", "control IN of %zu bytes (max 65535)", len);
-	rc = pv_vpi_board_control(v->board, v->generation, setup, buf, len, &got, timeout_ms);
+	for (uint64_t deadline = vpi_now_ms() + timeout_ms;;) {
+		uint64_t now = vpi_now_ms();
+		unsigned slice = now >= deadline ? 0
+			       : deadline - now < VPI_WAIT_SLICE_MS ? (unsigned)(deadline - now)
+								     : VPI_WAIT_SLICE_MS;
+
+		if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
+			return vt_interrupted();
+		rc = pv_vpi_board_control(v->board, v->generation, setup, buf, len, &got, slice);
+		if (rc != PV_ERR_TIMEOUT || slice == 0 || vpi_now_ms() >= deadline)
+			break;
+		pv_clear_error();
+	}
 	if (!rc)
 		*actual = got;
 	return rc;
@@ -99,6 +126,8 @@ static int vt_bulk_out(struct pv_usb_transport *t, const void *data, size_t len,
 
 	if (!v->open)
 		return vt_not_open();
+	if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
+		return vt_interrupted();
 	return pv_vpi_board_bulk_out(v->board, v->generation, v->endpoint, data, len, actual,
 				     timeout_ms);
 }
@@ -111,6 +140,11 @@ static void vt_destroy(struct pv_usb_transport *t)
 	free(t);
 }
 
+static void vt_interrupt(struct pv_usb_transport *t)
+{
+	__atomic_store_n(&vt(t)->interrupted, 1, __ATOMIC_RELEASE);
+}
+
 static const struct pv_usb_transport_ops vpi_transport_ops = {
 	.open = vt_open,
 	.close = vt_close,
@@ -118,6 +152,7 @@ static const struct pv_usb_transport_ops vpi_transport_ops = {
 	.control_in = vt_control_in,
 	.bulk_out = vt_bulk_out,
 	.destroy = vt_destroy,
+	.interrupt = vt_interrupt,
 };
 
 int pv_vpi_transport_new(struct pv_vpi_board *board, struct pv_usb_transport **transport)
@@ -143,6 +178,10 @@ struct vpi_bus {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct pv_vpi_board *boards[VPI_BUS_BOARDS_MAX];
+	/* What the last scan saw of each board (attached or not): a busy board is reported as
+	 * it was. Used by the scanning thread only. */
+	struct pv_usb_device_info last_seen[VPI_BUS_BOARDS_MAX];
+	bool last_attached[VPI_BUS_BOARDS_MAX];
 	size_t count;
 	uint64_t events;            /* attach/detach count, bumped by the boards */
 	uint64_t events_seen;       /* value at the last scan */
@@ -187,10 +226,16 @@ static int vb_scan(struct pv_usb_bus *bus, struct pv_usb_device_info **devices, 
 	if (!list)
 		return pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
 	for (size_t i = 0; i < total; i++) {
-		if (pv_vpi_board_info(b->boards[i], &list[n]) == PV_OK)
-			n++;
-		else
-			pv_clear_error();
+		struct pv_vpi_board *board = b->boards[i];
+
+		if (vpi_board_lock_within(board, VPI_BUSY_BOARD_MS)) {
+			b->last_attached[i] = vpi_board_info_locked(board, &b->last_seen[i]) == PV_OK;
+			pthread_mutex_unlock(&board->lock);
+			if (!b->last_attached[i])
+				pv_clear_error();
+		}
+		if (b->last_attached[i])
+			list[n++] = b->last_seen[i];
 	}
 	*devices = list;
 	*count = n;
@@ -209,8 +254,12 @@ static int vb_wait_event(struct pv_usb_bus *bus, unsigned timeout_ms)
 
 		/* Polling a board may attach or detach it (and bump events via bus_notify). */
 		for (size_t i = 0; i < total; i++) {
-			uint32_t next;
-			pv_vpi_board_poll(b->boards[i], NULL, NULL, &next);
+			uint32_t next = VPI_BUSY_BOARD_MS;
+
+			if (vpi_board_lock_within(b->boards[i], VPI_BUSY_BOARD_MS)) {
+				vpi_board_poll_locked(b->boards[i], NULL, NULL, &next);
+				pthread_mutex_unlock(&b->boards[i]->lock);
+			}
 			if (next != UINT32_MAX && vpi_now_ms() + next < wake)
 				wake = vpi_now_ms() + next;
 		}

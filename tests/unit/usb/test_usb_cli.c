@@ -30,10 +30,33 @@ static void test_exit_statuses(void **state)
 	/* 0: every board verified; the table lists them. */
 	assert_int_equal(run("usb flash --virtual pi4 --virtual pi5 --preset network", &out, 0), 0);
 	assert_non_null(strstr(pv_buf_str(&out), "2 succeeded, 0 failed"));
-	/* 1: a board failed (unknown preset: nothing is sent), with the reason in the table. */
-	assert_int_equal(run("usb flash --virtual pi4 --preset no-such-preset", &out, 0), 1);
-	assert_non_null(strstr(pv_buf_str(&out), "failed"));
-	assert_non_null(strstr(pv_buf_str(&out), "0 succeeded, 1 failed"));
+	/* 1: a board failed (a preset there is only for the Pi 4's chip: nothing is sent to
+	 * the Pi 5), with the reason in the table. */
+	{
+		char *dir = pv_test_mkdtemp(), *sub, *file;
+		static const char conf[] = "[all]\nBOOT_ORDER=0xf21\n";
+
+		assert_true(asprintf(&sub, "%s/2711", dir) > 0);
+		assert_int_equal(mkdir(sub, 0755), 0);
+		assert_true(asprintf(&file, "%s/only4.conf", sub) > 0);
+		pv_test_write_file(file, conf, sizeof(conf) - 1);
+		setenv("PIPROV_FIRMWARE_TEMPLATES", dir, 1);
+		assert_int_equal(run("usb flash --virtual pi4 --virtual pi5 --preset only4", &out, 0),
+				 1);
+		unsetenv("PIPROV_FIRMWARE_TEMPLATES");
+		assert_non_null(strstr(pv_buf_str(&out), "failed"));
+		assert_non_null(strstr(pv_buf_str(&out), "1 succeeded, 1 failed"));
+		pv_test_rmtree(dir);
+		free(dir);
+		free(sub);
+		free(file);
+	}
+	/* 2: a preset no chip has is a usage error found before waiting for a board (it failed
+	 * every board when they arrived), naming the presets there are. */
+	assert_int_equal(run("usb flash --virtual pi4 --preset netwrok", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "piprov usb flash: --preset: no preset 'netwrok' "
+						  "(presets: http, network, nvme, sd, usb)"));
+	assert_null(strstr(pv_buf_str(&out), "waiting for"));
 	/* 1: a bad setting is refused by validation before anything is flashed. */
 	assert_int_equal(run("usb flash --virtual pi4 BOOT_ORDER=0xf36", &out, 0), 1);
 	/* 2: usage errors. */
@@ -216,6 +239,65 @@ static void test_metadata_and_boot(void **state)
 	pv_buf_release(&out);
 }
 
+/* Issue 15's reproduction: a recovery config.txt whose last line has no newline and ends in a
+ * blank made the virtual firmware spin (100 % CPU, --board-timeout and SIGTERM ignored).
+ * Now the board is served and the job ends at once; `timeout` turns a hang into a failure. */
+static void test_usb_boot_config_without_final_newline_finishes(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	char *dir = pv_test_mkdtemp(), *path, *args;
+	static const char code[] = "PLACEHOLDER pieeprom.sig recovery\n";
+
+	(void)state;
+	assert_true(asprintf(&path, "%s/bootcode4.bin", dir) > 0);
+	pv_test_write_file(path, code, sizeof(code) - 1);
+	free(path);
+	assert_true(asprintf(&path, "%s/config.txt", dir) > 0);
+	pv_test_write_file(path, "recovery_reboot=1 ", 18);
+	free(path);
+	/* second-stage=recovery: the file is not the placeholder, and only the recovery
+	 * program parses config.txt. */
+	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi4,second-stage=recovery "
+				    "--board-timeout 10 --json", dir) > 0);
+	{
+		char *piprov = pv_test_program("piprov"), *cmd;
+		assert_true(asprintf(&cmd, "timeout -s KILL 30 '%s' %s", piprov, args) > 0);
+		assert_int_equal(pv_test_run(cmd, &out, 0), 0);
+		free(cmd);
+		free(piprov);
+	}
+	assert_non_null(strstr(pv_buf_str(&out), "\"event\":\"booted\""));
+	free(args);
+	pv_test_rmtree(dir);
+	free(dir);
+	pv_buf_release(&out);
+}
+
+/* meta=KEY:VALUE: the virtual board reports a hostile value verbatim (for the web page's
+ * escaping test); the host keeps it as the board sent it. */
+static void test_virtual_board_reports_a_given_metadata_value(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	json_t *summary, *md;
+	const char *last;
+
+	(void)state;
+	assert_int_equal(run("usb flash --json --preset network --virtual "
+			     "'pi4,meta=USER_NOTE:<script>alert(\"x\")</script> & \"q\"'", &out, 0),
+			 0);
+	last = strstr(pv_buf_str(&out), "{\"event\":\"summary\"");
+	assert_non_null(last);
+	summary = json_loads(last, 0, NULL);
+	assert_non_null(summary);
+	md = json_object_get(json_array_get(json_object_get(summary, "boards"), 0), "metadata");
+	assert_string_equal(json_string_value(json_object_get(md, "USER_NOTE")),
+			    "<script>alert(\"x\")</script> & \"q\"");
+	json_decref(summary);
+	assert_int_equal(run("usb list --virtual pi4,meta=bad:x", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "meta"));
+	pv_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +305,8 @@ int main(void)
 		cmocka_unit_test(test_json_events),
 		cmocka_unit_test(test_pipe_progress_and_list),
 		cmocka_unit_test(test_metadata_and_boot),
+		cmocka_unit_test(test_usb_boot_config_without_final_newline_finishes),
+		cmocka_unit_test(test_virtual_board_reports_a_given_metadata_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
