@@ -36,6 +36,8 @@ struct port_rule {
 	char port[PV_USB_PORT_PATH_MAX];
 	bool paused;
 	bool again;                /* retry: serve once more, then cleared */
+	bool served;               /* its board ended under the previous job (reload): the
+				    * next job leaves it alone until it leaves the port */
 };
 
 struct subscriber {
@@ -120,6 +122,7 @@ struct station_event_args {
 	unsigned conflicts;
 	void (*update)(struct pv_station *st, struct board_entry *e, void *user);
 	void *user;
+	const struct pv_usb_event *usb;     /* the engine's event it came from, or NULL */
 };
 void station_emit(struct pv_station *st, const struct station_event_args *args);
 
