@@ -11,8 +11,9 @@
  *   24-byte boot message + second-stage upload on the bulk OUT endpoint, 4-byte return code
  *   on control IN, then a detach and a re-attach on the same port path as the second stage
  *   (index 4, or 1 on BCM2835-2837).
- *   Second stage: the file-server client. If the uploaded program is a recovery program (it
- *   names "pieeprom.sig", as recovery.bin and pv_vpi_placeholder_recovery() do), the board
+ *   Second stage: the file-server client. If the uploaded program is a recovery program (by
+ *   identity: pv_vpi_placeholder_recovery() or a published recovery.bin by its SHA-256; or
+ *   forced with options.second_stage), the board
  *   runs the recovery flow: config.txt, vl805.sig (BCM2711), pieeprom.sig, pieeprom.upd,
  *   pieeprom.bin; it checks the image against the sha256 line of pieeprom.sig, "writes" the
  *   virtual EEPROM (flash_ms), then reports metadata as `*KEY*VALUE` requests formatted as
@@ -91,6 +92,16 @@ enum pv_vpi_fault {
 };
 const char *pv_vpi_fault_name(enum pv_vpi_fault fault);
 
+/* What the board makes of the second stage it was sent (spec key second-stage=). AUTO: the
+ * recovery program when the file is one the model knows by identity (the placeholder of
+ * pv_vpi_placeholder_recovery(), or a published recovery.bin release by its SHA-256), the
+ * ordinary bootloader of the SoC otherwise. The others force the role. */
+enum pv_vpi_second_stage {
+	PV_VPI_SECOND_STAGE_AUTO = 0,
+	PV_VPI_SECOND_STAGE_RECOVERY,
+	PV_VPI_SECOND_STAGE_BOOTLOADER,
+};
+
 /* One scripted second-stage request (hostile mode). The board sends `message_len` bytes
  * (PV_VPI_REQUEST_LEN when 0) of: little-endian int32 command, then name_len bytes of name,
  * then zero padding. A name of PV_VPI_REQUEST_NAME_LEN bytes has no NUL. */
@@ -113,7 +124,8 @@ struct pv_vpi_options {
 	unsigned usb_mbps;                  /* bulk OUT rate cap in Mbit/s, 0 = none (default) */
 	unsigned reenumerate_ms;            /* detach to re-attach time (default 20) */
 	unsigned rom_exec_ms;               /* upload done to ROM detach if the return code
-					     * is never read (default 1000) */
+					     * is never read (default 3000; read: at once) */
+	enum pv_vpi_second_stage second_stage; /* role of the uploaded program (default auto) */
 	enum pv_vpi_fault fault;            /* device-side fault (default none) */
 	/* Hostile mode: when non-NULL, the second stage sends exactly these requests (after
 	 * any upload) instead of its firmware flow, then Done. Copied by pv_vpi_board_new(). */
@@ -124,6 +136,9 @@ struct pv_vpi_options {
 	/* dump=DIR: where pv_vpi_bus_write_dumps() writes the EEPROM (NULL = nowhere).
 	 * Copied by pv_vpi_board_new(). */
 	const char *dump_dir;
+	/* meta=KEY:VALUE: one more metadata item the recovery program sends verbatim as
+	 * `*KEY*VALUE` after its own (NULL = none); "KEY:VALUE". Copied by pv_vpi_board_new(). */
+	const char *extra_metadata;
 };
 
 /* Defaults for a model; PV_ERR_UNSUPPORTED when the board has no USB boot ROM model here.
@@ -145,8 +160,12 @@ struct pv_vpi_spec {
 	unsigned usb_mbps;
 	bool has_reenumerate_ms;
 	unsigned reenumerate_ms;            /* reenumerate-ms= (default: the options') */
+	bool has_rom_exec_ms;
+	unsigned rom_exec_ms;               /* rom-exec-ms= */
+	enum pv_vpi_second_stage second_stage; /* second-stage=auto|recovery|bootloader */
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
+	char *extra_metadata;               /* meta=KEY:VALUE, malloc'd "KEY:VALUE" or NULL */
 	/* Generated identities start at this board number of the model, so two specs of one
 	 * model on a bus (`--virtual pi5 --virtual pi5`) are two different boards. Set by the
 	 * bus; 0 after parsing. */
@@ -155,8 +174,9 @@ struct pv_vpi_spec {
 
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
- * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms. Errors (PV_ERR_INVALID) name the key and
- * the value. */
+ * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms, rom-exec-ms, second-stage,
+ * meta=KEY:VALUE. Errors
+ * (PV_ERR_INVALID) name the key and the value. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);
 /* Options for board `index` (0..count-1) of a spec: the given serial/MAC for board 0 and
@@ -235,6 +255,9 @@ struct pv_vpi_result {
 	size_t second_stage_size;
 	uint8_t second_stage_sha256[32];
 	bool recovery;                      /* the uploaded program was a recovery program */
+	char program[64];                   /* what the board took it for: "recovery
+					     * (placeholder)", "recovery (recovery.bin 2711
+					     * default)", "bootloader", ... */
 	bool image_received;                /* pieeprom.bin (or .upd) fully received */
 	bool signature_ok;                  /* it matched pieeprom.sig */
 	bool eeprom_written;                /* the virtual EEPROM was (re)written */
@@ -267,8 +290,8 @@ int pv_vpi_board_dump(struct pv_vpi_board *board, const char *dir);
 int pv_vpi_board_transcript(struct pv_vpi_board *board, struct pv_buf *out);
 
 /* A placeholder recovery program, used where no real recovery.bin is installed: a small
- * file that names the recovery files (so the board runs its recovery flow) and says it is
- * not firmware. The virtual Pi never executes what it receives. Appended to out. */
+ * file the virtual Pi knows by its exact bytes as a recovery program, saying it is not
+ * firmware. The virtual Pi never executes what it receives. Appended to out. */
 int pv_vpi_placeholder_recovery(struct pv_buf *out);
 
 /* --- in-process transport and bus (piprov/usb_transport.h) ---------------------------- */

@@ -23,3 +23,22 @@ without_trees() {
 		[ -z "$(ls -A "$1")" ] && [ -z "$(ls -A "$2")" ] && shift 2 && exec "$@"' \
 		sh "$PV_BUILD" "$PV_SOURCE" "$@"
 }
+
+# The commands of a program's table, as its --help lists them ("commands:" up to the next
+# blank line, first word of each line), without "help" itself.
+program_commands() {
+	"$1" --help | sed -n '/^commands:/,/^$/{/^  [a-z]/{s/^  \([a-z][a-z0-9-]*\).*/\1/p}}' |
+		grep -vx help
+}
+
+# The positions of the installed bash completion, "KEY|WORDS" per line (its case arms:
+# what both shells offer, generated from completion/commands).
+completion_table() {
+	sed -n 's/^\t"\(.*\)") echo "\(.*\)" ;;$/\1|\2/p' \
+		"$PV_STAGE$PV_PREFIX/share/bash-completion/completions/piprov"
+}
+
+# Sorted words, one per line, of a space-separated list.
+words_sorted() {
+	tr ' ' '\n' <<<"$*" | sed '/^$/d' | sort -u
+}

@@ -167,6 +167,7 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	b->opts = *opts;
 	b->opts.dump_dir = NULL;
 	b->opts.script = NULL;
+	b->opts.extra_metadata = NULL;
 	b->profile = vpi_profile_for(opts->soc->soc);
 	pv_serial_format(opts->serial, 16, b->serial16);
 	pv_serial8_format(opts->serial, b->serial8);
@@ -177,6 +178,8 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 		pv_buf_init(&b->files[i], VPI_FILE_BUF_MAX);
 
 	if (opts->dump_dir && !(b->dump_dir = strdup(opts->dump_dir)))
+		goto out_free_board;
+	if (opts->extra_metadata && !(b->extra_metadata = strdup(opts->extra_metadata)))
 		goto out_free_board;
 	if (opts->script_len) {
 		b->script = calloc(opts->script_len, sizeof(*b->script));
@@ -225,6 +228,7 @@ out_free_board:
 	free(b->script);
 	free(b->script_answers);
 	free(b->dump_dir);
+	free(b->extra_metadata);
 	free(b);
 	return pv_fail(rc ? rc : PV_ERR_NOMEM, "vpi", "out of memory");
 }
@@ -244,6 +248,7 @@ void pv_vpi_board_free(struct pv_vpi_board *b)
 	free(b->script);
 	free(b->script_answers);
 	free(b->dump_dir);
+	free(b->extra_metadata);
 	free(b);
 }
 
@@ -696,7 +701,8 @@ static int vendor_in(struct pv_vpi_board *b, uint32_t generation, uint16_t w_len
 					vpi_note(b, "request Done \"%s\"", b->message_name);
 					b->fw = VPI_FW_FINISHED;
 					b->stage = PV_VPI_STAGE_FINISHED;
-					if (b->reboot_after || !b->program_recovery)
+					if (b->reboot_after ||
+					    (!b->program_recovery && b->boot_started))
 						b->detach_at_ms = now + LEAVE_AFTER_DONE_MS;
 				} else {
 					b->fw = VPI_FW_AWAIT_ANSWER;
@@ -753,12 +759,43 @@ out_unlock:
 
 /* --- bulk ------------------------------------------------------------------------------- */
 
-static bool is_recovery_program(const struct pv_buf *code)
+/* What the uploaded program is (issue 14: by identity, not by a string in it, since
+ * upstream's mass-storage bootcode4.bin names pieeprom.sig as well): the recovery program
+ * when it is the placeholder or a published recovery.bin release (profile.c), unless the
+ * spec forces a role. Writes a description for the transcript and the result. */
+static bool identify_program(struct pv_vpi_board *b, const char *sha_hex, char *what,
+			     size_t size)
 {
-	static const char marker[] = "pieeprom.sig";
+	struct pv_buf placeholder = PV_BUF_INIT(64 * 1024);
+	const struct vpi_recovery_release *release;
+	bool recovery = false;
 
-	return code->len >= sizeof(marker) - 1 &&
-	       memmem(code->data, code->len, marker, sizeof(marker) - 1) != NULL;
+	if (!b->profile->recovery_capable) {
+		snprintf(what, size, "bootloader");
+		return false;
+	}
+	switch (b->opts.second_stage) {
+	case PV_VPI_SECOND_STAGE_RECOVERY:
+		snprintf(what, size, "recovery (second-stage=recovery)");
+		return true;
+	case PV_VPI_SECOND_STAGE_BOOTLOADER:
+		snprintf(what, size, "bootloader (second-stage=bootloader)");
+		return false;
+	default:
+		break;
+	}
+	release = vpi_recovery_release_find(b->opts.soc->soc, sha_hex);
+	if (release) {
+		snprintf(what, size, "recovery (recovery.bin %s %s)", b->opts.soc->chip,
+			 release->channel);
+		return true;
+	}
+	if (pv_vpi_placeholder_recovery(&placeholder) == PV_OK && placeholder.len == b->code.len &&
+	    memcmp(placeholder.data, b->code.data, b->code.len) == 0)
+		recovery = true;
+	pv_buf_release(&placeholder);
+	snprintf(what, size, recovery ? "recovery (placeholder)" : "bootloader");
+	return recovery;
 }
 
 static void rom_upload_done(struct pv_vpi_board *b, uint64_t now)
@@ -771,12 +808,16 @@ static void rom_upload_done(struct pv_vpi_board *b, uint64_t now)
 	pv_hex_encode(b->result.second_stage_sha256, 32, hex);
 	b->result.second_stage_received = true;
 	b->result.second_stage_size = b->code.len;
-	b->program_recovery = b->profile->recovery_capable && is_recovery_program(&b->code);
+	b->program_recovery = identify_program(b, hex, b->result.program,
+					       sizeof(b->result.program));
 	b->result.recovery = b->program_recovery;
 	b->rom = VPI_ROM_UPLOADED;
 	b->retcode = 0;
 	vpi_note(b, "rom second-stage %zu bytes sha256=%s program=%s", b->code.len, hex,
-		 b->program_recovery ? "recovery" : "bootloader");
+		 b->result.program);
+	/* The ROM stays until the host has read the return code (then it detaches at once,
+	 * vendor_in), or at most rom_exec_ms: a host that never reads it still sees the
+	 * board re-enumerate. */
 	b->detach_at_ms = now + b->opts.rom_exec_ms;
 	if (b->opts.fault == PV_VPI_FAULT_RETCODE_LOST)
 		vpi_detach(b, true, now);

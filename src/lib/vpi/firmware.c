@@ -22,7 +22,8 @@
 #define SLOW_FLASH_FACTOR 20u
 #define SLOW_FLASH_MIN_MS 2000u
 
-/* The recovery program's steps; a "size" step asks GetFileSize, a "read" step ReadFile. */
+/* The recovery program's steps; a "size" step asks GetFileSize, a "read" step ReadFile.
+ * Where the order comes from (and what is a guess): src/lib/vpi/profile.c, top comment. */
 enum recovery_pc {
 	R_CONFIG, R_CONFIG_READ,
 	R_VL805_SIG, R_VL805_SIG_READ, R_VL805_BIN, R_VL805_BIN_READ,
@@ -131,11 +132,16 @@ void vpi_fw_start(struct pv_vpi_board *b)
 	b->fw = VPI_FW_NEXT;
 	b->pc = 0;
 	b->meta_index = 0;
+	b->extra_sent = false;
 	b->meta_enabled = true;
 	b->reboot_after = false;
 	b->erase_requested = false;
 	b->program_pubkey = false;
 	b->image_is_upd = false;
+	b->sub = 0;
+	b->boot_ramdisk = false;
+	b->boot_found = false;
+	b->boot_started = false;
 	for (size_t i = 0; i < VPI_SLOT_COUNT; i++) {
 		pv_buf_reset(&b->files[i]);
 		b->file_ok[i] = false;
@@ -180,6 +186,8 @@ void vpi_recovery_config_parse(const char *text, size_t len, struct vpi_recovery
 			out->erase_eeprom = strcmp(eq + 1, "1") == 0;
 		else if (strcmp(buf, "program_pubkey") == 0)
 			out->program_pubkey = strcmp(eq + 1, "1") == 0;
+		else if (strcmp(buf, "boot_ramdisk") == 0)
+			out->boot_ramdisk = strcmp(eq + 1, "1") == 0;
 	}
 }
 
@@ -443,6 +451,18 @@ static void recovery_step(struct pv_vpi_board *b, uint64_t now)
 		}
 		if (b->pc == R_METADATA) {
 			char text[PV_VPI_REQUEST_NAME_LEN];
+			if (b->meta_enabled && b->meta_index >= b->profile->metadata_len &&
+			    b->extra_metadata && !b->extra_sent) {
+				/* meta=KEY:VALUE, verbatim (a hostile board's value) */
+				const char *colon = strchr(b->extra_metadata, ':');
+
+				b->extra_sent = true;
+				snprintf(text, sizeof(text), "*%.*s*%s",
+					 (int)(colon - b->extra_metadata), b->extra_metadata,
+					 colon + 1);
+				request(b, PV_VPI_GET_FILE_SIZE, text);
+				return;
+			}
 			if (!b->meta_enabled || b->meta_index >= b->profile->metadata_len) {
 				b->pc = R_DONE;
 				continue;
@@ -460,16 +480,93 @@ static void recovery_step(struct pv_vpi_board *b, uint64_t now)
 
 /* --- bootloader and script ------------------------------------------------------------ */
 
+/* The ordinary bootloader: b->pc is the step (profile boot_steps), b->sub the phase in it:
+ * 0 size of the file, 1 read it, 2 size of the fixup, 3 read it. */
 static void bootloader_step(struct pv_vpi_board *b)
 {
-	size_t file = b->pc / 2;
+	for (;;) {
+		const struct vpi_boot_step *s;
 
-	if (file >= b->profile->boot_files_len) {
-		request(b, PV_VPI_DONE, "");
+		if (b->pc >= b->profile->boot_steps_len) {
+			request(b, PV_VPI_DONE, "");
+			return;
+		}
+		s = &b->profile->boot_steps[b->pc];
+		if (s->kind == VPI_BOOT_RAMDISK && !b->boot_ramdisk) {
+			b->pc++;
+			continue;
+		}
+		switch (b->sub) {
+		case 0: request(b, PV_VPI_GET_FILE_SIZE, s->name); return;
+		case 1: request(b, PV_VPI_READ_FILE, s->name); return;
+		case 2: request(b, PV_VPI_GET_FILE_SIZE, s->fixup); return;
+		default: request(b, PV_VPI_READ_FILE, s->fixup); return;
+		}
+	}
+}
+
+static void bootloader_next(struct pv_vpi_board *b)
+{
+	b->pc++;
+	b->sub = 0;
+	b->boot_found = false;
+}
+
+/* Something to run was found and read: the bootloader hands over (Done, then leaves). */
+static void bootloader_run(struct pv_vpi_board *b)
+{
+	b->pc = (unsigned)b->profile->boot_steps_len;
+	b->sub = 0;
+	b->boot_started = true;
+}
+
+static void bootloader_done(struct pv_vpi_board *b, bool found)
+{
+	const struct vpi_boot_step *s = &b->profile->boot_steps[b->pc];
+
+	switch (b->sub) {
+	case 0:
+		b->boot_found = found;
+		if (found)
+			b->sub = 1;
+		else if (s->kind == VPI_BOOT_FIRMWARE && s->fixup)
+			b->sub = 2; /* the fixup is asked for even without its .elf (#214, #315) */
+		else
+			bootloader_next(b);
+		return;
+	case 1:
+		if (s->kind == VPI_BOOT_FILE && strcmp(s->name, "config.txt") == 0 && found) {
+			const struct pv_buf *cfg = &b->files[VPI_SLOT_CONFIG];
+			struct vpi_recovery_config c = { .boot_ramdisk = false };
+
+			vpi_recovery_config_parse((const char *)cfg->data, cfg->data ? cfg->len : 0,
+						  &c);
+			b->boot_ramdisk = c.boot_ramdisk;
+		}
+		if (s->kind == VPI_BOOT_FILE)
+			bootloader_next(b);
+		else if (s->kind == VPI_BOOT_FIRMWARE && s->fixup)
+			b->sub = 2;
+		else if (found)
+			bootloader_run(b);
+		else
+			bootloader_next(b);
+		return;
+	case 2:
+		if (found)
+			b->sub = 3;
+		else if (b->boot_found)
+			bootloader_run(b);
+		else
+			bootloader_next(b);
+		return;
+	default:
+		if (b->boot_found)
+			bootloader_run(b);
+		else
+			bootloader_next(b);
 		return;
 	}
-	request(b, b->pc % 2 ? PV_VPI_READ_FILE : PV_VPI_GET_FILE_SIZE,
-		b->profile->boot_files[file]);
 }
 
 static void script_step(struct pv_vpi_board *b)
@@ -506,6 +603,9 @@ bool vpi_fw_prepare(struct pv_vpi_board *b, uint64_t now)
 
 static enum vpi_slot current_slot(const struct pv_vpi_board *b)
 {
+	if (!b->script && !b->program_recovery && b->pc < b->profile->boot_steps_len &&
+	    b->sub == 1 && strcmp(b->profile->boot_steps[b->pc].name, "config.txt") == 0)
+		return VPI_SLOT_CONFIG; /* the bootloader reads boot_ramdisk from it */
 	if (b->script || !b->program_recovery || b->pc > R_BIN_READ)
 		return VPI_SLOT_DISCARD;
 	return recovery_steps[b->pc].slot;
@@ -532,9 +632,7 @@ static void step_done(struct pv_vpi_board *b, bool found)
 			return;
 		}
 	} else {
-		b->pc++;
-		if (b->pc % 2 == 1 && !found)
-			b->pc++; /* not found: skip the read */
+		bootloader_done(b, found);
 	}
 	b->fw = VPI_FW_NEXT;
 }
@@ -649,8 +747,8 @@ void vpi_fw_unanswered(struct pv_vpi_board *b)
 
 int pv_vpi_placeholder_recovery(struct pv_buf *out)
 {
-	/* The file names are what makes the virtual Pi run its recovery flow (a real
-	 * recovery.bin contains them too); the rest tells a human what this file is. */
+	/* The virtual Pi knows these exact bytes as the recovery program (board.c
+	 * identify_program); the text tells a human what the file is. */
 	return pv_buf_append_str(out,
 		"PIPROV PLACEHOLDER RECOVERY PROGRAM\n"
 		"This is not Raspberry Pi firmware and does nothing on a real board. The piprov\n"

@@ -1,8 +1,29 @@
 /* Per-SoC behaviour of the virtual boot ROM and firmware, as data. Sources:
  * ../shared/docs/usbboot-protocol.md §1 (ROM identity, interfaces), §3 (request orders),
  * §4 (metadata formats); netboot-and-identity.md §0 (OUIs, serials), §4.2 (revision codes),
- * §5 (metadata examples: the order of the keys below follows them). */
+ * §5 (metadata examples: the order of the keys below follows them).
+ *
+ * Where each request list comes from (a log of a real board unless marked):
+ * - recovery flow (firmware.c recovery_steps, every SoC): config.txt, vl805.sig (2711),
+ *   pieeprom.sig, pieeprom.upd, from the rpiboot log of a Pi 4 in usbboot #214; pieeprom.bin
+ *   when there is no .upd, from docs PR #1690 and rpi-eeprom #735. [guess] A 2026 recovery.bin
+ *   in rpi-eeprom #849 asks pieeprom.bin right after config.txt; the model keeps #214's order.
+ * - BCM2711 bootloader (below): usbboot #315 (the embedded msd bootcode4.bin on a CM4:
+ *   config.txt, pieeprom.sig, recover4.elf, ...) and #214 (the same tail after a recovery.bin
+ *   found nothing to flash: recover4.elf, fixup4rc.dat, recovery.elf, fixup_rc.dat,
+ *   start4.elf, fixup4.dat, then "Second stage boot server done"); boot.img when config.txt
+ *   says boot_ramdisk=1 is the documented config.txt option, its place in the order [guess].
+ * - BCM2712 bootloader: usbboot #329 (bootcode5.bin of bootfiles.bin with the mass-storage
+ *   gadget: mcb.bin, memsys00..03.bin, bootmain, config.txt, boot.img). [guess] The same with
+ *   a config.txt without boot_ramdisk=1, and rp1c0fw1/2.bin (usbboot-protocol.md §2 lists
+ *   them, no log shows where).
+ * - BCM2835-2837 bootcode.bin: usbboot #30 and balena-io/etcher #1797 (autoboot.txt,
+ *   config.txt, recovery.elf, start.elf, fixup.dat); what start.elf asks afterwards is not
+ *   modelled (the board leaves).
+ * - Metadata only from the recovery program (usbboot-protocol.md §4); a bootloader sends
+ *   none. */
 #include <stddef.h>
+#include <string.h>
 
 #include "internal.h"
 #include "vpi_internal.h"
@@ -25,33 +46,79 @@ static const enum vpi_meta_key metadata_2712[] = {
 	VPI_META_MAC_BT_ADDR,     VPI_META_FACTORY_UUID,
 };
 
-/* Non-recovery second stages: bootcode.bin's legacy msd order, the 2711 USB bootloader
- * (config.txt then a boot_ramdisk boot.img, else the firmware), and the 2712 bootcode5.bin
- * order seen with the mass-storage gadget (#329). */
-static const char *const boot_files_283x[] = {
-	"autoboot.txt", "config.txt", "recovery.elf", "start.elf", "fixup.dat",
+/* Non-recovery second stages (sources above). */
+static const struct vpi_boot_step boot_steps_283x[] = {
+	{ VPI_BOOT_FILE, "autoboot.txt", NULL },
+	{ VPI_BOOT_FILE, "config.txt", NULL },
+	{ VPI_BOOT_FIRMWARE, "recovery.elf", NULL },
+	{ VPI_BOOT_FIRMWARE, "start.elf", "fixup.dat" },
 };
-static const char *const boot_files_2711[] = {
-	"config.txt", "boot.img", "start4.elf", "fixup4.dat",
+static const struct vpi_boot_step boot_steps_2711[] = {
+	{ VPI_BOOT_FILE, "config.txt", NULL },
+	/* [guess] what the bootloader does with a pieeprom.sig it finds (no log shows one):
+	 * it reads it and goes on. */
+	{ VPI_BOOT_FILE, "pieeprom.sig", NULL },
+	{ VPI_BOOT_RAMDISK, "boot.img", NULL },
+	{ VPI_BOOT_FIRMWARE, "recover4.elf", "fixup4rc.dat" },
+	{ VPI_BOOT_FIRMWARE, "recovery.elf", "fixup_rc.dat" },
+	{ VPI_BOOT_FIRMWARE, "start4.elf", "fixup4.dat" },
 };
-static const char *const boot_files_2712[] = {
-	"mcb.bin", "memsys00.bin", "memsys01.bin", "memsys02.bin", "memsys03.bin",
-	"bootmain", "config.txt", "boot.img",
+static const struct vpi_boot_step boot_steps_2712[] = {
+	{ VPI_BOOT_FILE, "mcb.bin", NULL },
+	{ VPI_BOOT_FILE, "memsys00.bin", NULL },
+	{ VPI_BOOT_FILE, "memsys01.bin", NULL },
+	{ VPI_BOOT_FILE, "memsys02.bin", NULL },
+	{ VPI_BOOT_FILE, "memsys03.bin", NULL },
+	{ VPI_BOOT_FILE, "bootmain", NULL },
+	{ VPI_BOOT_FILE, "config.txt", NULL },
+	{ VPI_BOOT_IMAGE, "boot.img", NULL },
 };
+
+/* Published recovery.bin releases, by digest: the recovery program is recognised by what the
+ * file is, not by a string inside it (upstream's mass-storage bootcode4.bin names
+ * pieeprom.sig too). From ../shared/fixtures/recovery/MANIFEST.tsv (rpi-eeprom's
+ * firmware-27xx folders); test vpi_recovery_ids checks this table against the fixtures. A
+ * release not listed here runs the bootloader flow unless the spec says
+ * second-stage=recovery. */
+static const struct vpi_recovery_release recovery_releases[] = {
+	{ PV_SOC_BCM2711, "default,old/beta", 100140,
+	  "9ec8816886f3938d962a837347d65ccc1d03e811a84bf1ad4b608906b288d995" },
+	{ PV_SOC_BCM2711, "latest", 100140,
+	  "f8c286bb25f49e4372bc16d882f62589238b61c3a6fc5a7d289b3a2ff75be68f" },
+	{ PV_SOC_BCM2712, "default,old/latest", 105396,
+	  "73dab9a01c139b7d995ac9a4055ee0d15551d7f8dbf1c2605bae584ef7126e0c" },
+	{ PV_SOC_BCM2712, "latest", 105420,
+	  "5f354d909c1fc8f8eab824dc4dec1f851ba995ea118e0bd0367793e043d6a41a" },
+};
+
+const struct vpi_recovery_release *vpi_recovery_release_at(size_t index)
+{
+	return index < PV_ARRAY_SIZE(recovery_releases) ? &recovery_releases[index] : NULL;
+}
+
+const struct vpi_recovery_release *vpi_recovery_release_find(enum pv_soc soc,
+							     const char sha256_hex[65])
+{
+	for (size_t i = 0; i < PV_ARRAY_SIZE(recovery_releases); i++)
+		if (recovery_releases[i].soc == soc &&
+		    strcmp(recovery_releases[i].sha256, sha256_hex) == 0)
+			return &recovery_releases[i];
+	return NULL;
+}
 
 static const struct vpi_profile profiles[] = {
 	{
 		.soc = PV_SOC_BCM2835, .product_string = "BCM2708 Boot", .rom_interfaces = 1,
 		.rom_has_serial_string = false, .oui = { 0xb8, 0x27, 0xeb }, .macs_per_board = 1,
 		.serial_high = 0, .recovery_capable = false,
-		.boot_files = boot_files_283x, .boot_files_len = PV_ARRAY_SIZE(boot_files_283x),
+		.boot_steps = boot_steps_283x, .boot_steps_len = PV_ARRAY_SIZE(boot_steps_283x),
 		.memory_code = 1, .pcb_revision = 3,
 	},
 	{
 		.soc = PV_SOC_BCM2836, .product_string = "BCM2710 Boot", .rom_interfaces = 1,
 		.rom_has_serial_string = false, .oui = { 0xb8, 0x27, 0xeb }, .macs_per_board = 1,
 		.serial_high = 0, .recovery_capable = false,
-		.boot_files = boot_files_283x, .boot_files_len = PV_ARRAY_SIZE(boot_files_283x),
+		.boot_steps = boot_steps_283x, .boot_steps_len = PV_ARRAY_SIZE(boot_steps_283x),
 		.memory_code = 2, .pcb_revision = 1,
 	},
 	{
@@ -59,7 +126,7 @@ static const struct vpi_profile profiles[] = {
 		.soc = PV_SOC_BCM2837, .product_string = "BCM2710 Boot", .rom_interfaces = 2,
 		.rom_has_serial_string = false, .oui = { 0xb8, 0x27, 0xeb }, .macs_per_board = 1,
 		.serial_high = 0, .recovery_capable = false,
-		.boot_files = boot_files_283x, .boot_files_len = PV_ARRAY_SIZE(boot_files_283x),
+		.boot_steps = boot_steps_283x, .boot_steps_len = PV_ARRAY_SIZE(boot_steps_283x),
 		.memory_code = 2, .pcb_revision = 2,
 	},
 	{
@@ -68,7 +135,7 @@ static const struct vpi_profile profiles[] = {
 		.serial_high = 0x10000000, .boot_rom = 0x0000c8b0, .advanced_boot = 0x0000e8e8,
 		.recovery_capable = true, .requests_vl805 = true,
 		.metadata = metadata_2711, .metadata_len = PV_ARRAY_SIZE(metadata_2711),
-		.boot_files = boot_files_2711, .boot_files_len = PV_ARRAY_SIZE(boot_files_2711),
+		.boot_steps = boot_steps_2711, .boot_steps_len = PV_ARRAY_SIZE(boot_steps_2711),
 		.memory_code = 4, .pcb_revision = 4,
 	},
 	{
@@ -77,7 +144,7 @@ static const struct vpi_profile profiles[] = {
 		.serial_high = 0, .boot_rom = 0x0000000a, .advanced_boot = 0,
 		.recovery_capable = true, .requests_vl805 = false,
 		.metadata = metadata_2712, .metadata_len = PV_ARRAY_SIZE(metadata_2712),
-		.boot_files = boot_files_2712, .boot_files_len = PV_ARRAY_SIZE(boot_files_2712),
+		.boot_steps = boot_steps_2712, .boot_steps_len = PV_ARRAY_SIZE(boot_steps_2712),
 		.memory_code = 5, .pcb_revision = 0,
 	},
 };

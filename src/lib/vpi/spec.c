@@ -11,6 +11,13 @@
 #define FLASH_MS_MAX 600000u    /* 10 minutes: far beyond any real EEPROM write */
 #define USB_MBPS_MAX 10000u
 #define REENUMERATE_MS_MAX 60000u /* a minute: far beyond any real board */
+#define ROM_EXEC_MS_MAX 60000u
+/* A window in which a host that sleeps like rpiboot (sleep(1) after the upload, then the
+ * return-code read) still finds the ROM, as real boards mostly do (usbboot #36, #75, #130
+ * show "Successful read 4 bytes"; PR #49 reports about a quarter of reads getting NO_DEVICE:
+ * rom-exec-ms=500 or fault=retcode-lost model that). With 1000 ms every run of upstream's
+ * host in the QEMU guest printed "Failed : 0x0" (issue 14). */
+#define ROM_EXEC_MS_DEFAULT 3000u
 
 static const char *const fault_names[PV_VPI_FAULT_COUNT] = {
 	[PV_VPI_FAULT_NONE] = "none",
@@ -79,7 +86,7 @@ int pv_vpi_options_init(struct pv_vpi_options *opts, const struct pv_board_type 
 	mac_add(base, (uint64_t)index * profile->macs_per_board, o.mac);
 	o.boardrev = vpi_default_boardrev(board);
 	o.reenumerate_ms = 20;
-	o.rom_exec_ms = 1000;
+	o.rom_exec_ms = ROM_EXEC_MS_DEFAULT;
 	o.fault = PV_VPI_FAULT_NONE;
 	*opts = o;
 	return PV_OK;
@@ -91,6 +98,8 @@ void pv_vpi_spec_release(struct pv_vpi_spec *spec)
 		return;
 	free(spec->dump_dir);
 	spec->dump_dir = NULL;
+	free(spec->extra_metadata);
+	spec->extra_metadata = NULL;
 }
 
 static int spec_error(const char *text, const char *key, const char *value, const char *why)
@@ -117,7 +126,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		    unsigned *seen)
 {
 	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
-					    "usb-mbps", "dump", "fault", "reenumerate-ms" };
+					    "usb-mbps", "dump", "fault", "reenumerate-ms",
+					    "rom-exec-ms", "second-stage", "meta" };
 	size_t k;
 	int digits;
 
@@ -127,8 +137,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	if (k == PV_ARRAY_SIZE(keys))
 		return pv_fail(PV_ERR_INVALID, "vpi",
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
-			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms)", text,
-			       key);
+			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms, "
+			       "rom-exec-ms, second-stage, meta)", text, key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
 			       key);
@@ -173,9 +183,41 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 			return spec_error(text, key, value, "is not a number (decimal or 0x-hex)");
 		s->has_fault = true;
 		return PV_OK;
-	default:
+	case 8:
 		s->has_reenumerate_ms = true;
 		return parse_bounded(text, key, value, 0, REENUMERATE_MS_MAX, &s->reenumerate_ms);
+	case 9:
+		s->has_rom_exec_ms = true;
+		return parse_bounded(text, key, value, 0, ROM_EXEC_MS_MAX, &s->rom_exec_ms);
+	case 11: {
+		/* KEY as the host accepts metadata keys; VALUE any printable text the spec can
+		 * hold (no ','), as a hostile board would send. */
+		const char *colon = strchr(value, ':');
+		size_t klen = colon ? (size_t)(colon - value) : 0;
+
+		if (!colon || klen == 0 || klen > 63 || strlen(colon + 1) > 200)
+			return spec_error(text, key, value,
+					  "is not KEY:VALUE (KEY 1-63 of A-Z 0-9 _, VALUE up to "
+					  "200 bytes)");
+		for (size_t i = 0; i < klen; i++)
+			if (!((value[i] >= 'A' && value[i] <= 'Z') ||
+			      (value[i] >= '0' && value[i] <= '9') || value[i] == '_'))
+				return spec_error(text, key, value,
+						  "has a KEY that is not A-Z 0-9 _");
+		s->extra_metadata = strdup(value);
+		return s->extra_metadata ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
+	}
+	default: /* second-stage */
+		if (strcmp(value, "auto") == 0)
+			s->second_stage = PV_VPI_SECOND_STAGE_AUTO;
+		else if (strcmp(value, "recovery") == 0)
+			s->second_stage = PV_VPI_SECOND_STAGE_RECOVERY;
+		else if (strcmp(value, "bootloader") == 0)
+			s->second_stage = PV_VPI_SECOND_STAGE_BOOTLOADER;
+		else
+			return spec_error(text, key, value,
+					  "is not one of auto, recovery, bootloader");
+		return PV_OK;
 	}
 }
 
@@ -269,8 +311,12 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	o.flash_ms = spec->flash_ms;
 	if (spec->has_reenumerate_ms)
 		o.reenumerate_ms = spec->reenumerate_ms;
+	if (spec->has_rom_exec_ms)
+		o.rom_exec_ms = spec->rom_exec_ms;
+	o.second_stage = spec->second_stage;
 	o.usb_mbps = spec->usb_mbps;
 	o.dump_dir = spec->dump_dir;
+	o.extra_metadata = spec->extra_metadata;
 	if (spec->has_fault)
 		o.fault = (enum pv_vpi_fault)(vpi_mix64(spec->fault_seed ^ vpi_mix64(index + 1u)) %
 					      PV_VPI_FAULT_COUNT);

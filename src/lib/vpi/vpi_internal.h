@@ -32,6 +32,36 @@ enum vpi_meta_key {
 	VPI_META_ADVANCED_BOOT,
 };
 
+/* One step of the ordinary bootloader's request flow (a second stage that is not the
+ * recovery program). Every step asks GetFileSize and reads the file when it is there. */
+enum vpi_boot_step_kind {
+	VPI_BOOT_FILE,          /* a file it reads when present, then the next step */
+	VPI_BOOT_FIRMWARE,      /* an .elf and its fixup (both asked); a found .elf is run:
+				 * Done, and the second stage leaves USB */
+	VPI_BOOT_RAMDISK,       /* boot.img, asked only when config.txt says boot_ramdisk=1;
+				 * found: Done and leave */
+	VPI_BOOT_IMAGE,         /* boot.img, always asked; found: Done and leave */
+};
+
+struct vpi_boot_step {
+	enum vpi_boot_step_kind kind;
+	const char *name;
+	const char *fixup;      /* VPI_BOOT_FIRMWARE: its fixup file (NULL: none asked) */
+};
+
+/* A published recovery.bin, known by its digest (profile.c; the fixtures of
+ * ../shared/fixtures/recovery are checked against this table by a test). */
+struct vpi_recovery_release {
+	enum pv_soc soc;
+	const char *channel;    /* rpi-eeprom folder(s) it was published in */
+	size_t size;
+	const char *sha256;     /* lower-case hex */
+};
+const struct vpi_recovery_release *vpi_recovery_release_at(size_t index);
+/* The release with this digest for this SoC, NULL when none. */
+const struct vpi_recovery_release *vpi_recovery_release_find(enum pv_soc soc,
+							     const char sha256_hex[65]);
+
 /* What the virtual firmware of one SoC does: the boot ROM's USB identity and the second
  * stages' behaviour. One row per SoC (profile.c); nothing else branches on the chip. */
 struct vpi_profile {
@@ -48,8 +78,8 @@ struct vpi_profile {
 	bool requests_vl805;                /* recovery asks for vl805.sig (2711) */
 	const enum vpi_meta_key *metadata;  /* order the recovery firmware reports them */
 	size_t metadata_len;
-	const char *const *boot_files;      /* what a non-recovery second stage fetches */
-	size_t boot_files_len;
+	const struct vpi_boot_step *boot_steps; /* what a non-recovery second stage fetches */
+	size_t boot_steps_len;
 	uint8_t memory_code;                /* MMM of generated revision codes */
 	uint8_t pcb_revision;               /* RRRR of generated revision codes */
 };
@@ -99,6 +129,8 @@ struct pv_vpi_board {
 	pthread_cond_t cond;
 	struct pv_vpi_options opts;
 	char *dump_dir;
+	char *extra_metadata;       /* "KEY:VALUE" or NULL */
+	bool extra_sent;
 	struct pv_vpi_request *script;
 	struct vpi_script_answer *script_answers;
 	const struct vpi_profile *profile;
@@ -132,6 +164,10 @@ struct pv_vpi_board {
 	enum vpi_fw_state fw;
 	bool program_recovery;
 	unsigned pc;
+	unsigned sub;               /* bootloader: phase within the step (size/read/fixup) */
+	bool boot_ramdisk;          /* bootloader: config.txt said boot_ramdisk=1 */
+	bool boot_found;            /* bootloader: the current step's main file was there */
+	bool boot_started;          /* bootloader: it found something to run: leaves after Done */
 	uint8_t message[PV_VPI_REQUEST_LEN];
 	size_t message_len;
 	int32_t message_command;
@@ -169,6 +205,7 @@ void vpi_detach(struct pv_vpi_board *b, bool reattach, uint64_t now);
 
 /* The switches of the recovery config.txt the model acts on. */
 struct vpi_recovery_config {
+	bool boot_ramdisk;          /* boot_ramdisk=1 (read by the bootloader) */
 	bool metadata;              /* recovery_metadata (default on) */
 	bool reboot;                /* recovery_reboot=1 */
 	bool erase_eeprom;          /* erase_eeprom=1 */

@@ -901,7 +901,7 @@ static void add_from_pool(struct pv_inventory *inv, const struct pv_inventory_al
 		struct pv_inventory_record rec;
 		char serial[17];
 
-		snprintf(serial, sizeof(serial), "1000000000000%03u", i);
+		snprintf(serial, sizeof(serial), "1000000000000%03u", i % 1000u);
 		pv_inventory_record_init(&rec);
 		assert_int_equal(pv_inventory_record_set_serial(&rec, serial), PV_OK);
 		assert_int_equal(pv_inventory_merge(inv, &rec, &opts, NULL),

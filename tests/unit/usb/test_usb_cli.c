@@ -232,8 +232,10 @@ static void test_usb_boot_config_without_final_newline_finishes(void **state)
 	assert_true(asprintf(&path, "%s/config.txt", dir) > 0);
 	pv_test_write_file(path, "recovery_reboot=1 ", 18);
 	free(path);
-	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi4 --board-timeout 10 --json",
-			     dir) > 0);
+	/* second-stage=recovery: the file is not the placeholder, and only the recovery
+	 * program parses config.txt. */
+	assert_true(asprintf(&args, "usb boot -d '%s' --virtual pi4,second-stage=recovery "
+				    "--board-timeout 10 --json", dir) > 0);
 	{
 		char *piprov = pv_test_program("piprov"), *cmd;
 		assert_true(asprintf(&cmd, "timeout -s KILL 30 '%s' %s", piprov, args) > 0);
@@ -248,6 +250,31 @@ static void test_usb_boot_config_without_final_newline_finishes(void **state)
 	pv_buf_release(&out);
 }
 
+/* meta=KEY:VALUE: the virtual board reports a hostile value verbatim (for the web page's
+ * escaping test); the host keeps it as the board sent it. */
+static void test_virtual_board_reports_a_given_metadata_value(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+	json_t *summary, *md;
+	const char *last;
+
+	(void)state;
+	assert_int_equal(run("usb flash --json --preset network --virtual "
+			     "'pi4,meta=USER_NOTE:<script>alert(\"x\")</script> & \"q\"'", &out, 0),
+			 0);
+	last = strstr(pv_buf_str(&out), "{\"event\":\"summary\"");
+	assert_non_null(last);
+	summary = json_loads(last, 0, NULL);
+	assert_non_null(summary);
+	md = json_object_get(json_array_get(json_object_get(summary, "boards"), 0), "metadata");
+	assert_string_equal(json_string_value(json_object_get(md, "USER_NOTE")),
+			    "<script>alert(\"x\")</script> & \"q\"");
+	json_decref(summary);
+	assert_int_equal(run("usb list --virtual pi4,meta=bad:x", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "meta"));
+	pv_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_pipe_progress_and_list),
 		cmocka_unit_test(test_metadata_and_boot),
 		cmocka_unit_test(test_usb_boot_config_without_final_newline_finishes),
+		cmocka_unit_test(test_virtual_board_reports_a_given_metadata_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

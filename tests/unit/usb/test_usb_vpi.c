@@ -54,7 +54,7 @@ static void test_transcript_2711(void **state)
 	test_transcript("pi4,serial=10000000c0ffee01,mac=dc:a6:32:00:00:01",
 			"attach stage=rom serial-index=3 port=@ANY@\n"
 			"rom boot-message length=@CODE@\n"
-			"rom second-stage @CODE@ bytes sha256=@CODEHASH@ program=recovery\n"
+			"rom second-stage @CODE@ bytes sha256=@CODEHASH@ program=recovery (placeholder)\n"
 			"rom return-code 0\n"
 			"detach (re-enumerating)\n"
 			"attach stage=second serial-index=4 port=100-1.1\n"
@@ -86,7 +86,7 @@ static void test_transcript_2712(void **state)
 	test_transcript("pi5,serial=0c8f7e5cbd989ae1,mac=2c:cf:67:70:76:f3",
 			"attach stage=rom serial-index=3 port=@ANY@\n"
 			"rom boot-message length=@CODE@\n"
-			"rom second-stage @CODE@ bytes sha256=@CODEHASH@ program=recovery\n"
+			"rom second-stage @CODE@ bytes sha256=@CODEHASH@ program=recovery (placeholder)\n"
 			"rom return-code 0\n"
 			"detach (re-enumerating)\n"
 			"attach stage=second serial-index=4 port=100-1.1\n"

@@ -78,9 +78,31 @@ static int write_all(struct pv_usb_transport *t, const void *data, size_t len)
 
 int mini_host_rom(struct mini_host *h, struct pv_usb_transport *t, const void *code, size_t len)
 {
-	uint8_t message[24] = { 0 };
+	int rc = mini_host_rom_upload(t, code, len);
+
+	if (rc)
+		return rc;
+	mini_host_rom_read(h, t);
+	return PV_OK;
+}
+
+void mini_host_rom_read(struct mini_host *h, struct pv_usb_transport *t)
+{
 	uint8_t retcode[4];
 	size_t got = 0;
+
+	h->rom_got = 0;
+	h->rom_rc = pv_usb_control_in(t, retcode, 4, &got, 2000);
+	if (!h->rom_rc)
+		h->rom_got = got;
+	if (!h->rom_rc && got == 4)
+		h->retcode = (uint32_t)retcode[0] | (uint32_t)retcode[1] << 8 |
+			     (uint32_t)retcode[2] << 16 | (uint32_t)retcode[3] << 24;
+}
+
+int mini_host_rom_upload(struct pv_usb_transport *t, const void *code, size_t len)
+{
+	uint8_t message[24] = { 0 };
 	int rc;
 
 	message[0] = (uint8_t)len;
@@ -90,13 +112,7 @@ int mini_host_rom(struct mini_host *h, struct pv_usb_transport *t, const void *c
 	rc = write_all(t, message, sizeof(message));
 	if (!rc)
 		rc = write_all(t, code, len);
-	if (rc)
-		return rc;
-	h->rom_rc = pv_usb_control_in(t, retcode, 4, &got, 2000);
-	if (!h->rom_rc && got == 4)
-		h->retcode = (uint32_t)retcode[0] | (uint32_t)retcode[1] << 8 |
-			     (uint32_t)retcode[2] << 16 | (uint32_t)retcode[3] << 24;
-	return PV_OK;
+	return rc;
 }
 
 static const struct mini_file *find_file(const struct mini_host *h, const char *name)

@@ -25,6 +25,7 @@ struct mini_host {
 	size_t file_count;
 	/* Filled by the run: */
 	int rom_rc;                      /* of the return-code read */
+	size_t rom_got;                  /* bytes it returned */
 	uint32_t retcode;
 	struct pv_buf metadata;          /* "KEY=VALUE\n" per metadata request */
 	struct pv_buf requests;          /* "CMD NAME\n" per request, as received */
@@ -41,6 +42,11 @@ struct pv_usb_transport *mini_host_wait_device(struct pv_usb_bus *bus, const cha
 /* ROM stage: boot message, the second stage, the return code. Returns the first failing
  * transport status (or PV_OK). */
 int mini_host_rom(struct mini_host *h, struct pv_usb_transport *t, const void *code, size_t len);
+
+/* The same in two halves: the upload (boot message + second stage), and the 4-byte
+ * return-code read (fills rom_rc, rom_got, retcode), for hosts that wait in between. */
+int mini_host_rom_upload(struct pv_usb_transport *t, const void *code, size_t len);
+void mini_host_rom_read(struct mini_host *h, struct pv_usb_transport *t);
 
 /* File server until Done/empty name; returns PV_OK or the failing status. */
 int mini_host_serve(struct mini_host *h, struct pv_usb_transport *t, unsigned poll_timeout_ms);
