@@ -351,7 +351,8 @@ int pv_station_notify(const char *state);
 
 /* The bus of `usb list` and the station: virtual boards from specs (virtual_bus receives
  * it, inside *bus) plus libusb when there are no specs or `real`. A bad spec fails with
- * PV_ERR_INVALID naming it. */
+ * PV_ERR_INVALID naming it; a spec's dump=DIR folder is created when missing and must be
+ * writable (checked here, before any board is served, not after the run). */
 int pv_station_open_bus(const char *const *virtual_specs, size_t virtual_count, bool real,
 			struct pv_usb_bus **bus, struct pv_usb_bus **virtual_bus);
 

@@ -324,6 +324,7 @@ int usb_run_job(struct usb_run *run)
 	struct signal_watch signals = { .started = false };
 	struct pv_web_server *web = NULL;
 	int status = CLI_EXIT_OK;
+	bool dump_failed = false;
 	int rc;
 
 	if (run->log_dir && mkdir(run->log_dir, 0755) < 0 && errno != EEXIST)
@@ -403,8 +404,10 @@ int usb_run_job(struct usb_run *run)
 		_exit(CLI_EXIT_FAILURE);
 	}
 	if (pv_station_virtual_bus(st) &&
-	    pv_vpi_bus_write_dumps(pv_station_virtual_bus(st)) != PV_OK)
+	    pv_vpi_bus_write_dumps(pv_station_virtual_bus(st)) != PV_OK) {
 		fprintf(stderr, "piprov: error: virtual EEPROM dump: %s\n", pv_last_error());
+		dump_failed = true;
+	}
 	if (run->service && summary.stopped) {
 		/* Stopped as a service is stopped: boards that failed were shown and are not
 		 * recorded; only a verified board the inventory did not take is a failure. */
@@ -422,6 +425,8 @@ int usb_run_job(struct usb_run *run)
 	} else if (result.cancelled || summary.stopped) {
 		status = CLI_EXIT_FAILURE;
 	}
+	if (dump_failed)
+		status = CLI_EXIT_FAILURE;
 	pv_usb_job_result_release(&result);
 out_free_station:
 	pv_station_free(st);

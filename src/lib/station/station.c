@@ -302,6 +302,21 @@ static int check_profile(struct pv_station *st, const struct pv_station_profile 
 	return PV_OK;
 }
 
+/* A spec's dump=DIR is written after the run: the folder is made usable now, before any
+ * board is served, rather than found missing when every board is done. */
+static int check_virtual_dump(const char *spec_text)
+{
+	struct pv_vpi_spec spec;
+	int rc = pv_vpi_spec_parse(spec_text, &spec);
+
+	if (rc)
+		return rc;
+	if (spec.dump_dir)
+		rc = check_output_folder("virtual EEPROM dump folder", spec.dump_dir);
+	pv_vpi_spec_release(&spec);
+	return rc;
+}
+
 int pv_station_open_bus(const char *const *virtual_specs, size_t virtual_count, bool real,
 			struct pv_usb_bus **bus, struct pv_usb_bus **virtual_bus)
 {
@@ -315,7 +330,9 @@ int pv_station_open_bus(const char *const *virtual_specs, size_t virtual_count, 
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < virtual_count; i++) {
-			rc = pv_vpi_bus_add_spec(buses[0], virtual_specs[i]);
+			rc = check_virtual_dump(virtual_specs[i]);
+			if (!rc)
+				rc = pv_vpi_bus_add_spec(buses[0], virtual_specs[i]);
 			if (rc)
 				goto out_destroy;
 		}

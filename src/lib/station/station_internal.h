@@ -47,9 +47,17 @@ struct subscriber {
 };
 
 /* A verified board waiting for the recorder. */
+/* The bootconf.txt a verified board was flashed with, copied when it is queued (the
+ * payload set is replaced on reload while the recorder may still hold the board). The
+ * EEPROM holds at most 4076 bytes of it. */
+#define STATION_BOOTCONF_MAX 4096u
+
 struct pending_record {
 	uint64_t board_id;
 	struct pv_usb_board_result result;
+	size_t bootconf_len;                 /* 0: not flashed, or nothing known */
+	char bootconf[STATION_BOOTCONF_MAX];
+	char bootconf_sha256[65];
 };
 
 struct pv_station {

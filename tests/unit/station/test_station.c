@@ -241,6 +241,12 @@ static void test_events_in_order_and_json_agrees_with_inventory(void **state)
 		assert_string_equal(json_string_value(json_object_get(board, "state")), "recorded");
 		assert_true(rec->flashed_at > 0);
 		assert_int_equal(strlen(rec->eeprom_hash), 64);
+		/* What the board was flashed with (preset network), for netboot check. */
+		assert_true(rec->has_boot_order);
+		assert_int_equal(rec->boot_order, 0xf21);
+		assert_true(rec->has_tftp_prefix);
+		assert_int_equal(rec->tftp_prefix, PV_TFTP_PREFIX_SERIAL);
+		assert_int_equal(strlen(rec->config_hash), 64);
 	}
 	pv_inventory_release(&inv);
 	json_decref(recorded);
