@@ -7,7 +7,7 @@
 # could not use: it wants the build dependencies installed multiarch). What debhelper would
 # add is done here: stripped binaries, compressed man pages and changelog
 # (packaging/prebuild.cmake), copyright and changelog per package, Depends from
-# dpkg-shlibdeps. scripts/dev package makes them all into build-pkg/ (packaging/make-debs).
+# dpkg-shlibdeps. scripts/dev package makes them all into build-pkg/ (docs/packaging.md).
 #
 # Packages (install components, cmake/Layout.cmake):
 #   piprov         host   piprov, udev rules, the station unit, man pages, completion, docs
@@ -167,7 +167,7 @@ bootloader serial logs, and replaces rpiboot and rpi-eeprom-config.")
 set(CPACK_DEBIAN_NODE_PACKAGE_NAME piprov-node)
 set(CPACK_DEBIAN_NODE_PACKAGE_SECTION admin)
 # Cross builds: dpkg-shlibdeps cannot see the target's libraries (the armhf ones are in a
-# sysroot); packaging/make-debs passes the Depends of the native build of the same program.
+# sysroot); packaging/node-debs passes the Depends of the native build of the same program.
 if(CMAKE_CROSSCOMPILING)
   set(CPACK_DEBIAN_NODE_PACKAGE_SHLIBDEPS OFF)
 else()
