@@ -44,6 +44,10 @@ foreach(link IN LISTS _pv_links)
     set(module libcrypto)
   elseif(link STREQUAL "ZLIB::ZLIB")
     set(module zlib)
+  elseif(link STREQUAL "pv_microhttpd")
+    # src/lib/web's fallback where libmicrohttpd.pc is unusable (a cross sysroot without
+    # gnutls.pc): the same library.
+    set(module libmicrohttpd)
   elseif(link STREQUAL "Threads::Threads")
     string(APPEND PIPROV_PC_LIBS " -pthread")
     continue()
