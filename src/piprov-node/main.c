@@ -79,6 +79,8 @@ void node_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (cli_quiet())
+		return;
 	fputs("piprov-node: warning: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -178,6 +180,7 @@ static int run(int argc, char **argv)
 					"report to print)");
 	ctx.verbosity = g.verbosity;
 	ctx.quiet = g.quiet;
+	cli_quiet_set(g.quiet);
 	ctx.json = g.json;
 	ctx.inventory = g.inventory;
 	ctx.inventory_from_option = g.inventory_from_option;

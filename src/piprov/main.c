@@ -166,6 +166,7 @@ static int run(int argc, char **argv)
 	}
 	ctx.verbosity = g.verbosity;
 	ctx.quiet = g.quiet;
+	cli_quiet_set(g.quiet);
 	ctx.json = g.json;
 	ctx.inventory = g.inventory;
 	ctx.inventory_from_option = g.inventory_from_option;
