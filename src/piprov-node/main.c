@@ -122,6 +122,8 @@ static int help(int argc, char **argv, const struct node_command **cmd)
 			       commands[i].flags & NODE_JSON ? "json" : "");
 		return NODE_EXIT_OK;
 	}
+	if (argv[2][0] == '-')
+		return node_usage_error("help: unrecognized option '%s'", argv[2]);
 	if (argc != 3)
 		return node_usage_error("help: one COMMAND expected");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
