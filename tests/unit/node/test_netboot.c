@@ -61,17 +61,25 @@ static void synth_release(const char *root, enum pv_soc soc, const char *name, u
 	pv_buf_release(&img);
 }
 
-/* A writable copy of a fixture board with two release images (and one of the wrong size
- * that must be ignored) for its SoC. */
-static char *board_with_releases(const char *board, enum pv_soc soc, char **tmp)
+/* A writable copy of a fixture board (in a fresh *tmp). */
+static char *copy_board(const char *board, char **tmp)
 {
-	char *cmd = NULL, *root, *junk = NULL;
+	char *root, *cmd = NULL;
 
 	*tmp = pv_test_mkdtemp();
 	root = path_join(*tmp, board);
 	assert_true(asprintf(&cmd, "cp -a '%s/%s' '%s'", NODE_SYSROOTS, board, root) > 0);
 	assert_int_equal(pv_test_run(cmd, NULL, 1), 0);
 	free(cmd);
+	return root;
+}
+
+/* A writable copy of a fixture board with two release images (and one of the wrong size
+ * that must be ignored) for its SoC. */
+static char *board_with_releases(const char *board, enum pv_soc soc, char **tmp)
+{
+	char *root = copy_board(board, tmp), *junk = NULL;
+
 	synth_release(root, soc, "pieeprom-2025-05-08.bin", NEWEST_TS);
 	synth_release(root, soc, "pieeprom-2023-01-05.bin", OLDER_TS);
 	assert_true(asprintf(&junk, "%s/usr/lib/firmware/raspberrypi/bootloader-%s/default/"
@@ -348,18 +356,6 @@ static void test_board_rules(void **state)
 	pv_test_rmtree(tmp);
 	free(tmp);
 	free(root);
-}
-
-static char *copy_board(const char *board, char **tmp)
-{
-	char *root, *cmd = NULL;
-
-	*tmp = pv_test_mkdtemp();
-	root = path_join(*tmp, board);
-	assert_true(asprintf(&cmd, "cp -a '%s/%s' '%s'", NODE_SYSROOTS, board, root) > 0);
-	assert_int_equal(pv_test_run(cmd, NULL, 1), 0);
-	free(cmd);
-	return root;
 }
 
 /* Pi 3B: the OTP route (program_usb_boot_mode=1 once in config.txt). */
