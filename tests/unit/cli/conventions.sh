@@ -12,10 +12,18 @@
 #   --json       valid JSON with the json flag, a usage error (2) without it
 #   stdout       a success that prints, with stdout on /dev/full: exit 1, "cannot write to
 #                standard output" (issue 15 item 3)
-# Usage: conventions.sh PIPROV PIPROV_NODE SYSROOTS SOURCE_DIR
+# Usage: conventions.sh PIPROV PIPROV_NODE SYSROOTS SOURCE_DIR [SHARD/SHARDS]
+# With SHARD/SHARDS (1/4 ... 4/4) only every SHARDS-th row is run, starting at row SHARD, so
+# ctest runs the rows in parallel within its timeout; every shard checks that each command
+# has a row.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 SOURCE=$4
+SHARD=${5:-1/1}
+[[ $SHARD =~ ^([1-9][0-9]*)/([1-9][0-9]*)$ ]] && [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ] ||
+	{ echo "conventions.sh: bad shard '$SHARD' (want N/M, 1 <= N <= M)"; exit 2; }
+shard_index=${BASH_REMATCH[1]}
+shard_count=${BASH_REMATCH[2]}
 command -v jq >/dev/null || { echo "SKIP: jq not installed (scripts/deps/test-cli.txt)"; exit 77; }
 [ -w /dev/full ] || { echo "SKIP: no /dev/full"; exit 77; }
 
@@ -127,8 +135,11 @@ names_program() {
 	[ -z "$bad" ] || fail "$what: a stderr line does not name the program: '$bad'"
 }
 
-# ---- the conventions, command by command ----
+# ---- the conventions, command by command (this shard's rows) ----
+row_index=0
 for key in "${ROWS[@]}"; do
+	row_index=$((row_index + 1))
+	[ $(((row_index - shard_index) % shard_count)) -eq 0 ] || continue
 	[ -n "${FLAGS[$key]+x}" ] || continue
 	row_start=$SECONDS
 	prog=$(program_of "$key")
