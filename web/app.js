@@ -23,6 +23,11 @@
   let inventoryRows = [];
   let inventoryTimer = null;
   const counts = { events: 0, snapshots: 0, opens: 0 };
+  // port -> the states its tile went through from events on this page load, in order
+  // (snapshots not included; a repeated state once): what a test or a person can ask "did
+  // the page see that board at work?". At most STATE_LOG_KEEP states per port.
+  const stateLog = new Map();
+  const STATE_LOG_KEEP = 32;
 
   const str = (v) => (v === undefined || v === null ? '' : String(v));
 
@@ -192,11 +197,18 @@
     if (!ev || typeof ev !== 'object') return;
     const b = ev.board && typeof ev.board === 'object' ? ev.board : null;
     if (b) {
-      if (ev.event === 'forgotten' || ev.event === 'forget') removeBoard(str(b.port) || str(b.serial));
+      const key = str(b.port) || str(b.serial);
+      const seen = stateLog.get(key) || [];
+      if (seen[seen.length - 1] !== str(b.state) && seen.length < STATE_LOG_KEEP) seen.push(str(b.state));
+      stateLog.set(key, seen);
+      if (ev.event === 'forgotten' || ev.event === 'forget') removeBoard(key);
       else upsertBoard(b);
       renderSummary();
-      if (selected !== null && str(b.serial) === selected && ev.detail)
-        appendLog(`${str(ev.event)}: ${str(ev.detail)}`);
+      if (selected !== null && str(b.serial) === selected) {
+        if (ev.event === 'metadata' && ev.key !== undefined)
+          appendLog(`metadata: ${str(ev.key)}=${str(ev.value)}`);
+        else if (ev.detail) appendLog(`${str(ev.event)}: ${str(ev.detail)}`);
+      }
     }
     if (typeof ev.time_ms === 'number') recordLatency(ev.time_ms);
     if (ev.event === 'recorded' || ev.event === 'verified') scheduleInventory();
@@ -267,6 +279,7 @@
       renderFields(b);
       const meta = b.metadata && typeof b.metadata === 'object' ? Object.entries(b.metadata) : [];
       fill($('detail-meta'), meta.map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]));
+      $('detail-meta-section').hidden = meta.length === 0;
       const lines = Array.isArray(b.log) ? b.log.map(str) : [];
       $('detail-log').textContent = lines.length ? `${lines.join('\n')}\n` : '';
     } catch (e) {
@@ -420,6 +433,7 @@
   window.pvStation = {
     latencies: () => latencies.slice(),
     counts: () => ({ ...counts }),
+    stateLog: () => Object.fromEntries([...stateLog].map(([port, states]) => [port, states.slice()])),
     tiles: () => [...document.querySelectorAll('#tiles .tile')].map((t) => ({
       port: t.dataset.port,
       serial: t.dataset.serial,

@@ -71,7 +71,7 @@ class WebDriver:
                                      stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
         wait_for("chromedriver", lambda: http("GET", self.base + "/status")[1]["value"]["ready"],
-                 15)
+                 60)
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -79,13 +79,18 @@ class WebDriver:
                 "args": CHROMIUM_FLAGS + [f"--user-data-dir={os.path.join(out, 'profile')}"],
             },
         }}}
-        status, reply, _ = http("POST", self.base + "/session", caps, timeout=60)
+        status, reply, _ = http("POST", self.base + "/session", caps, timeout=120)
         if status != 200:
             fail(f"chromedriver would not start chromium: {reply}")
         self.session = f"{self.base}/session/{reply['value']['sessionId']}"
 
+    def warm_up(self):
+        """Open a blank page: the first navigation starts the renderer, seconds on a loaded
+        machine; done before the station starts, the station page then opens in about 1 s."""
+        self.cmd("POST", "/url", {"url": "data:text/html,<title>warm-up</title>"})
+
     def cmd(self, method, path, body=None):
-        status, reply, _ = http(method, self.session + path, body, timeout=30)
+        status, reply, _ = http(method, self.session + path, body, timeout=90)
         if status != 200:
             fail(f"webdriver {path}: {status} {reply}")
         return reply["value"]
