@@ -44,6 +44,8 @@ row piprov "usb flash" "--virtual pi4,serial=100000001234abcd --timeout 5" \
 	"--virtual pi3 --timeout 5" inventory writes volatile
 row piprov "rpiboot" "-" "-d bd --timeout 1" inventory \
 	"nook=serving needs a board (no virtual bus here; tests/e2e boots one in QEMU)"
+row piprov "station" "--virtual pi4,serial=100000001234abcd -n 1 --preset network" \
+	"--virtual pi4 -n 1 --preset network --inventory nodir/inv.cfg" inventory writes volatile
 row piprov "inventory add" "--serial 10000000aaaabbbb" "--serial 10000000aaaabbbb --mac zz" \
 	inventory writes
 row piprov "inventory set" "f8b73778 notes=x" "deadbeef notes=x" inventory writes
