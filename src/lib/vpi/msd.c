@@ -563,7 +563,8 @@ int vpi_msd_control(struct vpi_msd *m, const uint8_t setup[8], void *data, size_
 		note(m, "mass-storage reset");
 		return PV_OK;
 	case 0x2120: /* ACM SET_LINE_CODING */
-		if (!m->id->acm_console || index != IFACE_ACM_CONTROL || length != 7 || !data)
+		if (!m->id->acm_console || index != IFACE_ACM_CONTROL || length != 7 || !data ||
+		    size < sizeof(m->line_coding))
 			return control_stall("bad SET_LINE_CODING");
 		memcpy(m->line_coding, data, sizeof(m->line_coding));
 		return PV_OK;

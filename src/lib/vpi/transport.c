@@ -90,6 +90,17 @@ static int vt_control_out_length(struct pv_usb_transport *t, uint32_t length, un
 	return pv_vpi_board_control(v->board, v->generation, setup, NULL, 0, NULL, timeout_ms);
 }
 
+/* The next piece of a wait that ends at `deadline`: at most VPI_WAIT_SLICE_MS, so that a
+ * waiting call sees an interrupt soon; 0 once the deadline has passed. */
+static unsigned wait_slice(uint64_t deadline)
+{
+	uint64_t now = vpi_now_ms();
+
+	if (now >= deadline)
+		return 0;
+	return deadline - now < VPI_WAIT_SLICE_MS ? (unsigned)(deadline - now) : VPI_WAIT_SLICE_MS;
+}
+
 static int vt_control_in(struct pv_usb_transport *t, void *buf, size_t len, size_t *actual,
 			 unsigned timeout_ms)
 {
@@ -104,10 +115,7 @@ static int vt_control_in(struct pv_usb_transport *t, void *buf, size_t len, size
 	if (len > 0xffff)
 		return pv_fail(PV_ERR_INVALID, "vpi", "control IN of %zu bytes (max 65535)", len);
 	for (uint64_t deadline = vpi_now_ms() + timeout_ms;;) {
-		uint64_t now = vpi_now_ms();
-		unsigned slice = now >= deadline ? 0
-			       : deadline - now < VPI_WAIT_SLICE_MS ? (unsigned)(deadline - now)
-								     : VPI_WAIT_SLICE_MS;
+		unsigned slice = wait_slice(deadline);
 
 		if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
 			return vt_interrupted();
@@ -145,10 +153,7 @@ static int vt_bulk_in(struct pv_usb_transport *t, uint8_t ep, void *buf, size_t 
 	if (!v->open)
 		return vt_not_open();
 	for (uint64_t deadline = vpi_now_ms() + timeout_ms;;) {
-		uint64_t now = vpi_now_ms();
-		unsigned slice = now >= deadline ? 0
-			       : deadline - now < VPI_WAIT_SLICE_MS ? (unsigned)(deadline - now)
-								     : VPI_WAIT_SLICE_MS;
+		unsigned slice = wait_slice(deadline);
 
 		if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
 			return vt_interrupted();
