@@ -145,6 +145,11 @@ struct pv_vpi_options {
 	/* The board is plugged in this long after it was made (0: at once): boards that arrive
 	 * over time, for a station (spec keys arrive-after= and arrive-every=). */
 	unsigned arrive_after_ms;
+	/* arrive-when=PATH: the board stays unplugged until PATH exists (looked at every
+	 * 50 ms), and arrive_after_ms counts from the moment it was seen instead of from
+	 * board_new: a test plugs its boards in once it is ready for them (e.g. a page has
+	 * subscribed), not after a guessed delay. NULL: no wait. Copied by pv_vpi_board_new(). */
+	const char *arrive_when;
 	/* emmc=FILE: the medium the mass-storage gadget stage shows (NULL = none: a board that
 	 * runs its boot files leaves USB). With emmc_numbered the file is "FILE.<emmc_index>"
 	 * (a spec with count > 1). pv_vpi_board_new() opens it: a regular file, created sparse
@@ -180,6 +185,7 @@ struct pv_vpi_spec {
 	unsigned arrive_after_ms;           /* board 0 is plugged in this long after the bus
 					     * made it, board i arrive_every_ms later each */
 	unsigned arrive_every_ms;
+	char *arrive_when;                  /* arrive-when=PATH, malloc'd, NULL when not given */
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
 	char *extra_metadata;               /* meta=KEY:VALUE, malloc'd "KEY:VALUE" or NULL */
@@ -194,8 +200,9 @@ struct pv_vpi_spec {
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
  * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms, rom-exec-ms, second-stage,
- * meta=KEY:VALUE, arrive-after=MS, arrive-every=MS, emmc=FILE, emmc-size=SIZE. Errors
- * (PV_ERR_INVALID) name the key and the value; nothing is opened or created here. */
+ * meta=KEY:VALUE, arrive-after=MS, arrive-every=MS, arrive-when=PATH, emmc=FILE,
+ * emmc-size=SIZE. Errors (PV_ERR_INVALID) name the key and the value; nothing is opened or
+ * created here. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);
 /* Options for board `index` (0..count-1) of a spec: the given serial/MAC for board 0 and

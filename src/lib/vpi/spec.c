@@ -104,6 +104,8 @@ void pv_vpi_spec_release(struct pv_vpi_spec *spec)
 	spec->extra_metadata = NULL;
 	free(spec->emmc_path);
 	spec->emmc_path = NULL;
+	free(spec->arrive_when);
+	spec->arrive_when = NULL;
 }
 
 static int spec_error(const char *text, const char *key, const char *value, const char *why)
@@ -132,8 +134,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
 					    "usb-mbps", "dump", "fault", "reenumerate-ms",
 					    "rom-exec-ms", "second-stage", "meta",
-					    "arrive-after", "arrive-every", "emmc",
-					    "emmc-size" };
+					    "arrive-after", "arrive-every", "arrive-when",
+					    "emmc", "emmc-size" };
 	size_t k;
 	int digits;
 
@@ -144,8 +146,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		return pv_fail(PV_ERR_INVALID, "vpi",
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
 			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms, "
-			       "rom-exec-ms, second-stage, meta, arrive-after, arrive-every, emmc, "
-			       "emmc-size)", text, key);
+			       "rom-exec-ms, second-stage, meta, arrive-after, arrive-every, "
+			       "arrive-when, emmc, emmc-size)", text, key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
 			       key);
@@ -229,7 +231,10 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_after_ms);
 	case 13:
 		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_every_ms);
-	case 14: /* emmc=FILE: opened by the board, not here (parsing has no side effects) */
+	case 14: /* arrive-when: bounded by SPEC_TEXT_MAX; only looked at, never opened */
+		s->arrive_when = strdup(value);
+		return s->arrive_when ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
+	case 15: /* emmc=FILE: opened by the board, not here (parsing has no side effects) */
 		if (!(s->board->features & PV_BOARD_HAS_EMMC))
 			return spec_error(text, key, value,
 					  "is for a Compute Module: this model has no eMMC");
@@ -347,6 +352,7 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	o.usb_mbps = spec->usb_mbps;
 	o.dump_dir = spec->dump_dir;
 	o.extra_metadata = spec->extra_metadata;
+	o.arrive_when = spec->arrive_when;
 	/* One medium per board: with count > 1 board i has FILE.i. */
 	o.emmc_path = spec->emmc_path;
 	o.emmc_size = spec->emmc_size;
