@@ -488,16 +488,17 @@ int usb_run_job(struct usb_run *run)
 	cfg.wait_ms = run->timeout_s * 1000u;
 	cfg.timeouts = run->timeouts;
 	cfg.metadata_dir = run->metadata_dir;
-	cfg.event = on_event;
-	cfg.event_user = &pg;
+	cfg.event = run->event ? run->event : on_event;
+	cfg.event_user = run->event ? run->event_user : &pg;
 	cfg.cancel = &cancel_requested;
 
 	signal_watch_start(&signals, run->bus);
-	if (!run->json && !run->ctx->quiet)
+	if (!run->json && !run->ctx->quiet && !run->event)
 		fprintf(stderr, "piprov: waiting for %s (%s)...\n",
 			run->only_virtual ? "virtual boards" : "boards in USB boot mode",
 			run->loop ? "until interrupted"
 			: run->timeout_s ? "--timeout applies" : "no timeout");
+	pg.tty = pg.tty && !run->event;
 	if (pg.tty)
 		pv_log_set_callback(tty_log, &pg);
 	rc = pv_usb_job_run(&cfg, &result);
@@ -508,11 +509,11 @@ int usb_run_job(struct usb_run *run)
 		progress_release(&pg);
 		return cli_fail(rc);
 	}
-	if (run->metadata_stdout)
+	if (run->metadata_stdout && !run->event)
 		print_metadata_stdout(&result);
 	if (run->json)
 		print_summary_json(&result);
-	else if (result.count > 0)
+	else if (result.count > 0 && !run->event)
 		print_summary_table(&result);
 	if (run->inventory && result.count > 0) {
 		unsigned n = update_inventory(run, &result);

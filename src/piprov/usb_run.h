@@ -36,6 +36,10 @@ struct usb_run {
 	struct pv_usb_timeouts timeouts;
 	pv_usb_payload_fn payload;
 	void *payload_user;
+	/* A renderer of its own (rpiboot's output): gets every engine event instead of the
+	 * progress lines, and no summary table or metadata dump is printed after the job. */
+	pv_usb_event_fn event;
+	void *event_user;
 	/* Filled by usb_run_open_bus(). */
 	struct pv_usb_bus *bus;
 	struct pv_usb_bus *virtual_bus; /* inside bus, for dumps; NULL when none */

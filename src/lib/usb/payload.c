@@ -39,11 +39,12 @@ static int build_boot(struct pv_usb_payload_set *set, const struct pv_soc_info *
 	int rc;
 
 	/* rpiboot's overlay never applies to bootcode*.bin: no port path here. */
-	if (pv_usb_files_open(set->files, soc->chip, "", soc->second_stage, &file) != PV_OK)
+	if (pv_usb_files_open(set->files, soc->rpiboot_folder, "", soc->second_stage, &file) !=
+	    PV_OK)
 		return pv_fail(PV_ERR_NOT_FOUND, "usb",
 			       "no '%s' for %s boards in the served folder (looked in %s/ and the "
 			       "folder itself)",
-			       soc->second_stage, soc->name, soc->chip);
+			       soc->second_stage, soc->name, soc->rpiboot_folder);
 	if (file.size == 0 || file.size > PV_USB_SECOND_STAGE_MAX) {
 		pv_usb_served_file_close(&file);
 		return pv_fail(PV_ERR_TOO_BIG, "usb", "'%s': %llu bytes is not a second stage",
@@ -68,6 +69,8 @@ static int build_boot(struct pv_usb_payload_set *set, const struct pv_soc_info *
 	e->payload.files = set->files;
 	e->payload.signature = set->has_signature ? set->signature : NULL;
 	e->recovery_source = strdup(file.path);
+	e->payload.second_stage_path = e->recovery_source ? e->recovery_source : "";
+	e->payload.second_stage_origin = file.origin;
 	e->report.recovery_source = e->recovery_source ? e->recovery_source : "";
 	e->report.image_source = "";
 	e->report.bootconf = "";
