@@ -4,6 +4,10 @@
  *       dnsmasq export, R times (default 3); fails when the best run's CPU total is not below
  *       S seconds (default 1, issue #4). With --piprov, also the whole-process times of
  *       `piprov inventory add` and `piprov inventory export dnsmasq -o` on that file.
+ *   bench_inventory --import N [--goal S]     `inventory import` of a CSV of N boards (the
+ *       columns of `export csv`) into an empty inventory, then again into the full one (every
+ *       record an update): parse + one locked merge + save, CPU time each; fails when either
+ *       is not below S seconds (default 1, issue 15 item 7: it was quadratic in records).
  *   bench_inventory --concurrency W          W writers x 200 upserts at once, none lost.
  *   bench_inventory --crash K [--dir DIR]      K writers killed with SIGKILL at random
  *       points; the file must always parse and hold every acknowledged board.
@@ -25,6 +29,7 @@
 #include "piprov/fileio.h"
 #include "piprov/inventory.h"
 #include "piprov/inventory_export.h"
+#include "piprov/record.h"
 #include "banned.h"
 
 /* CPU time of this process: the machine may be shared, and wall time then measures the
@@ -71,6 +76,17 @@ static void fill_board(struct pv_inventory_record *rec, size_t i, int64_t now)
 		rec->seen[f].last_seen = now;
 	}
 	pv_inventory_record_add_tag(rec, i % 2 ? "rack-a" : "rack-b");
+}
+
+/* An inventory of `boards` records made by fill_board. */
+static int make_boards(struct pv_inventory *inv, size_t boards, int64_t now)
+{
+	pv_inventory_init(inv);
+	if (pv_inventory_reserve(inv, boards))
+		return 1;
+	for (size_t i = 0; i < boards; i++)
+		fill_board(&inv->records[inv->count++], i, now);
+	return 0;
 }
 
 /* CPU and wall clock together. */
@@ -233,13 +249,8 @@ static int bench_size(const char *dir, size_t boards, int runs, double goal, con
 	int64_t now = (int64_t)time(NULL);
 
 	snprintf(path, sizeof(path), "%s/inventory.cfg", dir);
-	pv_inventory_init(&inv);
-	inv.records = calloc(boards, sizeof(*inv.records));
-	if (!inv.records)
+	if (make_boards(&inv, boards, now))
 		return 1;
-	inv.cap = boards;
-	for (size_t i = 0; i < boards; i++)
-		fill_board(&inv.records[inv.count++], i, now);
 	t0 = now_s();
 	if (pv_inventory_save(path, &inv)) {
 		fprintf(stderr, "save: %s\n", pv_last_error());
@@ -290,6 +301,79 @@ static int bench_size(const char *dir, size_t boards, int runs, double goal, con
 	return best < goal ? 0 : 1;
 }
 
+/* One `inventory import` of csv into path: read + parse, then the locked merge and save. */
+static int import_once(const char *csv, const char *path, size_t expect_created,
+		       struct stamp *parse, struct stamp *merge)
+{
+	struct pv_import_batch batch;
+	struct pv_record_summary summary;
+	struct stamp t0;
+	int rc;
+
+	pv_import_batch_init(&batch);
+	t0 = stamp_now();
+	rc = pv_record_import_path(csv, PV_IMPORT_AUTO, &batch);
+	*parse = stamp_since(t0);
+	if (rc) {
+		fprintf(stderr, "import: %s\n", pv_last_error());
+		goto out_release;
+	}
+	t0 = stamp_now();
+	rc = pv_record_batch(path, &batch, NULL, &summary);
+	*merge = stamp_since(t0);
+	if (rc) {
+		fprintf(stderr, "import: %s\n", pv_last_error());
+		goto out_release;
+	}
+	if (summary.created != expect_created || summary.conflicts) {
+		fprintf(stderr, "import: %zu created (expected %zu), %zu conflicts\n",
+			summary.created, expect_created, summary.conflicts);
+		rc = 1;
+	}
+out_release:
+	pv_import_batch_release(&batch);
+	return rc ? 1 : 0;
+}
+
+static int bench_import(const char *dir, size_t boards, double goal)
+{
+	static const char *const what[2] = { "into an empty inventory", "again (all updates)" };
+	struct pv_inventory inv;
+	struct pv_export_opts eopts;
+	struct pv_buf csv = PV_BUF_INIT(SIZE_MAX);
+	char csv_path[4096], path[4096];
+	int64_t now = (int64_t)time(NULL);
+	bool met = true;
+
+	snprintf(csv_path, sizeof(csv_path), "%s/boards.csv", dir);
+	snprintf(path, sizeof(path), "%s/imported.cfg", dir);
+	if (make_boards(&inv, boards, now))
+		return 1;
+	pv_export_opts_init(&eopts);
+	if (pv_inventory_export("csv", &inv, &eopts, &csv) ||
+	    pv_file_write_atomic(csv_path, csv.data, csv.len, 0644)) {
+		fprintf(stderr, "csv: %s\n", pv_last_error());
+		return 1;
+	}
+	printf("import: %zu boards as CSV, %.1f MiB\n", boards, (double)csv.len / 1048576.0);
+	pv_buf_release(&csv);
+	pv_inventory_release(&inv);
+	for (int pass = 0; pass < 2; pass++) {
+		struct stamp parse, merge;
+		double cpu;
+
+		if (import_once(csv_path, path, pass ? 0 : boards, &parse, &merge))
+			return 1;
+		cpu = parse.cpu + merge.cpu;
+		printf("import %zu records %s: parse %.3f s CPU (%.3f s wall), merge + save %.3f s "
+		       "CPU (%.3f s wall); total %.3f s CPU; goal < %.2f s: %s\n", boards, what[pass],
+		       parse.cpu, parse.wall, merge.cpu, merge.wall, cpu, goal,
+		       cpu < goal ? "met" : "MISSED");
+		met &= cpu < goal;
+	}
+	return met ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -297,10 +381,10 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },    { "help", no_argument, NULL, 'h' },
 		{ "concurrency", required_argument, NULL, 'w' },
 		{ "runs", required_argument, NULL, 'r' },   { "goal", required_argument, NULL, 'g' },
-		{ "piprov", required_argument, NULL, 'p' },
+		{ "piprov", required_argument, NULL, 'p' }, { "import", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
-	size_t boards = 100000;
+	size_t boards = 100000, import = 0;
 	unsigned kills = 0, writers = 0;
 	int runs = 3;
 	double goal = 1.0;
@@ -317,10 +401,12 @@ int main(int argc, char **argv)
 		case 'r': runs = (int)strtol(optarg, NULL, 10); break;
 		case 'g': goal = strtod(optarg, NULL); break;
 		case 'p': piprov = optarg; break;
+		case 'i': import = strtoul(optarg, NULL, 10); break;
 		default:
 			fprintf(opt == 'h' ? stdout : stderr,
 				"usage: bench_inventory [--boards N [--runs R] [--goal SECONDS] "
-				"[--piprov PATH] | --crash K | --concurrency W] [--dir DIR]\n");
+				"[--piprov PATH] | --import N [--goal SECONDS] | --crash K | "
+				"--concurrency W] [--dir DIR]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -342,6 +428,8 @@ int main(int argc, char **argv)
 		printf("concurrency: %u writers x 200 upserts -> %zu records in %.1f s (wall): %s\n",
 		       writers, records, (double)(t1.tv_sec - t0.tv_sec) +
 		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, rc ? err : "none lost");
+	} else if (import) {
+		rc = bench_import(dir, import, goal);
 	} else if (kills) {
 		struct crash_stats stats;
 		char err[512];

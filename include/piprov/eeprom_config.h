@@ -62,6 +62,10 @@ int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_con
  * the program (<bin>/../share/piprov/firmware-templates, piprov/datadir.h). */
 int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
 			  struct pv_eeprom_conf **out);
+/* Is there a preset `name` for at least one SoC with an EEPROM (same folders as
+ * pv_eeprom_preset_load)? PV_OK, else PV_ERR_NOT_FOUND naming the presets there are (or
+ * PV_ERR_INVALID for a bad name). For checks before a board is known (usb flash). */
+int pv_eeprom_preset_check(const char *dir, const char *name);
 
 /* Line diff of a -> b in unified style ("--- label_a", "+++ label_b", "@@ -l,n +l,n @@",
  * " ", "-", "+" lines, 2 lines of context), appended to out; *changed = number of lines

@@ -147,18 +147,56 @@ void pv_inventory_serial8(const struct pv_inventory_record *rec, char out[9]);
  * "" when the mode is "mac" and the MAC is unknown. */
 void pv_inventory_tftp_dir(const struct pv_inventory_record *rec, char out[PV_INVENTORY_HOSTNAME_MAX]);
 
+struct pv_inventory_index;
+
 /* The whole inventory in memory. */
 struct pv_inventory {
 	struct pv_inventory_record *records;
 	size_t count;
 	size_t cap;
+	/* Internal: lookup tables for the uniqueness rules, built on first use and kept up to
+	 * date by the functions below. Code that changes a record's serial, MAC, IP, host name
+	 * or TFTP prefix in place (not through merge/set) must not reuse the inventory for
+	 * merges; appending and removing through these functions is fine. */
+	struct pv_inventory_index *index;
 };
 
 void pv_inventory_init(struct pv_inventory *inv);
 void pv_inventory_release(struct pv_inventory *inv);
+/* Room for `records` boards in all (before merging a batch: growing the array record by
+ * record copied it into fresh memory again and again). */
+int pv_inventory_reserve(struct pv_inventory *inv, size_t records);
+
+/* The uniqueness rules (piprov-inventory(5)): no two boards share a serial (an 8-digit
+ * serial is the low 32 bits of a 16-digit one), a TFTP folder (the 8-digit serial under the
+ * default prefix, the dashed MAC, or the prefix string), an Ethernet MAC, an IP address or a
+ * host name (case ignored). The loader refuses a file that breaks one, naming both lines;
+ * merge and set refuse a value that would. */
+enum pv_unique_rule {
+	PV_UNIQUE_SERIAL = 0,
+	PV_UNIQUE_TFTP_DIR,
+	PV_UNIQUE_MAC,
+	PV_UNIQUE_IP,
+	PV_UNIQUE_HOSTNAME,
+	PV_UNIQUE_COUNT
+};
+const char *pv_inventory_unique_rule_name(enum pv_unique_rule rule);
+/* The record of inv other than self (which may be NULL) that rec would break the rule with,
+ * or NULL. rec need not be in inv. Constant time on average (an index kept in inv). */
+struct pv_inventory_record *pv_inventory_clash(struct pv_inventory *inv,
+					       const struct pv_inventory_record *rec,
+					       const struct pv_inventory_record *self,
+					       enum pv_unique_rule rule);
+/* "board 'A': mac 'dc:..' already belongs to board 'B'" (one line, for messages). */
+void pv_inventory_clash_text(enum pv_unique_rule rule, const struct pv_inventory_record *rec,
+			     const struct pv_inventory_record *other, char *out, size_t size);
+/* Every rule over every record; the first break fails with PV_ERR_FORMAT as
+ * "'NAME': line N: <clash text> (line M)". lines: each record's line (NULL: numbers). */
+int pv_inventory_check_unique(struct pv_inventory *inv, const unsigned *lines, const char *name);
 
 /* Parse the text of an inventory file; name is used in messages ("'FILE': line N: ...").
- * Syntax errors, unknown versions and invalid fields fail with PV_ERR_FORMAT. */
+ * Syntax errors, unknown versions, invalid fields and broken uniqueness rules fail with
+ * PV_ERR_FORMAT. */
 int pv_inventory_parse(const char *text, size_t len, const char *name, struct pv_inventory *inv);
 /* Load FILE (a missing file is an empty inventory). */
 int pv_inventory_load(const char *path, struct pv_inventory *inv);

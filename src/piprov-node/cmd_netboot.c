@@ -191,7 +191,7 @@ int cmd_netboot(int argc, char **argv, struct node_context *ctx)
 		case 'y': yes = true; break;
 		case 'f': req.force = true; break;
 		case 'h': usage(stdout); return NODE_EXIT_OK;
-		default: usage(stderr); return NODE_EXIT_USAGE;
+		default: return node_usage_hint();
 		}
 	}
 	if (now && staged)

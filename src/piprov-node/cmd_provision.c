@@ -143,7 +143,7 @@ int cmd_provision(int argc, char **argv, struct node_context *ctx)
 			printf("usage: piprov-node provision [--config FILE] [--no-poweroff]\n");
 			free(conf);
 			return NODE_EXIT_OK;
-		default: free(conf); return node_usage_error("bad option for 'provision'");
+		default: free(conf); return node_usage_hint();
 		}
 	}
 	if (node_read_identity(ctx, &id)) {

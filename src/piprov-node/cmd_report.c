@@ -161,11 +161,11 @@ int cmd_report(int argc, char **argv, struct node_context *ctx)
 		case 'h':
 			printf("usage: piprov-node report [--inventory FILE] [--json]\n");
 			return NODE_EXIT_OK;
-		default: return node_usage_error("bad option for 'report'");
+		default: return node_usage_hint();
 		}
 	}
 	if (optind < argc)
-		return node_usage_error("'report' takes no arguments");
+		return node_usage_error("no arguments expected");
 	if (node_read_identity(ctx, &id))
 		return NODE_EXIT_FAILURE;
 	path = node_inventory_path(ctx, NULL);

@@ -218,11 +218,11 @@ int cmd_status(int argc, char **argv, struct node_context *ctx)
 			printf("usage: piprov-node status [--json]\n");
 			return NODE_EXIT_OK;
 		default:
-			return node_usage_error("bad option for 'status'");
+			return node_usage_hint();
 		}
 	}
 	if (optind < argc)
-		return node_usage_error("'status' takes no arguments");
+		return node_usage_error("no arguments expected");
 	if (node_read_identity(ctx, &id))
 		return NODE_EXIT_FAILURE;
 	o = node_identity_json(&id);

@@ -10,6 +10,7 @@
 #include "piprov/error.h"
 #include "piprov/log.h"
 #include "piprov/node.h"
+#include "cli_messages.h"
 
 enum node_exit {
 	NODE_EXIT_OK = 0,
@@ -30,14 +31,21 @@ struct node_context {
 	bool inventory_from_option;
 };
 
+/* A command; fn gets argv[0] = "piprov-node NAME" (getopt's messages name it) and returns
+ * node_usage_hint() on getopt's '?'. */
 struct node_command {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct node_context *ctx);
 	const char *summary;
+	unsigned flags; /* NODE_JSON: takes --json (else --json is a usage error) */
 };
+
+#define NODE_JSON 1u
+#define node_usage_hint cli_usage_hint
 
 int node_fail(int status);
 int node_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "piprov-node CMD: <formatted>" + "Try 'piprov-node CMD --help'."; returns 2. */
 int node_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void node_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void node_info(const struct node_context *ctx, const char *fmt, ...)

@@ -3,9 +3,13 @@
 #define PIPROV_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 #include "piprov/error.h"
 #include "piprov/log.h"
+#include "cli_messages.h"
 
 /* Exit statuses of every piprov command. */
 enum cli_exit {
@@ -30,12 +34,26 @@ struct cli_context {
 	bool root_from_option;
 };
 
-/* A command group: `piprov NAME args...`. fn gets argv with argv[0] == NAME and runs its
- * own getopt_long. Returns an enum cli_exit value. */
+/* What main.c's dispatcher checks for a command (and `piprov help --commands` lists). */
+enum cli_command_flags {
+	CLI_JSON = 1u << 0,  /* takes --json (without it, --json is a usage error) */
+	CLI_WAITS = 1u << 1, /* waits for boards or devices: usage errors come before */
+};
+
+/* A command: `piprov NAME args...`, or a group of subcommands `piprov NAME SUB args...`.
+ * fn gets argv with argv[0] = the full command name ("piprov eeprom check", so getopt's
+ * messages name it) and runs its own getopt_long (optind already 1); on getopt's '?' it
+ * returns cli_usage_hint(). Returns an enum cli_exit value. A group has subs (ending in a
+ * { NULL } entry) and usage (its help text; fn is then NULL): the dispatcher picks the
+ * subcommand, prints the group's help for `--help` anywhere in its arguments, and the
+ * errors for a missing or unknown subcommand. */
 struct cli_command {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct cli_context *ctx);
 	const char *summary;
+	unsigned flags;                 /* enum cli_command_flags */
+	const struct cli_command *subs;
+	void (*usage)(FILE *out);
 };
 
 /* Print "piprov: error: <pv_last_error()>" (or the given status text) to stderr and return
@@ -43,8 +61,12 @@ struct cli_command {
 int cli_fail(int status);
 /* Print "piprov: error: <formatted>" and return CLI_EXIT_FAILURE. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Print "piprov: <formatted>" + a hint to use --help, return CLI_EXIT_USAGE. */
+/* Print "<command>: <formatted>" + "Try '<command> --help'." (the command being run, e.g.
+ * "piprov eeprom check"), return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print value (a new reference, taken; NULL = out of memory) to stdout, indented, with a
+ * final newline. Returns CLI_EXIT_OK or the failure printed. */
+int cli_print_json(json_t *value);
 /* Print "piprov: warning: <formatted>". */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -52,12 +74,16 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_log_to_stderr(enum pv_log_level level, const char *module, const char *message,
 		       void *user);
 
-/* Command groups, one file each (cmd_<group>.c). */
-int cmd_eeprom(int argc, char **argv, struct cli_context *ctx);
+/* Commands and groups, one file each (cmd_<group>.c). */
+extern const struct cli_command cli_eeprom_commands[];
+void cmd_eeprom_usage(FILE *out);
 int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx);
-int cmd_usb(int argc, char **argv, struct cli_context *ctx);
+extern const struct cli_command cli_usb_commands[];
+void cmd_usb_usage(FILE *out);
 int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx);
-int cmd_inventory(int argc, char **argv, struct cli_context *ctx);
-int cmd_uart(int argc, char **argv, struct cli_context *ctx);
+extern const struct cli_command cli_inventory_commands[];
+void cmd_inventory_usage(FILE *out);
+extern const struct cli_command cli_uart_commands[];
+void cmd_uart_usage(FILE *out);
 
 #endif

@@ -1,5 +1,8 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "banned.h"
@@ -25,13 +28,12 @@ int cli_error(const char *fmt, ...)
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fputs("piprov: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = cli_usage_vprint(fmt, ap);
 	va_end(ap);
-	fputs("\n(see 'piprov --help')\n", stderr);
-	return CLI_EXIT_USAGE;
+	return rc;
 }
 
 void cli_warn(const char *fmt, ...)
@@ -53,4 +55,19 @@ void cli_log_to_stderr(enum pv_log_level level, const char *module, const char *
 		fprintf(stderr, "piprov: %s: %s: %s\n", pv_log_level_name(level), module, message);
 	else
 		fprintf(stderr, "piprov: %s: %s\n", module, message);
+}
+
+int cli_print_json(json_t *value)
+{
+	char *text;
+
+	if (!value)
+		return cli_error("out of memory");
+	text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(value);
+	if (!text)
+		return cli_error("out of memory");
+	puts(text);
+	free(text);
+	return CLI_EXIT_OK;
 }

@@ -23,18 +23,19 @@ static void usage(FILE *f)
 {
 	fputs("usage: piprov eeprom <command> ...\n\n"
 	      "  info IMAGE [--json]                  SoC, versions, sections, capacity, signing\n"
-	      "  config IMAGE                         print bootconf.txt (exact bytes)\n"
+	      "  config IMAGE [--json]                print bootconf.txt (exact bytes)\n"
 	      "  set IMAGE -o OUT [KEY=VALUE...] [--unset KEY] [--preset NAME]\n"
 	      "        [--first MODE] [--fallback MODE] [--timestamp N] [--board NAME] [--force]\n"
 	      "                                       edit the config in place, print the diff\n"
 	      "  apply IMAGE CONFIG -o OUT [--timestamp N] [--board NAME] [--force]\n"
 	      "                                       replace the config with CONFIG\n"
-	      "  check CONFIG [--board NAME | --soc 2711|2712 | --image IMAGE]\n"
+	      "  check CONFIG [--board NAME | --soc 2711|2712 | --image IMAGE] [--json]\n"
 	      "                                       validate a config (errors exit 1)\n"
-	      "  diff A B                             compare two images' configs (or configs)\n"
+	      "  diff A B [--json]                    compare two images' configs (or configs)\n"
 	      "  digest FILE -o SIG [--key PEM] [--soc[=2711|2712]] [--timestamp N]\n"
 	      "                                       write a .sig (rpi-eeprom-digest format)\n"
-	      "  verify IMAGE SIG [--pubkey PEM]      check a .sig (and its RSA signature)\n"
+	      "  verify IMAGE SIG [--pubkey PEM] [--json]\n"
+	      "                                       check a .sig (and its RSA signature)\n"
 	      "  synth SOC -o OUT [--ab] [--config FILE]\n"
 	      "                                       build a synthetic image (tests, demos)\n\n"
 	      "MODE: sd, network, usb, nvme, http, rpiboot, bcm-usb, stop, restart or a hex digit.\n"
@@ -42,10 +43,20 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* A command without options of its own still refuses unknown ones (exit 2). */
+static int no_options(int argc, char **argv)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	if (getopt_long(argc, argv, "", none, NULL) != -1)
+		return cli_usage_hint();
+	return CLI_EXIT_OK;
+}
+
 static int parse_ts(const char *text, uint32_t *ts)
 {
 	if (pv_parse_u32(text, 10, ts) != 0) {
-		cli_usage_error("eeprom: '--timestamp': not a 32-bit decimal number: '%s'", text);
+		cli_usage_error("'--timestamp': not a 32-bit decimal number: '%s'", text);
 		return -1;
 	}
 	return 0;
@@ -63,14 +74,34 @@ static void print_issues(const char *name, const struct pv_eeprom_conf_issue *is
 	}
 }
 
+/* check --json: {"file", "soc", "ok", "errors", "warnings", "issues": [{"line" (null when
+ * the issue is not on one line), "severity", "message"}]}. */
+static json_t *issues_json(const char *name, const struct pv_soc_info *soc,
+			   const struct pv_eeprom_conf_issue *issues, size_t n, size_t errors)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list && i < n; i++)
+		json_array_append_new(
+			list, json_pack("{s:o, s:s, s:s}", "line",
+					issues[i].line ? json_integer(issues[i].line) : json_null(),
+					"severity",
+					issues[i].severity == PV_EEPROM_CONF_ERROR ? "error" : "warning",
+					"message", issues[i].message));
+	return json_pack("{s:s, s:o, s:b, s:I, s:I, s:o}", "file", name, "soc",
+			 soc ? json_string(soc->name) : json_null(), "ok", errors == 0, "errors",
+			 (json_int_t)errors, "warnings", (json_int_t)(n - errors), "issues",
+			 list ? list : json_array());
+}
+
 /* --board NAME: a board with a bootloader EEPROM, or NULL after printing why not. */
-static const struct pv_board_type *board_arg(const char *cmd, const char *name)
+static const struct pv_board_type *board_arg(const char *name)
 {
 	const struct pv_board_type *b = pv_board_by_short_name(name);
 
 	if (!b || !(b->features & PV_BOARD_HAS_EEPROM)) {
-		cli_usage_error("eeprom %s: '%s' is not a board with a bootloader EEPROM (pi4, "
-				"pi400, cm4, cm4s, pi5, cm5, pi500, ...)", cmd, name);
+		cli_usage_error("--board: '%s' is not a board with a bootloader EEPROM (pi4, "
+				"pi400, cm4, cm4s, pi5, cm5, pi500, ...)", name);
 		return NULL;
 	}
 	return b;
@@ -127,7 +158,6 @@ static void print_time(const char *label, uint64_t ts)
 static int info_json(const struct pv_eeprom_image *img, const struct pv_eeprom_info *info)
 {
 	json_t *root = json_object(), *sections = json_array();
-	char *text;
 
 	json_object_set_new(root, "file", json_string(img->name));
 	json_object_set_new(root, "soc", json_string(info->soc->name));
@@ -166,13 +196,7 @@ static int info_json(const struct pv_eeprom_image *img, const struct pv_eeprom_i
 		json_array_append_new(sections, o);
 	}
 	json_object_set_new(root, "sections", sections);
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return cli_error("out of memory");
-	puts(text);
-	free(text);
-	return CLI_EXIT_OK;
+	return cli_print_json(root);
 }
 
 static const char *section_kind(uint32_t magic)
@@ -191,9 +215,9 @@ static int do_info(int argc, char **argv, struct cli_context *ctx)
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
-		return cli_usage_error("eeprom info: bad option");
+		return cli_usage_hint();
 	if (argc - optind != 1)
-		return cli_usage_error("eeprom info: expected one IMAGE");
+		return cli_usage_error("expected one IMAGE");
 	rc = pv_eeprom_load(&img, argv[optind]);
 	if (rc)
 		return cli_fail(rc);
@@ -251,18 +275,21 @@ static int do_config(int argc, char **argv, struct cli_context *ctx)
 	size_t len;
 	int rc, status = CLI_EXIT_OK;
 
-	(void)ctx;
-
+	if ((rc = no_options(argc, argv)))
+		return rc;
 	if (argc - optind != 1)
-		return cli_usage_error("eeprom config: expected one IMAGE");
+		return cli_usage_error("expected one IMAGE");
 	rc = pv_eeprom_load(&img, argv[optind]);
 	if (rc)
 		return cli_fail(rc);
 	rc = pv_eeprom_get_file(&img, PV_EEPROM_BOOTCONF_TXT, &data, &len);
 	if (rc)
 		status = cli_fail(rc);
-	else if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
-		status = cli_error("cannot write to standard output");
+	else if (ctx->json)
+		status = cli_print_json(json_pack("{s:s, s:s%, s:I}", "file", img.name, "config",
+						  (const char *)data, len, "size", (json_int_t)len));
+	else
+		fwrite(data, 1, len, stdout); /* checked at exit (cli_finish_stdout) */
 	pv_eeprom_release(&img);
 	return status;
 }
@@ -329,7 +356,7 @@ static int do_set(int argc, char **argv, struct cli_context *ctx)
 		} else if (c == OPT_FORCE) {
 			force = true;
 		} else if (c == OPT_BOARD) {
-			board = board_arg("set", optarg);
+			board = board_arg(optarg);
 			if (!board)
 				return CLI_EXIT_USAGE;
 		} else if (c == OPT_TS) {
@@ -339,21 +366,21 @@ static int do_set(int argc, char **argv, struct cli_context *ctx)
 		} else if (c == 1 || c == OPT_UNSET || c == OPT_PRESET || c == OPT_FIRST ||
 			   c == OPT_FALLBACK) {
 			if (nedits == MAX_EDITS)
-				return cli_usage_error("eeprom set: too many edits");
+				return cli_usage_error("too many edits");
 			edits[nedits].kind = c;
 			edits[nedits++].arg = optarg;
 		} else {
-			return cli_usage_error("eeprom set: bad option");
+			return cli_usage_hint();
 		}
 	}
 	/* The first operand is the image; the rest are KEY=VALUE. */
 	if (nedits == 0 || edits[0].kind != 1)
-		return cli_usage_error("eeprom set: expected IMAGE first");
+		return cli_usage_error("expected IMAGE first");
 	image = edits[0].arg;
 	if (!out)
-		return cli_usage_error("eeprom set: -o OUT is required");
+		return cli_usage_error("-o OUT is required");
 	if (nedits == 1 && !set_ts)
-		return cli_usage_error("eeprom set: nothing to change");
+		return cli_usage_error("nothing to change");
 	rc = pv_eeprom_load(&img, image);
 	if (rc)
 		return cli_fail(rc);
@@ -374,7 +401,7 @@ static int do_set(int argc, char **argv, struct cli_context *ctx)
 			const char *eq = strchr(arg, '=');
 			char key[PV_EEPROM_CONF_MAX_KEY + 1];
 			if (!eq || eq == arg || (size_t)(eq - arg) > PV_EEPROM_CONF_MAX_KEY) {
-				status = cli_usage_error("eeprom set: expected KEY=VALUE, got '%s'", arg);
+				status = cli_usage_error("expected KEY=VALUE, got '%s'", arg);
 				goto out_free;
 			}
 			memcpy(key, arg, (size_t)(eq - arg));
@@ -395,7 +422,7 @@ static int do_set(int argc, char **argv, struct cli_context *ctx)
 		default:
 			mode = pv_eeprom_boot_mode_parse(arg);
 			if (mode < 0) {
-				status = cli_usage_error("eeprom set: unknown boot mode '%s'", arg);
+				status = cli_usage_error("unknown boot mode '%s'", arg);
 				goto out_free;
 			}
 			{
@@ -461,15 +488,15 @@ static int do_apply(int argc, char **argv, struct cli_context *ctx)
 			out = optarg;
 		else if (c == OPT_FORCE)
 			force = true;
-		else if (c == OPT_BOARD && (board = board_arg("apply", optarg)))
+		else if (c == OPT_BOARD && (board = board_arg(optarg)))
 			continue;
 		else if (c == OPT_TS && parse_ts(optarg, &ts) == 0)
 			set_ts = true;
 		else
-			return CLI_EXIT_USAGE;
+			return c == '?' ? cli_usage_hint() : CLI_EXIT_USAGE;
 	}
 	if (argc - optind != 2 || !out)
-		return cli_usage_error("eeprom apply: expected IMAGE CONFIG -o OUT");
+		return cli_usage_error("expected IMAGE CONFIG -o OUT");
 	rc = pv_eeprom_load(&img, argv[optind]);
 	if (rc == 0)
 		rc = pv_eeprom_conf_load(argv[optind + 1], &conf);
@@ -498,26 +525,24 @@ static int do_check(int argc, char **argv, struct cli_context *ctx)
 	size_t n = 0, errors;
 	int c, rc;
 
-	(void)ctx;
-
 	while ((c = getopt_long(argc, argv, "b:s:i:", longopts, NULL)) != -1) {
 		if (c == 'b') {
-			t.board = board_arg("check", optarg);
+			t.board = board_arg(optarg);
 			if (!t.board)
 				return CLI_EXIT_USAGE;
 			t.soc = pv_soc_info(t.board->soc);
 		} else if (c == 's') {
 			t.soc = pv_soc_by_name(optarg);
 			if (!t.soc || !t.soc->eeprom_size)
-				return cli_usage_error("eeprom check: unknown SoC '%s'", optarg);
+				return cli_usage_error("unknown SoC '%s'", optarg);
 		} else if (c == 'i') {
 			image = optarg;
 		} else {
-			return CLI_EXIT_USAGE;
+			return c == '?' ? cli_usage_hint() : CLI_EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 1)
-		return cli_usage_error("eeprom check: expected one CONFIG");
+		return cli_usage_error("expected one CONFIG");
 	if (image) {
 		struct pv_eeprom_info info;
 		rc = pv_eeprom_load(&img, image);
@@ -542,8 +567,13 @@ static int do_check(int argc, char **argv, struct cli_context *ctx)
 	pv_eeprom_conf_free(conf);
 	if (rc)
 		return cli_fail(rc);
-	print_issues(argv[optind], issues, n);
 	errors = pv_eeprom_conf_errors(issues, n);
+	if (ctx->json) {
+		rc = cli_print_json(issues_json(argv[optind], t.soc, issues, n, errors));
+		free(issues);
+		return rc ? rc : errors ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	}
+	print_issues(argv[optind], issues, n);
 	free(issues);
 	if (errors)
 		return CLI_EXIT_FAILURE;
@@ -580,12 +610,12 @@ static int do_diff(int argc, char **argv, struct cli_context *ctx)
 	struct pv_buf out = PV_BUF_INIT(SIZE_MAX);
 	bool img_a = false, img_b = false;
 	size_t changed = 0;
-	int rc, status;
+	int rc, status = CLI_EXIT_OK;
 
-	(void)ctx;
-
+	if ((rc = no_options(argc, argv)))
+		return rc;
 	if (argc - optind != 2)
-		return cli_usage_error("eeprom diff: expected A B (images or configs)");
+		return cli_usage_error("expected A B (images or configs)");
 	rc = load_conf_of(argv[optind], &a, &img_a);
 	if (rc == 0)
 		rc = load_conf_of(argv[optind + 1], &b, &img_b);
@@ -594,9 +624,17 @@ static int do_diff(int argc, char **argv, struct cli_context *ctx)
 	if (rc) {
 		status = cli_fail(rc);
 	} else {
-		fwrite(out.data ? out.data : (const unsigned char *)"", 1, out.len, stdout);
+		if (ctx->json)
+			status = cli_print_json(json_pack(
+				"{s:s, s:s, s:b, s:I, s:s%}", "a", argv[optind], "b",
+				argv[optind + 1], "identical", changed == 0, "changed_lines",
+				(json_int_t)changed, "diff", out.data ? (const char *)out.data : "",
+				out.len));
+		else
+			fwrite(out.data ? out.data : (const unsigned char *)"", 1, out.len, stdout);
 		/* Like diff(1): 1 when they differ. */
-		status = changed ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+		if (status == CLI_EXIT_OK && changed)
+			status = CLI_EXIT_FAILURE;
 	}
 	pv_buf_release(&out);
 	pv_eeprom_conf_free(a);
@@ -638,15 +676,15 @@ static int do_digest(int argc, char **argv, struct cli_context *ctx)
 		} else if (c == OPT_TS && parse_ts(optarg, &ts) == 0) {
 			opt.timestamp = ts;
 		} else {
-			return CLI_EXIT_USAGE;
+			return c == '?' ? cli_usage_hint() : CLI_EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 1 || !out)
-		return cli_usage_error("eeprom digest: expected FILE -o SIG");
+		return cli_usage_error("expected FILE -o SIG");
 	if (soc_name) {
 		opt.target_soc = pv_soc_by_name(soc_name);
 		if (!opt.target_soc || !opt.target_soc->eeprom_size)
-			return cli_usage_error("eeprom digest: unknown SoC '%s' (2711 or 2712)",
+			return cli_usage_error("unknown SoC '%s' (2711 or 2712)",
 					       soc_name);
 	}
 	rc = pv_file_read_raw(argv[optind], 64u * 1024u * 1024u, &data);
@@ -681,15 +719,14 @@ static int do_verify(int argc, char **argv, struct cli_context *ctx)
 	const char *pubkey = NULL;
 	int c, rc;
 
-	(void)ctx;
-
+	memset(&sig, 0, sizeof(sig));
 	while ((c = getopt_long(argc, argv, "p:", longopts, NULL)) != -1) {
 		if (c != 'p')
-			return CLI_EXIT_USAGE;
+			return c == '?' ? cli_usage_hint() : CLI_EXIT_USAGE;
 		pubkey = optarg;
 	}
 	if (argc - optind != 2)
-		return cli_usage_error("eeprom verify: expected IMAGE SIG");
+		return cli_usage_error("expected IMAGE SIG");
 	/* The digest covers the file as stored: read it raw. */
 	rc = pv_file_read_raw(argv[optind], 64u * 1024u * 1024u, &data);
 	if (rc == 0)
@@ -701,6 +738,26 @@ static int do_verify(int argc, char **argv, struct cli_context *ctx)
 					  data.len, &sig, pubkey);
 	pv_buf_release(&data);
 	pv_buf_release(&text);
+	if (ctx->json) {
+		/* A failed check is a report too: {"ok": false, "reason": ...}, exit 1. */
+		json_t *o = json_pack("{s:s, s:s, s:b}", "file", argv[optind], "signature",
+				      argv[optind + 1], "ok", rc == 0);
+		if (o && rc)
+			json_object_set_new(o, "reason", json_string(pv_last_error()));
+		if (o && !rc) {
+			json_object_set_new(o, "sha256", json_string(sig.sha256_hex));
+			json_object_set_new(o, "rsa2048_verified", json_boolean(pubkey != NULL));
+			json_object_set_new(o, "target_soc", sig.target_soc[0]
+								     ? json_string(sig.target_soc)
+								     : json_null());
+			json_object_set_new(o, "timestamp",
+					    sig.has_timestamp
+						    ? json_integer((json_int_t)sig.timestamp)
+						    : json_null());
+		}
+		c = cli_print_json(o);
+		return rc ? cli_fail(rc) : c;
+	}
 	if (rc)
 		return cli_fail(rc);
 	printf("%s: OK (sha256%s%s%s)\n", argv[optind], pubkey ? " and rsa2048 signature" : "",
@@ -732,13 +789,13 @@ static int do_synth(int argc, char **argv, struct cli_context *ctx)
 		else if (c == 'c')
 			config = optarg;
 		else
-			return CLI_EXIT_USAGE;
+			return c == '?' ? cli_usage_hint() : CLI_EXIT_USAGE;
 	}
 	if (argc - optind != 1 || !out)
-		return cli_usage_error("eeprom synth: expected SOC -o OUT");
+		return cli_usage_error("expected SOC -o OUT");
 	soc = pv_soc_by_name(argv[optind]);
 	if (!soc || !soc->eeprom_size)
-		return cli_usage_error("eeprom synth: unknown SoC '%s' (2711 or 2712)", argv[optind]);
+		return cli_usage_error("unknown SoC '%s' (2711 or 2712)", argv[optind]);
 	if (config) {
 		rc = pv_file_read_raw(config, PV_EEPROM_MAX_FILE_SIZE + 1, &conf);
 		opt.bootconf = conf.data ? conf.data : (const unsigned char *)"";
@@ -753,25 +810,20 @@ static int do_synth(int argc, char **argv, struct cli_context *ctx)
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-int cmd_eeprom(int argc, char **argv, struct cli_context *ctx)
+void cmd_eeprom_usage(FILE *out)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int argc, char **argv, struct cli_context *ctx);
-	} subs[] = {
-		{ "info", do_info },     { "config", do_config }, { "set", do_set },
-		{ "apply", do_apply },   { "check", do_check },   { "diff", do_diff },
-		{ "digest", do_digest }, { "verify", do_verify }, { "synth", do_synth },
-	};
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[1], subs[i].name) == 0) {
-			optind = 1;
-			return subs[i].fn(argc - 1, argv + 1, ctx);
-		}
-	}
-	return cli_usage_error("eeprom: unknown command '%s'", argv[1]);
+	usage(out);
 }
+
+const struct cli_command cli_eeprom_commands[] = {
+	{ "info", do_info, "SoC, versions, sections, capacity, signing", CLI_JSON },
+	{ "config", do_config, "print bootconf.txt", CLI_JSON },
+	{ "set", do_set, "edit the config, print the diff" },
+	{ "apply", do_apply, "replace the config" },
+	{ "check", do_check, "validate a config", CLI_JSON },
+	{ "diff", do_diff, "compare two configs", CLI_JSON },
+	{ "digest", do_digest, "write a .sig" },
+	{ "verify", do_verify, "check a .sig", CLI_JSON },
+	{ "synth", do_synth, "build a synthetic image" },
+	{ NULL, NULL, NULL },
+};

@@ -388,13 +388,13 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 			ctx->verbosity = 2;
 			break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
-		default: usage(stderr); return CLI_EXIT_USAGE;
+		default: return cli_usage_hint(); /* one line, not the whole usage */
 		}
 	}
 	if (optind < argc)
 		o.image = argv[optind++];
 	if (optind < argc)
-		return cli_usage_error("eeprom-config: unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 
 	if (o.edit)
 		return edit_config(o.root, o.image);
@@ -411,6 +411,6 @@ int cmd_eeprom_config(int argc, char **argv, struct cli_context *ctx)
 	if (o.image)
 		return modify_or_read(&o);
 	if (o.config)
-		return cli_usage_error("eeprom-config: --config needs an EEPROM image to modify");
+		return cli_usage_error("--config needs an EEPROM image to modify");
 	return print_current_config(o.root, o.out);
 }

@@ -104,7 +104,7 @@ static int cmd_add(const char *path, int argc, char **argv)
 		case OPT_SOURCE: rc = pv_inventory_source_parse(optarg, &opts.source); break;
 		case OPT_FORCE: opts.flags = PV_UPSERT_OVERWRITE; break;
 		case 'h': usage(stdout); status = CLI_EXIT_OK; goto out_release;
-		default: status = CLI_EXIT_USAGE; goto out_release;
+		default: status = cli_usage_hint(); goto out_release;
 		}
 		if (rc) {
 			status = cli_fail(rc);
@@ -112,14 +112,14 @@ static int cmd_add(const char *path, int argc, char **argv)
 		}
 	}
 	if (rec.serial_digits == 0) {
-		status = cli_usage_error("inventory add: --serial is required");
+		status = cli_usage_error("--serial is required");
 		goto out_release;
 	}
 	for (int i = optind; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 
 		if (!eq) {
-			status = cli_usage_error("inventory add: '%s' is not KEY=VALUE", argv[i]);
+			status = cli_usage_error("'%s' is not KEY=VALUE", argv[i]);
 			goto out_release;
 		}
 		*eq = '\0';
@@ -168,12 +168,24 @@ static int rm_edit(struct pv_inventory *inv, void *user)
 	return pv_inventory_remove(inv, rec);
 }
 
-static bool wants_help(int argc, char **argv)
+/* Commands whose words are all operands (BOARD, KEY=VALUE) still refuse unknown options;
+ * getopt moves the operands to argv[optind..]. */
+static int operands_only(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return true;
-	return false;
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	if (getopt_long(argc, argv, "", none, NULL) != -1)
+		return cli_usage_hint();
+	return CLI_EXIT_OK;
+}
+
+/* "no inventory 'FILE'" for the commands that read one (add and import create it). */
+static int inventory_missing(const char *path)
+{
+	if (pv_path_exists(path))
+		return CLI_EXIT_OK;
+	return cli_error("no inventory '%s' (give --inventory FILE or $%s; 'piprov inventory "
+			 "add' creates it)", path, PV_INVENTORY_ENV);
 }
 
 static int cmd_set(const char *path, int argc, char **argv)
@@ -181,15 +193,15 @@ static int cmd_set(const char *path, int argc, char **argv)
 	struct set_call call;
 	int rc;
 
-	if (wants_help(argc, argv)) {
-		usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (argc < 3)
-		return cli_usage_error("inventory set: BOARD KEY=VALUE... expected");
-	call.board = argv[1];
-	call.assignments = argv + 2;
-	call.count = (size_t)argc - 2;
+	if ((rc = operands_only(argc, argv)))
+		return rc;
+	if (argc - optind < 2)
+		return cli_usage_error("BOARD KEY=VALUE... expected");
+	if ((rc = inventory_missing(path)))
+		return rc;
+	call.board = argv[optind];
+	call.assignments = argv + optind + 1;
+	call.count = (size_t)(argc - optind - 1);
 	rc = pv_inventory_update(path, set_edit, &call);
 	if (rc)
 		return cli_fail(rc);
@@ -200,29 +212,16 @@ static int cmd_rm(const char *path, int argc, char **argv)
 {
 	int rc;
 
-	if (argc != 2)
-		return cli_usage_error("inventory rm: one BOARD expected");
-	rc = pv_inventory_update(path, rm_edit, argv[1]);
-	if (rc == PV_ERR_NOT_FOUND && !pv_path_exists(path))
-		return cli_error("no inventory '%s'", path);
+	if ((rc = operands_only(argc, argv)))
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error("one BOARD expected");
+	if ((rc = inventory_missing(path)))
+		return rc;
+	rc = pv_inventory_update(path, rm_edit, argv[optind]);
 	if (rc == PV_ERR_NOT_FOUND)
-		return cli_error("no board '%s' in '%s'", argv[1], path);
+		return cli_error("no board '%s' in '%s'", argv[optind], path);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
-}
-
-static int print_json(json_t *value)
-{
-	char *text;
-
-	if (!value)
-		return cli_error("out of memory");
-	text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(value);
-	if (!text)
-		return cli_error("out of memory");
-	puts(text);
-	free(text);
-	return CLI_EXIT_OK;
 }
 
 static void print_record(const struct pv_inventory_record *rec)
@@ -262,17 +261,18 @@ static int cmd_show_list(const char *path, int argc, char **argv, bool list,
 	bool json = ctx->json;
 	int status = CLI_EXIT_OK, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return CLI_EXIT_OK;
-		} else if (!list && !board)
+	if ((rc = operands_only(argc, argv)))
+		return rc;
+	for (int i = optind; i < argc; i++) {
+		if (!list && !board)
 			board = argv[i];
 		else
-			return cli_usage_error("inventory %s: unexpected '%s'", argv[0], argv[i]);
+			return cli_usage_error("unexpected '%s'", argv[i]);
 	}
 	if (!list && !board)
-		return cli_usage_error("inventory show: BOARD expected");
+		return cli_usage_error("BOARD expected");
+	if ((rc = inventory_missing(path)))
+		return rc;
 	rc = pv_inventory_load(path, &inv);
 	if (rc)
 		return cli_fail(rc);
@@ -281,7 +281,7 @@ static int cmd_show_list(const char *path, int argc, char **argv, bool list,
 		if (!rec)
 			status = cli_error("no board '%s' in '%s'", board, path);
 		else if (json)
-			status = print_json(pv_export_record_json(rec));
+			status = cli_print_json(pv_export_record_json(rec));
 		else
 			print_record(rec);
 	} else if (json) {
@@ -324,7 +324,7 @@ static void import_merged(void *user, const struct pv_inventory_report *report)
 	print_conflicts(report);
 }
 
-static int cmd_import(const char *path, int argc, char **argv)
+static int cmd_import(const char *path, int argc, char **argv, const struct cli_context *ctx)
 {
 	static const struct option options[] = {
 		{ "ip-pool", required_argument, NULL, OPT_IP_POOL },
@@ -350,11 +350,11 @@ static int cmd_import(const char *path, int argc, char **argv)
 			break;
 		case OPT_STRICT: opts.flags |= PV_UPSERT_STRICT; break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
-		default: return CLI_EXIT_USAGE;
+		default: return cli_usage_hint();
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("inventory import: FILE or DIR expected");
+		return cli_usage_error("FILE or DIR expected");
 	pv_import_batch_init(&batch);
 	for (int i = optind; i < argc; i++) {
 		rc = pv_record_import_path(argv[i], PV_IMPORT_AUTO, &batch);
@@ -368,12 +368,36 @@ static int cmd_import(const char *path, int argc, char **argv)
 		status = cli_fail(rc);
 		goto out_release;
 	}
-	printf("imported %zu records: %zu new boards, %zu updated, %zu conflicts\n", batch.count,
-	       summary.created, summary.updated, summary.conflicts);
 	status = CLI_EXIT_OK;
+	if (ctx->json)
+		status = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "inventory", path,
+						  "records", (json_int_t)batch.count, "created",
+						  (json_int_t)summary.created, "updated",
+						  (json_int_t)summary.updated, "conflicts",
+						  (json_int_t)summary.conflicts));
+	else
+		printf("imported %zu records: %zu new boards, %zu updated, %zu conflicts\n",
+		       batch.count, summary.created, summary.updated, summary.conflicts);
 out_release:
 	pv_import_batch_release(&batch);
 	return status;
+}
+
+/* An unknown format is a usage error (exit 2) naming the formats there are. */
+static int check_format(const char *format)
+{
+	char names[512];
+	size_t len = 0;
+
+	names[0] = '\0';
+	for (const char *const *f = pv_inventory_export_formats(); *f; f++) {
+		if (strcmp(*f, format) == 0)
+			return CLI_EXIT_OK;
+		if (len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						len ? ", " : "", *f);
+	}
+	return cli_usage_error("'%s' is not an export format (%s)", format, names);
 }
 
 static int cmd_export(const char *path, int argc, char **argv, const struct cli_context *ctx)
@@ -464,12 +488,19 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 		case OPT_COPY: opts.copy = true; break;
 		case OPT_PRUNE: opts.prune = true; break;
 		case 'h': usage(stdout); return CLI_EXIT_OK;
-		default: return CLI_EXIT_USAGE;
+		default: return cli_usage_hint();
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error("inventory export: one FORMAT expected");
+		return cli_usage_error("one FORMAT expected");
 	format = argv[optind];
+	if ((rc = check_format(format)))
+		return rc;
+	if (ctx->json && strcmp(format, "tftp") != 0)
+		return cli_usage_error("--json goes with 'export tftp' (its summary); 'export json' "
+				       "writes the inventory as JSON");
+	if ((rc = inventory_missing(path)))
+		return rc;
 	rc = pv_inventory_load(path, &inv);
 	if (rc)
 		return cli_fail(rc);
@@ -479,6 +510,13 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 		rc = pv_export_tftp(&inv, &opts, &rep);
 		if (rc)
 			status = cli_fail(rc);
+		else if (ctx->json)
+			status = cli_print_json(json_pack(
+				"{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "format", "tftp", "root",
+				opts.tftp_root, "boards", (int)rep.boards, "created",
+				(int)rep.created, "updated", (int)rep.updated, "foreign_kept",
+				(int)rep.kept, "pruned", (int)rep.pruned, "without_folder",
+				(int)rep.skipped));
 		else
 			printf("tftp: %u boards, %u created, %u updated, %u foreign kept, %u pruned, "
 			       "%u without a folder name, %u without an NFS export, %u NFS roots "
@@ -495,56 +533,68 @@ static int cmd_export(const char *path, int argc, char **argv, const struct cli_
 									   : (const unsigned char *)"",
 							   out.len, 0644, PV_FILE_STREAMS))
 				 ? cli_fail(rc) : CLI_EXIT_OK;
-	else if (out.len && fwrite(out.data, 1, out.len, stdout) != out.len)
-		status = cli_error("cannot write to standard output");
+	else if (out.len)
+		fwrite(out.data, 1, out.len, stdout); /* checked at exit (cli_finish_stdout) */
 out_release:
 	pv_buf_release(&out);
 	pv_inventory_release(&inv);
 	return status;
 }
 
-int cmd_inventory(int argc, char **argv, struct cli_context *ctx)
+void cmd_inventory_usage(FILE *out)
 {
-	/* --inventory FILE is a global option (ctx->inventory, also $PIPROV_INVENTORY). */
-	const char *explicit_path = ctx->inventory;
-	int first = 1;
-
-	while (first < argc && argv[first][0] == '-') {
-		if (strcmp(argv[first], "-f") == 0 && first + 1 < argc) {
-			explicit_path = argv[first + 1];
-			first += 2;
-		} else if (strcmp(argv[first], "-h") == 0 || strcmp(argv[first], "--help") == 0) {
-			usage(stdout);
-			return CLI_EXIT_OK;
-		} else {
-			return cli_usage_error("inventory: unknown option '%s'", argv[first]);
-		}
-	}
-	if (first >= argc) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	{
-		const char *path = pv_inventory_path(explicit_path);
-		const char *sub = argv[first];
-		int sub_argc = argc - first;
-		char **sub_argv = argv + first;
-
-		optind = 1;
-		if (strcmp(sub, "add") == 0)
-			return cmd_add(path, sub_argc, sub_argv);
-		if (strcmp(sub, "set") == 0)
-			return cmd_set(path, sub_argc, sub_argv);
-		if (strcmp(sub, "rm") == 0)
-			return cmd_rm(path, sub_argc, sub_argv);
-		if (strcmp(sub, "show") == 0)
-			return cmd_show_list(path, sub_argc, sub_argv, false, ctx);
-		if (strcmp(sub, "list") == 0)
-			return cmd_show_list(path, sub_argc, sub_argv, true, ctx);
-		if (strcmp(sub, "import") == 0)
-			return cmd_import(path, sub_argc, sub_argv);
-		if (strcmp(sub, "export") == 0)
-			return cmd_export(path, sub_argc, sub_argv, ctx);
-		return cli_usage_error("'%s' is not an inventory command", sub);
-	}
+	usage(out);
 }
+
+/* The file: --inventory FILE, else $PIPROV_INVENTORY (both in ctx), else the default. */
+static const char *inventory_of(const struct cli_context *ctx)
+{
+	return pv_inventory_path(ctx->inventory);
+}
+
+static int inv_add(int argc, char **argv, struct cli_context *ctx)
+{
+	return cmd_add(inventory_of(ctx), argc, argv);
+}
+
+static int inv_set(int argc, char **argv, struct cli_context *ctx)
+{
+	return cmd_set(inventory_of(ctx), argc, argv);
+}
+
+static int inv_rm(int argc, char **argv, struct cli_context *ctx)
+{
+	return cmd_rm(inventory_of(ctx), argc, argv);
+}
+
+static int inv_show(int argc, char **argv, struct cli_context *ctx)
+{
+	return cmd_show_list(inventory_of(ctx), argc, argv, false, ctx);
+}
+
+static int inv_list(int argc, char **argv, struct cli_context *ctx)
+{
+	return cmd_show_list(inventory_of(ctx), argc, argv, true, ctx);
+}
+
+static int inv_import(int argc, char **argv, struct cli_context *ctx)
+{
+	return cmd_import(inventory_of(ctx), argc, argv, ctx);
+}
+
+static int inv_export(int argc, char **argv, struct cli_context *ctx)
+{
+	return cmd_export(inventory_of(ctx), argc, argv, ctx);
+}
+
+const struct cli_command cli_inventory_commands[] = {
+	{ "add", inv_add, "add or update a board" },
+	{ "set", inv_set, "change fields of a board" },
+	{ "rm", inv_rm, "remove a board" },
+	{ "show", inv_show, "one board", CLI_JSON },
+	{ "list", inv_list, "every board", CLI_JSON },
+	{ "import", inv_import, "records from UART logs, rpiboot metadata, CSV, node reports",
+	  CLI_JSON },
+	{ "export", inv_export, "dnsmasq, ethers, hosts, ..., TFTP folders", CLI_JSON },
+	{ NULL, NULL, NULL },
+};

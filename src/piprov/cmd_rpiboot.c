@@ -140,7 +140,7 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 			run.count = 0;
 		} else if (strcmp(arg, "-m") == 0 && next) {
 			if (pv_parse_u32(argv[++i], 10, &number) || number == 0)
-				return cli_usage_error("rpiboot -m '%s': microseconds > 0", argv[i]);
+				return cli_usage_error("-m '%s': microseconds > 0", argv[i]);
 		} else if (strcmp(arg, "-p") == 0 && next) {
 			path = argv[++i];
 		} else if (strcmp(arg, "-i") == 0 && next) {
@@ -169,22 +169,21 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 			   number <= 98) {
 			run.port_number = (int)number;
 		} else {
-			usage(stderr);
-			return cli_usage_error("rpiboot: unknown or incomplete option '%s'", arg);
+			return cli_usage_error("unrecognized or incomplete option '%s'", arg);
 		}
 	}
 	if (overlay && !dir)
-		return cli_usage_error("rpiboot -o needs -d DIR");
+		return cli_usage_error("-o needs -d DIR");
 	if (path && run.port_number >= 0)
-		return cli_usage_error("rpiboot: -p and -N exclude each other");
+		return cli_usage_error("-p and -N exclude each other");
 	if (signed_boot && !dir)
-		return cli_usage_error("rpiboot -s needs -d DIR (for bootcode.sig)");
+		return cli_usage_error("-s needs -d DIR (for bootcode.sig)");
 	if (signed_boot && !signed_boot_marker_present(dir))
-		return cli_usage_error("rpiboot -s: '%s/bootsig.bin' not found (rpiboot requires it "
+		return cli_usage_error("-s: '%s/bootsig.bin' not found (rpiboot requires it "
 				       "with -s; the signature sent is '%s/bootcode.sig')",
 				       dir, dir);
 	if (dir && check_boot_dir(dir, true) != PV_OK)
-		return cli_usage_error("rpiboot: no 'bootcode' files found in '%s'", dir);
+		return cli_usage_error("no 'bootcode' files found in '%s'", dir);
 	if (path) {
 		run.ports = &path;
 		run.port_count = 1;

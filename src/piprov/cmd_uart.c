@@ -190,7 +190,7 @@ static int parse_until(const char *text, struct pv_uart_capture_options *options
 	return 0;
 }
 
-static int cmd_capture(int argc, char **argv, const struct cli_context *ctx)
+static int cmd_capture(int argc, char **argv, struct cli_context *ctx)
 {
 	static const struct option long_options[] = {
 		{ "baud", required_argument, NULL, 'b' },
@@ -240,11 +240,11 @@ static int cmd_capture(int argc, char **argv, const struct cli_context *ctx)
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error("uart capture: bad option");
+			return cli_usage_hint();
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error("uart capture: give one DEVICE, FILE or '-'");
+		return cli_usage_error("give one DEVICE, FILE or '-'");
 
 	if (save) {
 		/* written beside FILE and renamed at the end: never a half-written log */
@@ -306,7 +306,7 @@ out_abort_save:
 
 /* ---- parse / diagnose ---- */
 
-static int cmd_parse(int argc, char **argv, const struct cli_context *ctx)
+static int cmd_parse(int argc, char **argv, struct cli_context *ctx)
 {
 	static const struct option long_options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -322,11 +322,11 @@ static int cmd_parse(int argc, char **argv, const struct cli_context *ctx)
 			usage(stdout);
 			return CLI_EXIT_OK;
 		default:
-			return cli_usage_error("uart parse: bad option");
+			return cli_usage_hint();
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("uart parse: give at least one log FILE ('-' for stdin)");
+		return cli_usage_error("give at least one log FILE ('-' for stdin)");
 	report = malloc(sizeof(*report));
 	if (!report)
 		return cli_error("out of memory");
@@ -350,7 +350,7 @@ static int cmd_parse(int argc, char **argv, const struct cli_context *ctx)
 	return status;
 }
 
-static int cmd_diagnose(int argc, char **argv)
+static int cmd_diagnose(int argc, char **argv, struct cli_context *ctx)
 {
 	static const struct option long_options[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -360,15 +360,16 @@ static int cmd_diagnose(int argc, char **argv)
 	struct pv_uart_report *report;
 	int opt, rc;
 
+	(void)ctx;
 	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return CLI_EXIT_OK;
 		}
-		return cli_usage_error("uart diagnose: bad option");
+		return cli_usage_hint();
 	}
 	if (optind != argc - 1)
-		return cli_usage_error("uart diagnose: give one log FILE ('-' for stdin)");
+		return cli_usage_error("give one log FILE ('-' for stdin)");
 	report = malloc(sizeof(*report));
 	if (!report)
 		return cli_error("out of memory");
@@ -382,21 +383,14 @@ static int cmd_diagnose(int argc, char **argv)
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-int cmd_uart(int argc, char **argv, struct cli_context *ctx)
+void cmd_uart_usage(FILE *out)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "capture") == 0)
-		return cmd_capture(argc - 1, argv + 1, ctx);
-	if (strcmp(argv[1], "parse") == 0)
-		return cmd_parse(argc - 1, argv + 1, ctx);
-	if (strcmp(argv[1], "diagnose") == 0)
-		return cmd_diagnose(argc - 1, argv + 1);
-	return cli_usage_error("'uart %s' is not a command (capture, parse, diagnose)", argv[1]);
+	usage(out);
 }
+
+const struct cli_command cli_uart_commands[] = {
+	{ "capture", cmd_capture, "read a serial device (or file) until done", CLI_JSON | CLI_WAITS },
+	{ "parse", cmd_parse, "what a log says: serial, MAC, DHCP/TFTP steps", CLI_JSON },
+	{ "diagnose", cmd_diagnose, "why a network boot failed" },
+	{ NULL, NULL, NULL },
+};

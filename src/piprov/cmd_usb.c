@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "piprov/eeprom_config.h"
+#include "piprov/fileio.h"
 #include "piprov/text.h"
 #include "piprov/usb.h"
 #include "piprov/vpi.h"
@@ -195,7 +197,7 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 			usage(stdout);
 			return -1;
 		default:
-			return cli_usage_error("usb %s: bad option (see 'piprov usb --help')", sub);
+			return cli_usage_hint();
 		}
 		if (!is_flash && (opt == OPT_PRESET || opt == OPT_CONFIG || opt == OPT_IMAGE ||
 				  opt == OPT_RECOVERY || opt == OPT_FIRMWARE_DIR))
@@ -205,7 +207,7 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 	}
 	for (int i = optind; i < argc; i++) {
 		if (!is_flash || !strchr(argv[i], '=') || argv[i][0] == '=')
-			return cli_usage_error("usb %s: unexpected argument '%s'", sub, argv[i]);
+			return cli_usage_error("unexpected argument '%s'", argv[i]);
 		rc = add_to(a->settings, &a->setting_count, argv[i], "KEY=VALUE settings");
 		if (rc)
 			return rc;
@@ -217,6 +219,19 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 				       PV_INVENTORY_ENV);
 	if (a->overlay && !a->dir)
 		return cli_usage_error("-o/--overlay needs -d DIR (like rpiboot)");
+	/* What can be wrong before a board is known is found before waiting for one. */
+	if (a->flash.preset && pv_eeprom_preset_check(NULL, a->flash.preset) != PV_OK)
+		return cli_usage_error("--preset: %s", pv_last_error());
+	if (is_flash) {
+		const char *files[] = { a->flash.config_path, a->flash.image_path,
+					a->flash.recovery_path, a->flash.firmware_dir };
+		const char *names[] = { "--config", "--image", "--recovery", "--firmware-dir" };
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			if (files[i] && !pv_path_exists(files[i]))
+				return cli_error("%s '%s': no such file or folder", names[i],
+						 files[i]);
+	}
 	a->run.ports = a->ports;
 	a->run.virtual_specs = a->virtuals;
 	a->flash.settings = a->settings;
@@ -298,29 +313,17 @@ static int run_flash(struct usb_args *a, struct cli_context *ctx)
 	return status;
 }
 
-int cmd_usb(int argc, char **argv, struct cli_context *ctx)
+/* list, boot and flash share the options; sub says which one runs. argv[0] is the full
+ * command name. */
+static int usb_command(const char *sub, int argc, char **argv, struct cli_context *ctx)
 {
-	struct usb_args *a;
-	const char *sub;
+	struct usb_args *a = calloc(1, sizeof(*a));
 	int status;
 
-	if (argc < 2) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
-		usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(sub, "list") != 0 && strcmp(sub, "boot") != 0 && strcmp(sub, "flash") != 0)
-		return cli_usage_error("'usb %s' is not a command (list, boot, flash)", sub);
-	a = calloc(1, sizeof(*a));
 	if (!a)
 		return cli_error("out of memory");
 	usb_run_init(&a->run, ctx);
-	optind = 1;
-	status = parse(argc - 1, argv + 1, sub, a);
+	status = parse(argc, argv, sub, a);
 	if (status < 0) {
 		status = CLI_EXIT_OK; /* --help */
 	} else if (status == CLI_EXIT_OK) {
@@ -339,3 +342,30 @@ int cmd_usb(int argc, char **argv, struct cli_context *ctx)
 	free(a);
 	return status;
 }
+
+static int usb_list(int argc, char **argv, struct cli_context *ctx)
+{
+	return usb_command("list", argc, argv, ctx);
+}
+
+static int usb_boot(int argc, char **argv, struct cli_context *ctx)
+{
+	return usb_command("boot", argc, argv, ctx);
+}
+
+static int usb_flash(int argc, char **argv, struct cli_context *ctx)
+{
+	return usb_command("flash", argc, argv, ctx);
+}
+
+void cmd_usb_usage(FILE *out)
+{
+	usage(out);
+}
+
+const struct cli_command cli_usb_commands[] = {
+	{ "list", usb_list, "boards in USB boot mode", CLI_JSON },
+	{ "boot", usb_boot, "boot boards from a folder (rpiboot)", CLI_JSON | CLI_WAITS },
+	{ "flash", usb_flash, "flash and verify the bootloader EEPROM", CLI_JSON | CLI_WAITS },
+	{ NULL, NULL, NULL },
+};

@@ -1,6 +1,7 @@
 /* bootconf.txt line model: every byte kept (line endings per line, a missing final newline,
  * comments, sections), edits touch only the lines they must. Classification and scopes
  * follow the bootloader's config.txt-style parser (../shared/docs/eeprom-format.md §5). */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,31 +371,49 @@ int pv_eeprom_conf_merge(struct pv_eeprom_conf *conf, const struct pv_eeprom_con
 	return PV_OK;
 }
 
-int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
-			  struct pv_eeprom_conf **out)
+/* The preset folder: dir when given, else $PIPROV_FIRMWARE_TEMPLATES, which replaces the
+ * installed folder with no fallback behind it (a preset is then read from there or not at
+ * all), else the one beside the program (bin/../share/piprov), wherever it was installed
+ * or moved: no path of the build machine is compiled in. */
+static int preset_dir(const char *dir, const char *name, char *buf, size_t size,
+		      const char **out)
 {
-	char path[4096], installed[4096];
-	int n;
+	if (!dir || !*dir)
+		dir = getenv("PIPROV_FIRMWARE_TEMPLATES");
+	if (!dir || !*dir) {
+		if (pv_data_dir("firmware-templates", buf, size) != PV_OK)
+			return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
+				       "no preset '%s': the data folder is unknown (%s); set "
+				       "PIPROV_FIRMWARE_TEMPLATES", name, pv_last_error());
+		dir = buf;
+	}
+	*out = dir;
+	return PV_OK;
+}
 
+static int preset_name_check(const char *name)
+{
+	if (!name[0])
+		return pv_fail(PV_ERR_INVALID, "eeprom", "empty preset name");
 	for (const char *c = name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
 		      *c == '_'))
 			return pv_fail(PV_ERR_INVALID, "eeprom", "bad preset name '%.64s'", name);
+	return PV_OK;
+}
+
+int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const char *name,
+			  struct pv_eeprom_conf **out)
+{
+	char path[4096], installed[4096];
+	int n, rc = preset_name_check(name);
+
+	if (rc)
+		return rc;
 	if (!soc || !soc->eeprom_size)
 		return pv_fail(PV_ERR_INVALID, "eeprom", "presets need a SoC with an EEPROM");
-	/* $PIPROV_FIRMWARE_TEMPLATES replaces the installed folder, with no fallback behind
-	 * it: a preset is then read from there or not at all. */
-	if (!dir || !*dir)
-		dir = getenv("PIPROV_FIRMWARE_TEMPLATES");
-	if (!dir || !*dir) {
-		/* Beside the program (bin/../share/piprov), wherever it was installed or moved:
-		 * no path of the build machine is compiled in. */
-		if (pv_data_dir("firmware-templates", installed, sizeof(installed)) != PV_OK)
-			return pv_fail(PV_ERR_NOT_FOUND, "eeprom",
-				       "no preset '%s': the data folder is unknown (%s); set "
-				       "PIPROV_FIRMWARE_TEMPLATES", name, pv_last_error());
-		dir = installed;
-	}
+	if ((rc = preset_dir(dir, name, installed, sizeof(installed), &dir)))
+		return rc;
 	n = snprintf(path, sizeof(path), "%s/%s/%s.conf", dir, soc->chip, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return pv_fail(PV_ERR_TOO_BIG, "eeprom", "preset folder '%.256s...': path too long",
@@ -404,6 +423,60 @@ int pv_eeprom_preset_load(const char *dir, const struct pv_soc_info *soc, const 
 			       "no preset '%s' for %s (looked for %s/%s.conf under %s)", name,
 			       soc->name, soc->chip, name, dir);
 	return pv_eeprom_conf_load(path, out);
+}
+
+#define PRESET_NAMES_MAX 32
+
+/* Add the NAME of every NAME.conf in folder to names (sorted, no repeats). */
+static void collect_preset_names(const char *folder, char names[][64], size_t *count)
+{
+	DIR *d = opendir(folder);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) && *count < PRESET_NAMES_MAX) {
+		size_t len = strlen(e->d_name), at = 0;
+
+		if (len < 6 || len - 5 >= 64 || strcmp(e->d_name + len - 5, ".conf") != 0)
+			continue;
+		while (at < *count && strncmp(names[at], e->d_name, len - 5) < 0)
+			at++;
+		if (at < *count && strlen(names[at]) == len - 5 &&
+		    strncmp(names[at], e->d_name, len - 5) == 0)
+			continue;
+		memmove(names[at + 1], names[at], (*count - at) * sizeof(names[0]));
+		memcpy(names[at], e->d_name, len - 5);
+		names[at][len - 5] = '\0';
+		(*count)++;
+	}
+	closedir(d);
+}
+
+int pv_eeprom_preset_check(const char *dir, const char *name)
+{
+	size_t count = 0, len = 0;
+	char names[PRESET_NAMES_MAX + 1][64], path[4096], installed[4096];
+	char list[PRESET_NAMES_MAX * 66] = "";
+	const struct pv_soc_info *soc;
+	int rc = preset_name_check(name);
+
+	if (rc || (rc = preset_dir(dir, name, installed, sizeof(installed), &dir)))
+		return rc;
+	for (size_t i = 0; (soc = pv_soc_at(i)); i++) {
+		if (!soc->eeprom_size)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s.conf", dir, soc->chip, name);
+		if (pv_path_exists(path))
+			return PV_OK;
+		snprintf(path, sizeof(path), "%s/%s", dir, soc->chip);
+		collect_preset_names(path, names, &count);
+	}
+	for (size_t i = 0; i < count; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
+					names[i]);
+	return pv_fail(PV_ERR_NOT_FOUND, "eeprom", "no preset '%s' (%s%s)", name,
+		       count ? "presets: " : "no presets found under ", count ? list : dir);
 }
 
 /* ---- BOOT_ORDER ---- */

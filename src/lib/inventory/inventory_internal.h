@@ -44,6 +44,21 @@ int pv_inventory_record_set_field(struct pv_inventory_record *rec,
 
 /* Append a record, taking ownership of its allocations. */
 int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_record *rec);
+/* The index (unique.c): dropped (rebuilt on next use), or told that rec changed in place;
+ * gave_up_values: rec may have released an IP or host name (allocation restarts from the
+ * bottom of the pool). */
+void pv_inventory_index_free(struct pv_inventory *inv);
+void pv_inventory_index_note(struct pv_inventory *inv, const struct pv_inventory_record *rec,
+			     bool gave_up_values);
+/* Allocation cursors kept with the index (merge.c): the lowest pool address or pattern
+ * number not known to be taken; 0 when nothing is known. */
+uint32_t pv_inventory_index_ip_hint(struct pv_inventory *inv, uint32_t first, uint32_t last);
+void pv_inventory_index_set_ip_hint(struct pv_inventory *inv, uint32_t first, uint32_t last,
+				    uint32_t next);
+unsigned pv_inventory_index_name_hint(struct pv_inventory *inv, const char *pattern);
+void pv_inventory_index_set_name_hint(struct pv_inventory *inv, const char *pattern,
+				      unsigned next);
+
 /* How many records a serial matches (8-digit queries match on the low 32 bits; a 16-digit
  * query matches a 16-digit record exactly or an 8-digit one on its low bits). */
 size_t pv_inventory_match_serial(struct pv_inventory *inv, uint64_t serial, int digits,

@@ -151,9 +151,9 @@ static void add_conflict(struct pv_inventory_report *report, enum pv_inventory_c
 		break;
 	case PV_CONFLICT_SERIAL8_COLLISION:
 		snprintf(message, sizeof(message),
-			 "board '%s' and board '%s' share the 8-digit TFTP serial '%s': give one "
-			 "of them tftp_prefix=mac or a string prefix",
-			 serial, other_serial, new_text);
+			 "board '%s': TFTP folder '%s' already belongs to board '%s' (not "
+			 "recorded): give one of them tftp_prefix=mac or a string prefix",
+			 serial, new_text, other_serial);
 		break;
 	case PV_CONFLICT_SERIAL_AMBIGUOUS:
 		snprintf(message, sizeof(message),
@@ -164,35 +164,15 @@ static void add_conflict(struct pv_inventory_report *report, enum pv_inventory_c
 	pv_strlcpy(c->message, message, sizeof(c->message));
 }
 
-/* Another board (not target) holding the same MAC, IP or host name. */
-static const struct pv_inventory_record *holder(const struct pv_inventory *inv,
-						const struct pv_inventory_record *target,
-						const struct pv_inventory_record *rec,
-						enum pv_inventory_fact fact)
+/* The uniqueness rule a fact falls under, or PV_UNIQUE_COUNT. */
+static enum pv_unique_rule fact_rule(enum pv_inventory_fact fact)
 {
-	for (size_t i = 0; i < inv->count; i++) {
-		const struct pv_inventory_record *other = &inv->records[i];
-
-		if (other == target)
-			continue;
-		switch (fact) {
-		case PV_FACT_MAC:
-			if (other->has_mac && memcmp(other->mac, rec->mac, 6) == 0)
-				return other;
-			break;
-		case PV_FACT_IP:
-			if (other->has_ip && other->ip == rec->ip)
-				return other;
-			break;
-		case PV_FACT_HOSTNAME:
-			if (strcmp(other->hostname, rec->hostname) == 0)
-				return other;
-			break;
-		default:
-			break;
-		}
+	switch (fact) {
+	case PV_FACT_MAC: return PV_UNIQUE_MAC;
+	case PV_FACT_IP: return PV_UNIQUE_IP;
+	case PV_FACT_HOSTNAME: return PV_UNIQUE_HOSTNAME;
+	default: return PV_UNIQUE_COUNT;
 	}
-	return NULL;
 }
 
 static bool fact_equal(const struct pv_inventory_record *a, const struct pv_inventory_record *b,
@@ -201,8 +181,28 @@ static bool fact_equal(const struct pv_inventory_record *a, const struct pv_inve
 	char ta[PV_INVENTORY_VALUE_MAX], tb[PV_INVENTORY_VALUE_MAX];
 	struct pv_inventory_record merged;
 
-	if (fact == PV_FACT_SERIAL)
+	/* Values compared as values: formatting both as text per fact was most of a merge
+	 * that changes nothing (re-importing 100,000 boards). */
+	switch (fact) {
+	case PV_FACT_SERIAL:
 		return a->serial == b->serial && a->serial_digits == b->serial_digits;
+	case PV_FACT_MAC:
+		return a->has_mac == b->has_mac && memcmp(a->mac, b->mac, 6) == 0;
+	case PV_FACT_WIFI_MAC:
+		return a->has_wifi_mac == b->has_wifi_mac && memcmp(a->wifi_mac, b->wifi_mac, 6) == 0;
+	case PV_FACT_BT_MAC:
+		return a->has_bt_mac == b->has_bt_mac && memcmp(a->bt_mac, b->bt_mac, 6) == 0;
+	case PV_FACT_REVISION:
+		return a->has_revision == b->has_revision && a->revision == b->revision;
+	case PV_FACT_UUID: return strcmp(a->uuid, b->uuid) == 0;
+	case PV_FACT_HOSTNAME: return strcmp(a->hostname, b->hostname) == 0;
+	case PV_FACT_IP: return a->has_ip == b->has_ip && a->ip == b->ip;
+	case PV_FACT_BOOT_ORDER:
+		return a->has_boot_order == b->has_boot_order && a->boot_order == b->boot_order;
+	case PV_FACT_CONFIG_HASH: return strcmp(a->config_hash, b->config_hash) == 0;
+	default:
+		break;
+	}
 	if (fact == PV_FACT_BOOTLOADER) {
 		/* b is equal when it adds nothing new to a. */
 		merged = *a;
@@ -301,106 +301,55 @@ invalid:
 		       text);
 }
 
-static int allocate_ip(const struct pv_inventory *inv, const struct pv_inventory_alloc *alloc,
+/* The lowest free address of the pool, through the index (a cursor kept with it makes a
+ * batch of new boards linear: addresses below it are known to be taken). */
+static int allocate_ip(struct pv_inventory *inv, const struct pv_inventory_alloc *alloc,
 		       struct pv_inventory_record *work)
 {
-	size_t size = (size_t)(alloc->pool_last - alloc->pool_first) + 1;
-	unsigned char *used = calloc((size + 7) / 8, 1);
-
-	if (!used)
-		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	for (size_t i = 0; i < inv->count; i++) {
-		const struct pv_inventory_record *r = &inv->records[i];
-		if (r->has_ip && r->ip >= alloc->pool_first && r->ip <= alloc->pool_last) {
-			size_t bit = r->ip - alloc->pool_first;
-			used[bit / 8] |= (unsigned char)(1u << (bit % 8));
-		}
-	}
+	uint32_t ip = pv_inventory_index_ip_hint(inv, alloc->pool_first, alloc->pool_last);
 	/* Without a prefix every .0 and .255 is skipped (as in any /24 the pool crosses). */
 	uint32_t host_mask = 0xffffffffu >> (alloc->pool_prefix ? alloc->pool_prefix : 24);
 
-	for (size_t bit = 0; bit < size; bit++) {
+	if (ip < alloc->pool_first)
+		ip = alloc->pool_first;
+	for (;; ip++) {
 		/* Skip the network and broadcast addresses of the pool's network, which a user
 		 * may have written as .0-.255. */
-		uint32_t ip = alloc->pool_first + (uint32_t)bit;
-		if ((ip & host_mask) == 0 || (ip & host_mask) == host_mask)
-			continue;
-		if (!(used[bit / 8] & (1u << (bit % 8)))) {
+		if ((ip & host_mask) != 0 && (ip & host_mask) != host_mask) {
 			work->ip = ip;
 			work->has_ip = true;
-			free(used);
-			return PV_OK;
+			if (!pv_inventory_clash(inv, work, NULL, PV_UNIQUE_IP)) {
+				pv_inventory_index_set_ip_hint(inv, alloc->pool_first,
+							       alloc->pool_last, ip);
+				return PV_OK;
+			}
 		}
+		if (ip == alloc->pool_last)
+			break;
 	}
-	free(used);
+	work->has_ip = false;
+	work->ip = 0;
 	return pv_fail(PV_ERR_NO_SPACE, "inventory", "the IP pool has no free address left");
 }
 
-/* The pattern's number in name, or 0 when name was not made by the pattern. */
-static unsigned pattern_index(const char *pattern, const char *name)
-{
-	const char *pct = strchr(pattern, '%');
-	const char *conv, *suffix;
-	size_t prefix_len, suffix_len, name_len = strlen(name), digits;
-	char again[PV_INVENTORY_VALUE_MAX];
-	unsigned long n = 0;
-
-	if (!pct)
-		return 0;
-	prefix_len = (size_t)(pct - pattern);
-	for (conv = pct + 1; *conv && *conv != 'd' && *conv != 'u'; conv++)
-		;
-	if (!*conv)
-		return 0;
-	suffix = conv + 1;
-	suffix_len = strlen(suffix);
-	if (name_len <= prefix_len + suffix_len || strncmp(name, pattern, prefix_len) != 0 ||
-	    strcmp(name + name_len - suffix_len, suffix) != 0)
-		return 0;
-	digits = name_len - prefix_len - suffix_len;
-	if (digits > 9)
-		return 0;
-	for (size_t i = 0; i < digits; i++) {
-		char c = name[prefix_len + i];
-		if (c < '0' || c > '9')
-			return 0;
-		n = n * 10 + (unsigned long)(c - '0');
-	}
-	if (n == 0 || !pattern_name(pattern, (unsigned)n, again) || strcmp(again, name) != 0)
-		return 0;
-	return (unsigned)n;
-}
-
-static int allocate_hostname(const struct pv_inventory *inv,
-			     const struct pv_inventory_alloc *alloc,
+static int allocate_hostname(struct pv_inventory *inv, const struct pv_inventory_alloc *alloc,
 			     struct pv_inventory_record *work)
 {
-	size_t limit = inv->count + 2;
-	unsigned char *used = calloc(limit, 1);
+	unsigned n = pv_inventory_index_name_hint(inv, alloc->hostname_pattern);
 
-	if (!used)
-		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	for (size_t i = 0; i < inv->count; i++) {
-		unsigned n = pattern_index(alloc->hostname_pattern, inv->records[i].hostname);
-		if (n && n < limit)
-			used[n] = 1;
-	}
-	for (size_t n = 1; n < limit; n++) {
+	/* Every board holds at most one name: among count + 1 numbers one is free. */
+	for (n = n ? n : 1; n <= inv->count + 1; n++) {
 		char name[PV_INVENTORY_VALUE_MAX];
-		if (used[n])
-			continue;
-		if (!pattern_name(alloc->hostname_pattern, (unsigned)n, name))
+
+		if (!pattern_name(alloc->hostname_pattern, n, name))
 			break;
-		/* Someone may have typed that name on another board by hand. */
+		/* Taken by the pattern or typed on another board by hand. */
 		pv_strlcpy(work->hostname, name, sizeof(work->hostname));
-		if (holder(inv, NULL, work, PV_FACT_HOSTNAME)) {
-			work->hostname[0] = '\0';
+		if (pv_inventory_clash(inv, work, NULL, PV_UNIQUE_HOSTNAME))
 			continue;
-		}
-		free(used);
+		pv_inventory_index_set_name_hint(inv, alloc->hostname_pattern, n);
 		return PV_OK;
 	}
-	free(used);
 	work->hostname[0] = '\0';
 	return pv_fail(PV_ERR_NO_SPACE, "inventory", "hostname pattern '%s' has no free name left",
 		       alloc->hostname_pattern);
@@ -415,11 +364,6 @@ static void mark_set(struct pv_inventory_record *work, enum pv_inventory_fact fa
 	rep->facts_set |= 1u << fact;
 }
 
-static bool conflict_blocks(enum pv_inventory_conflict_kind kind)
-{
-	return kind != PV_CONFLICT_SERIAL8_COLLISION;
-}
-
 int pv_inventory_merge(struct pv_inventory *inv, const struct pv_inventory_record *rec,
 		       const struct pv_inventory_upsert_opts *opts,
 		       struct pv_inventory_report *report)
@@ -428,6 +372,7 @@ int pv_inventory_merge(struct pv_inventory *inv, const struct pv_inventory_recor
 	struct pv_inventory_record *target = NULL, work;
 	struct pv_inventory_report *rep = report ? report : &local;
 	int64_t now = opts->now ? opts->now : (int64_t)time(NULL);
+	const struct pv_inventory_record *other_dir;
 	size_t matches, blocking = 0;
 	char text[PV_INVENTORY_VALUE_MAX], old[PV_INVENTORY_VALUE_MAX];
 	int rc;
@@ -473,15 +418,6 @@ int pv_inventory_merge(struct pv_inventory *inv, const struct pv_inventory_recor
 		work.serial_digits = rec->serial_digits;
 		mark_set(&work, PV_FACT_SERIAL, opts->source, now, rep);
 		rep->created = true;
-		/* Two boards whose low 32 bits agree ask for the same TFTP folder. */
-		for (size_t i = 0; i < inv->count; i++) {
-			if ((uint32_t)inv->records[i].serial == (uint32_t)rec->serial) {
-				pv_inventory_serial8(rec, text);
-				add_conflict(rep, PV_CONFLICT_SERIAL8_COLLISION, PV_FACT_SERIAL, rec,
-					     &inv->records[i], text, text);
-				break;
-			}
-		}
 	}
 
 	for (size_t f = 0; f < PV_FACT_COUNT; f++) {
@@ -508,8 +444,8 @@ int pv_inventory_merge(struct pv_inventory *inv, const struct pv_inventory_recor
 			rep->facts_refreshed |= 1u << fact;
 			continue;
 		}
-		if (fact == PV_FACT_MAC || fact == PV_FACT_IP || fact == PV_FACT_HOSTNAME) {
-			other = holder(inv, target, rec, fact);
+		if (fact_rule(fact) != PV_UNIQUE_COUNT) {
+			other = pv_inventory_clash(inv, rec, target, fact_rule(fact));
 			if (other) {
 				fact_text(rec, fact, text);
 				add_conflict(rep,
@@ -562,21 +498,44 @@ int pv_inventory_merge(struct pv_inventory *inv, const struct pv_inventory_recor
 		mark_set(&work, PV_FACT_HOSTNAME, opts->source, now, rep);
 	}
 
+	/* The folder the bootloader asks the TFTP server for must be this board's alone. */
+	other_dir = pv_inventory_clash(inv, &work, target, PV_UNIQUE_TFTP_DIR);
+	if (other_dir && target && (rep->facts_set & (1u << PV_FACT_TFTP_PREFIX))) {
+		/* The captured prefix is what clashes: this board keeps its own. */
+		pv_inventory_tftp_dir(&work, text);
+		add_conflict(rep, PV_CONFLICT_SERIAL8_COLLISION, PV_FACT_TFTP_PREFIX, &work,
+			     other_dir, "", text);
+		blocking++;
+		copy_fact(&work, target, PV_FACT_TFTP_PREFIX);
+		work.seen[PV_FACT_TFTP_PREFIX] = target->seen[PV_FACT_TFTP_PREFIX];
+		rep->facts_set &= ~(1u << PV_FACT_TFTP_PREFIX);
+		other_dir = pv_inventory_clash(inv, &work, target, PV_UNIQUE_TFTP_DIR);
+	}
+	if (other_dir) {
+		/* A board cannot be recorded without a folder of its own (the file would break
+		 * the rule and no longer load). */
+		pv_inventory_tftp_dir(&work, text);
+		add_conflict(rep, PV_CONFLICT_SERIAL8_COLLISION, PV_FACT_SERIAL, &work, other_dir,
+			     "", text);
+		rc = pv_fail(PV_ERR_CONFLICT, "inventory", "%s",
+			     rep->conflicts[rep->n_conflicts <= PV_INVENTORY_MAX_CONFLICTS
+						    ? rep->n_conflicts - 1
+						    : PV_INVENTORY_MAX_CONFLICTS - 1].message);
+		goto out_release_work;
+	}
+
 	if (blocking && (opts->flags & PV_UPSERT_STRICT)) {
-		rc = pv_fail(PV_ERR_CONFLICT, "inventory", "%zu conflicts", blocking);
-		for (size_t i = 0; i < rep->n_conflicts && i < PV_INVENTORY_MAX_CONFLICTS; i++) {
-			if (conflict_blocks(rep->conflicts[i].kind)) {
-				rc = pv_fail(PV_ERR_CONFLICT, "inventory", "%s",
-					     rep->conflicts[i].message);
-				break;
-			}
-		}
+		rc = pv_fail(PV_ERR_CONFLICT, "inventory", "%s", rep->conflicts[0].message);
 		goto out_release_work;
 	}
 	pv_inventory_serial_text(&work, rep->serial);
 	if (target) {
+		bool gave_up = (target->has_ip && (!work.has_ip || work.ip != target->ip)) ||
+			       (target->hostname[0] && strcmp(work.hostname, target->hostname));
+
 		pv_inventory_record_release(target);
 		*target = work;
+		pv_inventory_index_note(inv, target, gave_up);
 	} else {
 		rc = pv_inventory_append_record(inv, &work);
 		if (rc)
@@ -643,8 +602,8 @@ int pv_inventory_set(struct pv_inventory *inv, const char *board, const char *co
 			memset(&work.seen[fact], 0, sizeof(work.seen[fact]));
 			continue;
 		}
-		if (fact == PV_FACT_MAC || fact == PV_FACT_IP || fact == PV_FACT_HOSTNAME) {
-			other = holder(inv, target, &work, fact);
+		if (fact_rule(fact) != PV_UNIQUE_COUNT) {
+			other = pv_inventory_clash(inv, &work, target, fact_rule(fact));
 			if (other) {
 				fact_text(&work, fact, text);
 				pv_inventory_serial_text(other, other_serial);
@@ -658,8 +617,22 @@ int pv_inventory_set(struct pv_inventory *inv, const char *board, const char *co
 		work.seen[fact].first_seen = now;
 		work.seen[fact].last_seen = now;
 	}
+	/* A new prefix (or MAC, under the mac prefix) may name another board's folder. */
+	{
+		const struct pv_inventory_record *other =
+			pv_inventory_clash(inv, &work, target, PV_UNIQUE_TFTP_DIR);
+		char clash[512];
+
+		if (other) {
+			pv_inventory_clash_text(PV_UNIQUE_TFTP_DIR, &work, other, clash,
+						sizeof(clash));
+			rc = pv_fail(PV_ERR_CONFLICT, "inventory", "%s", clash);
+			goto out_release_work;
+		}
+	}
 	pv_inventory_record_release(target);
 	*target = work;
+	pv_inventory_index_note(inv, target, true);
 	return PV_OK;
 
 out_release_work:

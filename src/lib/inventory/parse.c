@@ -755,56 +755,6 @@ static int parse_boards(struct lexer *lx, struct pv_inventory *inv, struct pv_bu
 	}
 }
 
-struct serial_line {
-	uint64_t serial;
-	int digits;
-	unsigned line;
-};
-
-static int compare_serial_line(const void *a, const void *b)
-{
-	const struct serial_line *x = a, *y = b;
-
-	if (x->serial != y->serial)
-		return x->serial < y->serial ? -1 : 1;
-	if (x->digits != y->digits)
-		return x->digits < y->digits ? -1 : 1;
-	return x->line < y->line ? -1 : x->line > y->line;
-}
-
-/* Sorting keeps this O(n log n) for 100,000 boards. */
-static int check_duplicates(const struct pv_inventory *inv, const unsigned *lines,
-			    const char *name)
-{
-	struct serial_line *keys;
-	int rc = PV_OK;
-
-	if (inv->count < 2)
-		return PV_OK;
-	keys = malloc(inv->count * sizeof(*keys));
-	if (!keys)
-		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
-	for (size_t i = 0; i < inv->count; i++) {
-		keys[i].serial = inv->records[i].serial;
-		keys[i].digits = inv->records[i].serial_digits;
-		keys[i].line = lines[i];
-	}
-	qsort(keys, inv->count, sizeof(*keys), compare_serial_line);
-	for (size_t i = 1; i < inv->count; i++) {
-		if (keys[i].serial == keys[i - 1].serial && keys[i].digits == keys[i - 1].digits) {
-			char serial[17];
-
-			pv_serial_format(keys[i].serial, keys[i].digits, serial);
-			rc = pv_fail(PV_ERR_FORMAT, "inventory",
-				     "'%s': line %u: serial '%s' is already used by the board at "
-				     "line %u", name, keys[i].line, serial, keys[i - 1].line);
-			break;
-		}
-	}
-	free(keys);
-	return rc;
-}
-
 /* The file: "version = 1;" and "boards = ( ... );" in any order. size_hint: the text's
  * length when known, to size the records array once. */
 static int parse_text(struct lexer *lx, size_t size_hint, struct pv_inventory *inv)
@@ -863,7 +813,7 @@ static int parse_text(struct lexer *lx, size_t size_hint, struct pv_inventory *i
 		rc = pv_fail(PV_ERR_FORMAT, "inventory", "'%s': no 'version = %d;' line", lx->file,
 			     PV_INVENTORY_FORMAT_VERSION);
 	if (!rc)
-		rc = check_duplicates(&parsed, (const unsigned *)lines.data, lx->file);
+		rc = pv_inventory_check_unique(&parsed, (const unsigned *)lines.data, lx->file);
 	if (rc)
 		goto out_release;
 out_done:

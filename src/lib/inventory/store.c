@@ -24,6 +24,7 @@ void pv_inventory_init(struct pv_inventory *inv)
 	inv->records = NULL;
 	inv->count = 0;
 	inv->cap = 0;
+	inv->index = NULL;
 }
 
 void pv_inventory_release(struct pv_inventory *inv)
@@ -33,6 +34,7 @@ void pv_inventory_release(struct pv_inventory *inv)
 	for (size_t i = 0; i < inv->count; i++)
 		pv_inventory_record_release(&inv->records[i]);
 	free(inv->records);
+	pv_inventory_index_free(inv);
 	pv_inventory_init(inv);
 }
 
@@ -48,6 +50,21 @@ void pv_inventory_hint_huge(void *data, size_t size)
 		madvise((void *)start, end - start, MADV_HUGEPAGE);
 }
 
+int pv_inventory_reserve(struct pv_inventory *inv, size_t records)
+{
+	struct pv_inventory_record *grown;
+
+	if (records <= inv->cap)
+		return PV_OK;
+	grown = realloc(inv->records, records * sizeof(*grown));
+	if (!grown)
+		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
+	inv->records = grown;
+	inv->cap = records;
+	pv_inventory_hint_huge(grown, records * sizeof(*grown));
+	return PV_OK;
+}
+
 /* Takes ownership of rec's allocations. */
 int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_record *rec)
 {
@@ -59,6 +76,7 @@ int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_rec
 			return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
 		inv->records = records;
 		inv->cap = cap;
+		pv_inventory_hint_huge(records, cap * sizeof(*records));
 	}
 	inv->records[inv->count++] = *rec;
 	return PV_OK;
@@ -70,41 +88,12 @@ int pv_inventory_remove(struct pv_inventory *inv, struct pv_inventory_record *re
 
 	if (rec < inv->records || index >= inv->count)
 		return pv_fail(PV_ERR_INVALID, "inventory", "record is not in this inventory");
+	pv_inventory_index_free(inv); /* record numbers after it move */
 	pv_inventory_record_release(rec);
 	memmove(&inv->records[index], &inv->records[index + 1],
 		(inv->count - index - 1) * sizeof(*rec));
 	inv->count--;
 	return PV_OK;
-}
-
-static bool serial_matches(const struct pv_inventory_record *rec, uint64_t serial, int digits)
-{
-	if (digits == 16 && rec->serial_digits == 16)
-		return rec->serial == serial;
-	return (uint32_t)rec->serial == (uint32_t)serial;
-}
-
-/* Number of records the serial matches; *first gets the first. */
-size_t pv_inventory_match_serial(struct pv_inventory *inv, uint64_t serial, int digits,
-				 struct pv_inventory_record **first)
-{
-	size_t n = 0;
-
-	*first = NULL;
-	for (size_t i = 0; i < inv->count; i++) {
-		struct pv_inventory_record *rec = &inv->records[i];
-
-		if (!serial_matches(rec, serial, digits))
-			continue;
-		/* An exact 16-digit match wins over 8-digit partial ones. */
-		if (digits == 16 && rec->serial_digits == 16) {
-			*first = rec;
-			return 1;
-		}
-		if (n++ == 0)
-			*first = rec;
-	}
-	return n;
 }
 
 struct pv_inventory_record *pv_inventory_find_serial(struct pv_inventory *inv, uint64_t serial,
@@ -113,14 +102,6 @@ struct pv_inventory_record *pv_inventory_find_serial(struct pv_inventory *inv, u
 	struct pv_inventory_record *rec;
 
 	return pv_inventory_match_serial(inv, serial, digits, &rec) == 1 ? rec : NULL;
-}
-
-struct pv_inventory_record *pv_inventory_find_mac(struct pv_inventory *inv, const uint8_t mac[6])
-{
-	for (size_t i = 0; i < inv->count; i++)
-		if (inv->records[i].has_mac && memcmp(inv->records[i].mac, mac, 6) == 0)
-			return &inv->records[i];
-	return NULL;
 }
 
 struct pv_inventory_record *pv_inventory_lookup(struct pv_inventory *inv, const char *key)

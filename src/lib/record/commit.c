@@ -25,6 +25,8 @@ static int merge_batch(struct pv_inventory *inv, void *user)
 	const struct pv_record_opts *opts = call->opts;
 
 	memset(&call->summary, 0, sizeof(call->summary));
+	if (pv_inventory_reserve(inv, inv->count + call->batch->count))
+		return PV_ERR_NOMEM;
 	for (size_t i = 0; i < call->batch->count; i++) {
 		struct pv_inventory_upsert_opts upsert = {
 			.source = call->batch->sources[i],

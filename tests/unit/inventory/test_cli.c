@@ -88,7 +88,8 @@ static void test_commands(void **state)
 			    "10.0.0.11");
 	json_decref(list);
 	expect(&out, 0, run(&out, "export ethers"), "2c:cf:67:70:76:f3 10.0.0.11");
-	expect(&out, 1, run(&out, "export bind"), "'bind' is not an export format");
+	/* An unknown format is a usage error (2), like any other bad word of a command line. */
+	expect(&out, 2, run(&out, "export bind"), "'bind' is not an export format");
 	/* the network options: bad values are usage errors (exit 2) or named failures */
 	expect(&out, 2, run(&out, "export kea --prefix-len 31"), "--prefix-len: '31'");
 	expect(&out, 2, run(&out, "export kea --gateway 10.0.0"), "--gateway: '10.0.0'");
@@ -104,7 +105,9 @@ static void test_commands(void **state)
 	       "2c:cf:67:70:76:f3,set:rpi,10.0.0.11");
 	expect(&out, 1, run(&out, "export tinkerbell --namespace 'a\"b: c'"),
 	       "namespace 'a\"b: c' is not a Kubernetes namespace");
-	expect(&out, 2, run(&out, "frobnicate"), "not an inventory command");
+	expect(&out, 2, run(&out, "frobnicate"),
+	       "piprov inventory: 'frobnicate' is not a command (add, set, rm, show, list, "
+	       "import, export)\nTry 'piprov inventory --help'.");
 	expect(&out, 0, run(&out, "rm 2c:cf:67:70:76:f3"), "");
 	expect(&out, 1, run(&out, "rm 0c8f7e5cbd989ae1"), "no board '0c8f7e5cbd989ae1'");
 	expect(&out, 0, run(&out, "list"), "node-01");

@@ -138,11 +138,20 @@ static void test_conflicts(void **state)
 	opts.flags = PV_UPSERT_OVERWRITE;
 	assert_int_equal(pv_inventory_merge(&inv, &a2, &opts, &rep), PV_OK);
 	assert_int_equal(inv.records[0].mac[5], 0x99);
-	/* Same low 32 bits, different board: both kept, collision reported. */
+	/* Same low 32 bits, different board, both on the default TFTP prefix: both would ask
+	 * for folder aaaaaaaa, so the new one is not recorded (issue 15 item 5: the export gave
+	 * both the same folder and NFS root). With a prefix of its own it is. */
 	opts.flags = 0;
+	assert_int_equal(pv_inventory_merge(&inv, &c, &opts, &rep), PV_ERR_CONFLICT);
+	assert_int_equal(inv.count, 2);
+	assert_int_equal(rep.conflicts[0].kind, PV_CONFLICT_SERIAL8_COLLISION);
+	assert_non_null(strstr(pv_last_error(), "TFTP folder 'aaaaaaaa'"));
+	assert_non_null(strstr(pv_last_error(), "10000000aaaaaaaa"));
+	assert_int_equal(pv_inventory_record_set(&c, "tftp_prefix", "string"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&c, "tftp_prefix_str", "c-folder"), PV_OK);
 	assert_int_equal(pv_inventory_merge(&inv, &c, &opts, &rep), PV_OK);
 	assert_int_equal(inv.count, 3);
-	assert_int_equal(rep.conflicts[0].kind, PV_CONFLICT_SERIAL8_COLLISION);
+	assert_int_equal(rep.n_conflicts, 0);
 	pv_inventory_release(&inv);
 	pv_inventory_record_release(&a);
 	pv_inventory_record_release(&a2);
@@ -239,6 +248,94 @@ static void test_upsert_file(void **state)
 	free(path);
 	pv_test_rmtree(dir);
 	free(dir);
+}
+
+/* issue 15 item 5: the loader checked only serials, so a hand-edited file where two boards
+ * share a MAC, IP or host name (or a TFTP folder: an 8-digit serial beside its 16-digit
+ * board, two serials with the same low 32 bits) loaded, exported the duplicates, and `add`
+ * rewrote it keeping them. One rule set, checked on load, naming the file and both lines. */
+static void test_uniqueness_rules_on_load_name_both_lines(void **state)
+{
+	static const struct {
+		const char *second; /* the board at line 4, after serial 10000000aaaaaaaa ... */
+		const char *says;
+	} cases[] = {
+		{ "serial = \"10000000bbbbbbbb\"; mac = \"dc:a6:32:00:00:01\";",
+		  "line 4: board '10000000bbbbbbbb': mac 'dc:a6:32:00:00:01' already belongs to "
+		  "board '10000000aaaaaaaa' (the board at line 3)" },
+		{ "serial = \"10000000bbbbbbbb\"; ip = \"10.0.0.5\";", "ip '10.0.0.5' already belongs" },
+		{ "serial = \"10000000bbbbbbbb\"; hostname = \"NODE01\";",
+		  "hostname 'NODE01' already belongs" },
+		{ "serial = \"aaaaaaaa\";", "line 4: board 'aaaaaaaa' and board '10000000aaaaaaaa' "
+					     "are one serial" },
+		{ "serial = \"20000000aaaaaaaa\";",
+		  "TFTP folder 'aaaaaaaa' already belongs to board '10000000aaaaaaaa'" },
+		{ "serial = \"10000000bbbbbbbb\"; tftp_prefix = \"string\"; tftp_prefix_str = "
+		  "\"aaaaaaaa\";", "TFTP folder 'aaaaaaaa'" },
+	};
+	const char *first = "version = 1;\nboards = (\n { serial = \"10000000aaaaaaaa\"; mac = "
+			    "\"dc:a6:32:00:00:01\"; ip = \"10.0.0.5\"; hostname = \"node01\"; },\n";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL;
+
+		assert_true(asprintf(&text, "%s { %s }\n);\n", first, cases[i].second) > 0);
+		expect_parse_error(text, cases[i].says);
+		expect_parse_error(text, "'bad.cfg': line 4: ");
+		free(text);
+	}
+	/* Not clashes: another prefix gives 20000000aaaaaaaa its own folder; a board on the mac
+	 * prefix without a MAC has none. */
+	{
+		const char *ok = "version = 1;\nboards = (\n { serial = \"10000000aaaaaaaa\"; },\n"
+				 " { serial = \"20000000aaaaaaaa\"; tftp_prefix = \"mac\"; "
+				 "mac = \"dc:a6:32:00:00:02\"; },\n { serial = \"30000000aaaaaaaa\"; "
+				 "tftp_prefix = \"mac\"; }\n);\n";
+		struct pv_inventory inv;
+
+		assert_int_equal(pv_inventory_parse(ok, strlen(ok), "ok.cfg", &inv), PV_OK);
+		assert_int_equal(inv.count, 3);
+		pv_inventory_release(&inv);
+	}
+}
+
+/* The same rules through add (strict merge) and set: the value is refused naming the
+ * board that holds it, nothing changes. */
+static void test_uniqueness_rules_on_add_and_set(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_record a = board("10000000aaaaaaaa", "dc:a6:32:00:00:01");
+	struct pv_inventory_record b = board("10000000bbbbbbbb", "dc:a6:32:00:00:02");
+	struct pv_inventory_record dup = board("10000000cccccccc", NULL);
+	struct pv_inventory_upsert_opts strict = { .source = PV_INVENTORY_SOURCE_MANUAL, .now = NOW,
+						   .flags = PV_UPSERT_STRICT };
+	const char *set_prefix[] = { "tftp_prefix=string", "tftp_prefix_str=aaaaaaaa" };
+	const char *set_host[] = { "hostname=Node-A" };
+	const char *set_mac[] = { "mac=dc:a6:32:00:00:01" };
+
+	(void)state;
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_record_set(&a, "hostname", "node-a"), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &a, &strict, NULL), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &b, &strict, NULL), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&dup, "hostname", "NODE-A"), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &dup, &strict, NULL), PV_ERR_CONFLICT);
+	assert_non_null(strstr(pv_last_error(), "10000000aaaaaaaa"));
+	assert_int_equal(inv.count, 2);
+	assert_int_equal(pv_inventory_set(&inv, "10000000bbbbbbbb", set_host, 1, NOW),
+			 PV_ERR_CONFLICT);
+	assert_int_equal(pv_inventory_set(&inv, "10000000bbbbbbbb", set_mac, 1, NOW),
+			 PV_ERR_CONFLICT);
+	assert_int_equal(pv_inventory_set(&inv, "10000000bbbbbbbb", set_prefix, 2, NOW),
+			 PV_ERR_CONFLICT);
+	assert_non_null(strstr(pv_last_error(), "TFTP folder 'aaaaaaaa'"));
+	assert_false(inv.records[1].has_tftp_prefix);
+	assert_string_equal(inv.records[1].hostname, "");
+	pv_inventory_release(&inv);
+	pv_inventory_record_release(&a);
+	pv_inventory_record_release(&b);
+	pv_inventory_record_release(&dup);
 }
 
 /* Whether another process would find "<path>.lock" write-locked (F_GETLK from a child: a
@@ -343,6 +440,8 @@ int main(void)
 		cmocka_unit_test(test_allocation),   cmocka_unit_test(test_upsert_file),
 		cmocka_unit_test(test_libconfig_reads_output),
 		cmocka_unit_test(test_inventory_lock_and_write_through_symlink),
+		cmocka_unit_test(test_uniqueness_rules_on_load_name_both_lines),
+		cmocka_unit_test(test_uniqueness_rules_on_add_and_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

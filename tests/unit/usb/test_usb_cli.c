@@ -30,10 +30,33 @@ static void test_exit_statuses(void **state)
 	/* 0: every board verified; the table lists them. */
 	assert_int_equal(run("usb flash --virtual pi4 --virtual pi5 --preset network", &out, 0), 0);
 	assert_non_null(strstr(pv_buf_str(&out), "2 succeeded, 0 failed"));
-	/* 1: a board failed (unknown preset: nothing is sent), with the reason in the table. */
-	assert_int_equal(run("usb flash --virtual pi4 --preset no-such-preset", &out, 0), 1);
-	assert_non_null(strstr(pv_buf_str(&out), "failed"));
-	assert_non_null(strstr(pv_buf_str(&out), "0 succeeded, 1 failed"));
+	/* 1: a board failed (a preset there is only for the Pi 4's chip: nothing is sent to
+	 * the Pi 5), with the reason in the table. */
+	{
+		char *dir = pv_test_mkdtemp(), *sub, *file;
+		static const char conf[] = "[all]\nBOOT_ORDER=0xf21\n";
+
+		assert_true(asprintf(&sub, "%s/2711", dir) > 0);
+		assert_int_equal(mkdir(sub, 0755), 0);
+		assert_true(asprintf(&file, "%s/only4.conf", sub) > 0);
+		pv_test_write_file(file, conf, sizeof(conf) - 1);
+		setenv("PIPROV_FIRMWARE_TEMPLATES", dir, 1);
+		assert_int_equal(run("usb flash --virtual pi4 --virtual pi5 --preset only4", &out, 0),
+				 1);
+		unsetenv("PIPROV_FIRMWARE_TEMPLATES");
+		assert_non_null(strstr(pv_buf_str(&out), "failed"));
+		assert_non_null(strstr(pv_buf_str(&out), "1 succeeded, 1 failed"));
+		pv_test_rmtree(dir);
+		free(dir);
+		free(sub);
+		free(file);
+	}
+	/* 2: a preset no chip has is a usage error found before waiting for a board (it failed
+	 * every board when they arrived), naming the presets there are. */
+	assert_int_equal(run("usb flash --virtual pi4 --preset netwrok", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "piprov usb flash: --preset: no preset 'netwrok' "
+						  "(presets: http, network, nvme, sd, usb)"));
+	assert_null(strstr(pv_buf_str(&out), "waiting for"));
 	/* 1: a bad setting is refused by validation before anything is flashed. */
 	assert_int_equal(run("usb flash --virtual pi4 BOOT_ORDER=0xf36", &out, 0), 1);
 	/* 2: usage errors. */
