@@ -267,13 +267,9 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 		run.event_user = view;
 		run.metadata_stdout = false; /* the view prints it as it arrives */
 	}
-	status = usb_run_open_bus(&run);
-	if (status == CLI_EXIT_OK) {
-		if (view)
-			rpiboot_view_start(view, bootfiles ? bootfiles_path : NULL);
-		status = usb_run_job(&run);
-		usb_run_close_bus(&run);
-	}
+	if (view)
+		rpiboot_view_start(view, bootfiles ? bootfiles_path : NULL);
+	status = usb_run_job(&run);
 out_free_set_status:
 	free(view);
 	free(bootfiles_path);
