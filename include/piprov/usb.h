@@ -64,6 +64,14 @@ struct pv_usb_payload {
 	enum pv_usb_file_origin second_stage_origin;
 	struct pv_usb_files *files;     /* the file set served to the second stage */
 	char image_sha256[65];          /* FLASH: lower-case hex of the served pieeprom.bin */
+	/* Work left for when a board needs the files (the flash image's digest: the sig and
+	 * image_sha256), so the first board does not wait for it before its ROM upload: the
+	 * engine calls it after the upload, while the board re-enumerates, and again before
+	 * serving; files and image_sha256 are complete once it returned PV_OK. Thread-safe,
+	 * done once (later calls return the first outcome at once); a non-zero *cancel makes
+	 * it return PV_ERR_INTERRUPTED within a fraction of a second, leaving the work for
+	 * the next call. NULL: nothing left. */
+	int (*complete)(const struct pv_usb_payload *payload, volatile const int *cancel);
 };
 
 /* Called (serialised by the engine, at most once per SoC) to get the payload for a SoC;

@@ -384,6 +384,16 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 	}
 	slot->result.bytes += PV_USB_BOOT_MESSAGE_SIZE + payload->second_stage_size;
 	emit(slot, PV_USB_PHASE_REENUMERATE, reenumerating ? "device left" : "", attempt);
+	/* What the second stage will ask for is finished now, while the board re-enumerates
+	 * (the flash image's digest): the first board does not wait for it before its
+	 * upload. */
+	if (payload->complete) {
+		rc = payload->complete(payload, &job->stop);
+		if (rc) {
+			fail_with(slot, "preparing the files", rc);
+			return STEP_FAIL;
+		}
+	}
 
 	/* The second stage re-appears on the same port path with its own serial index. */
 	wait_until = pv_usb_now_ms() + to->reenumerate_ms;
@@ -446,6 +456,14 @@ static enum step_result serve(struct slot *slot, const struct pv_usb_payload *pa
 	unsigned backoff = to->backoff_ms;
 	int rc;
 
+	/* Done already after the upload; here for a board found in its second stage. */
+	if (payload->complete) {
+		rc = payload->complete(payload, &job->stop);
+		if (rc) {
+			fail_with(slot, "preparing the files", rc);
+			return STEP_FAIL;
+		}
+	}
 	emit(slot, PV_USB_PHASE_SERVING, "", slot->result.attempts);
 	/* A freshly enumerated device may refuse the first open for a moment. */
 	for (;;) {

@@ -18,6 +18,7 @@ int pv_usb_boot_payloads_new(struct pv_usb_files *files, struct pv_usb_payload_s
 	if (!set)
 		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 	pthread_mutex_init(&set->lock, NULL);
+	pthread_mutex_init(&set->digest_lock, NULL);
 	set->files = files;
 	*out = set;
 	return PV_OK;
@@ -153,6 +154,7 @@ void pv_usb_payload_set_free(struct pv_usb_payload_set *set)
 		free(e->image_source);
 		free(e->recovery_source);
 	}
+	pthread_mutex_destroy(&set->digest_lock);
 	pthread_mutex_destroy(&set->lock);
 	free(set);
 }
