@@ -2,9 +2,11 @@
  * ../shared/docs/usbboot-protocol.md and docs/usb.md "rpiboot output"), made from the engine's
  * events, so scripts that read rpiboot's output read ours. Boards are served concurrently,
  * so with several boards their lines interleave (upstream serves one at a time). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "piprov/error.h"
 #include "piprov/text.h"
@@ -40,8 +42,27 @@ void rpiboot_view_version(FILE *out)
 	fprintf(out, "RPIBOOT: build-date - pkg-version piprov-%s \n", PIPROV_VERSION);
 }
 
+/* main()'s check of -d DIR before libusb_init(): check_file() prints "Loading: PATH" for
+ * each file it finds, DIR/2710/NAME first (no chip is known yet: its folder is 2710), then
+ * DIR/NAME. Seen from upstream 87d6e032 in the e2e guest. */
+static void print_dir_check(struct rpiboot_view *v, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/2710/%s", v->dir, name);
+	if (access(path, R_OK) != 0) {
+		snprintf(path, sizeof(path), "%s/%s", v->dir, name);
+		if (access(path, R_OK) != 0)
+			return;
+	}
+	fprintf(v->out, "Loading: %s\n", path);
+}
+
 void rpiboot_view_start(struct rpiboot_view *v, const char *bootfiles_path)
 {
+	static const char *const second_stages[] = { "bootcode.bin", "bootcode4.bin",
+						     "bootcode5.bin" };
+
 	rpiboot_view_version(v->out);
 	fprintf(v->out, "\nPlease fit the EMMC_DISABLE / nRPIBOOT jumper before connecting the "
 			"power and USB cables to the target device.\n"
@@ -49,6 +70,11 @@ void rpiboot_view_start(struct rpiboot_view *v, const char *bootfiles_path)
 			"for debugging tips.\n\n");
 	if (v->dir && v->verbose)
 		fprintf(v->out, "Boot directory '%s'\n", v->dir);
+	if (v->dir && bootfiles_path)
+		print_dir_check(v, "bootfiles.bin");
+	else if (v->dir)
+		for (size_t i = 0; i < sizeof(second_stages) / sizeof(second_stages[0]); i++)
+			print_dir_check(v, second_stages[i]);
 	if (bootfiles_path)
 		fprintf(v->out, "Using %s\n", bootfiles_path);
 	fprintf(v->out, "Waiting for BCM2835/6/7/2711/2712...\n\n");

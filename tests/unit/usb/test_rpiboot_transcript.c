@@ -107,7 +107,9 @@ static int rpiboot(const struct folder *f, const char *args, struct pv_buf *out,
 }
 
 /* Compare text with the expected lines, one by one, naming the first that differs. */
-static void assert_lines(const char *text, const char *const *expected, size_t count)
+/* The first count lines of text are expected[]; returns what follows them. */
+static const char *assert_lines_prefix(const char *text, const char *const *expected,
+				       size_t count)
 {
 	const char *p = text;
 
@@ -122,6 +124,13 @@ static void assert_lines(const char *text, const char *const *expected, size_t c
 		}
 		p = nl + 1;
 	}
+	return p;
+}
+
+static void assert_lines(const char *text, const char *const *expected, size_t count)
+{
+	const char *p = assert_lines_prefix(text, expected, count);
+
 	if (*p) {
 		print_error("after %zu lines, more output: '%s'\n", count, p);
 		fail();
@@ -184,6 +193,7 @@ static void test_pi4_recovery_prints_upstreams_lines(void **state)
 	assert_true(asprintf(&hash_line, "\t\"EEPROM_HASH\": \"%s\",", f.hash) > 0);
 	{
 		const char *const expected[] = {
+			loading_code,                      /* main(): check_file() of -d */
 			WAITING, "",                       /* main() */
 			loading_code,                      /* open_device_with_vid() */
 			"Sending bootcode.bin",            /* main() */
@@ -245,6 +255,7 @@ static void test_pi5_recovery_with_metadata_folder(void **state)
 	created = line_of("Created metadata file: ", "meta", "/", "abcdef01.json");
 	{
 		const char *const expected[] = {
+			"Loading: rec/bootcode5.bin",      /* main(): check_file() of -d */
 			WAITING, "",
 			"Loading: rec/bootcode5.bin",
 			"Sending bootcode.bin",
@@ -304,6 +315,7 @@ static void test_verbose_lines(void **state)
 		const char *text = skip_banner(pv_buf_str(&out));
 		const char *const expected[] = {
 			"Boot directory 'rec'",                         /* main() */
+			"Loading: rec/bootcode4.bin",                   /* main(): check_file() */
 			WAITING, "",
 			"Device located successfully",                  /* open_device_with_vid() */
 			"Loading: rec/bootcode4.bin",
@@ -488,6 +500,35 @@ static void test_metadata_on_stdout_is_escaped(void **state)
 	pv_buf_release(&err);
 }
 
+/* main()'s check of -d DIR names each second stage it finds before it waits, DIR/2710/
+ * first (no chip is known yet), as upstream printed it in the e2e guest. */
+static void test_folder_check_names_each_second_stage(void **state)
+{
+	struct folder f;
+	struct pv_buf out = PV_BUF_INIT(OUT_MAX), err = PV_BUF_INIT(OUT_MAX);
+	char *sub;
+
+	(void)state;
+	folder_init(&f, PV_SOC_BCM2711);
+	sub = join(f.dir, "2710");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	write_in(sub, "bootcode.bin", "x", 1);
+	write_in(f.dir, "bootcode.bin", "y", 1); /* the 2710/ one is named, not this */
+	assert_int_equal(rpiboot(&f, "-d rec --virtual pi4", &out, &err), 0);
+	{
+		const char *const expected[] = {
+			"Loading: rec/2710/bootcode.bin",
+			"Loading: rec/bootcode4.bin",
+			WAITING, "",
+		};
+		assert_lines_prefix(skip_banner(pv_buf_str(&out)), expected, COUNT(expected));
+	}
+	free(sub);
+	folder_release(&f);
+	pv_buf_release(&out);
+	pv_buf_release(&err);
+}
+
 /* -V: print_version() alone, exit 0. */
 static void test_version(void **state)
 {
@@ -514,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_no_folder_serves_the_packages_msd_files),
 		cmocka_unit_test(test_board_selection),
 		cmocka_unit_test(test_metadata_on_stdout_is_escaped),
+		cmocka_unit_test(test_folder_check_names_each_second_stage),
 		cmocka_unit_test(test_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
