@@ -47,7 +47,7 @@ rb="$input/rpiboot"
 mkdir -p "$rb"
 cp "$input/firmware/2711/recovery.bin" "$rb/bootcode4.bin" &&
 	"$build/bin/piprov" -q eeprom set "$input"/firmware/2711/pieeprom-*.bin --preset network \
-		-o "$rb/pieeprom.bin" >/dev/null &&
+		-o "$rb/pieeprom.bin" >"$bench/rpiboot-folder.log" 2>&1 &&
 	"$build/bin/piprov" eeprom digest "$rb/pieeprom.bin" -o "$rb/pieeprom.sig" &&
 	printf 'uart_2ndstage=1\nrecovery_metadata=1\n' >"$rb/config.txt" ||
 	{ echo "FAIL: cannot make the rpiboot folder"; exit 1; }
