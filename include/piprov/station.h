@@ -231,7 +231,7 @@ struct pv_station_config {
 	/* Optional: every event of the USB engine, before the station's own events made from
 	 * it, on the engine's thread, in order (also those that make no station event: a
 	 * file request answered "not found", ...). Must return quickly; never call into the
-	 * station. */
+	 * station. `piprov rpiboot` prints upstream's lines from them. */
 	pv_usb_event_fn engine_event;
 	void *engine_event_user;
 };

@@ -746,7 +746,6 @@ static void on_usb_event(void *user, const struct pv_usb_event *ev)
 
 	if (st->cfg.engine_event)
 		st->cfg.engine_event(st->cfg.engine_event_user, ev);
-
 	pthread_mutex_lock(&st->lock);
 	e = ev->phase == PV_USB_PHASE_FOUND ? new_board(st, ev) : in_flight_at(st, ev->port_path);
 	if (!e) {
