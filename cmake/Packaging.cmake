@@ -10,7 +10,8 @@
 # dpkg-shlibdeps. scripts/dev package makes them all into build-pkg/ (docs/packaging.md).
 #
 # Packages (install components, cmake/Layout.cmake):
-#   piprov         host   piprov, udev rules, the station unit, man pages, completion, docs
+#   piprov         host   piprov, udev rules, the station unit and its user (sysusers.d,
+#                         postinst), man pages, completion, docs
 #   piprov-node    node   piprov-node and its provisioning unit (arm64, armhf)
 #   piprov-common  common the presets both programs read (share/piprov); Architecture: all.
 #                  Its own package because two packages may not ship the same file and
@@ -158,7 +159,11 @@ set(_pv_common_dep "piprov-common (= ${PROJECT_VERSION})")
 set(CPACK_DEBIAN_HOST_PACKAGE_NAME piprov)
 set(CPACK_DEBIAN_HOST_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_HOST_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_HOST_PACKAGE_DEPENDS "${_pv_common_dep}")
+# adduser: the postinst's way to create the station's user where systemd-sysusers is not
+# there (packaging/postinst).
+set(CPACK_DEBIAN_HOST_PACKAGE_DEPENDS "${_pv_common_dep}, adduser")
+set(CPACK_DEBIAN_HOST_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/postinst")
+set(CPACK_DEBIAN_HOST_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_HOST_PACKAGE_SUGGESTS "dnsmasq | kea-dhcp4-server, rpi-eeprom, rpiboot")
 set(CPACK_DEBIAN_HOST_DESCRIPTION "bring fleets of Raspberry Pi boards onto network boot
 piprov flashes the bootloader EEPROM of Raspberry Pi 4/5 boards and Compute
