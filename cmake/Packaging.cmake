@@ -192,7 +192,11 @@ the board in a piprov inventory. With its systemd unit one SD card provisions
 one board after another unattended.")
 
 set(CPACK_DEBIAN_COMMON_PACKAGE_NAME piprov-common)
-set(CPACK_DEBIAN_COMMON_PACKAGE_SECTION admin)
+# Multi-Arch: foreign (data any architecture's program reads): piprov-node:arm64 installed
+# beside an amd64 dpkg (tests, a multiarch machine) must find its piprov-common satisfied.
+# CPack 3.25 has no Multi-Arch setting; it writes each field as "Name: value\n" in order,
+# so the field rides on Section's value (dpkg-deb -f shows both fields).
+set(CPACK_DEBIAN_COMMON_PACKAGE_SECTION "admin\nMulti-Arch: foreign")
 set(CPACK_DEBIAN_COMMON_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_COMMON_DESCRIPTION "boot-order presets for piprov and piprov-node
 The bootloader config presets (sd, usb, network, nvme, http for the BCM2711
