@@ -139,6 +139,12 @@ struct pv_vpi_options {
 	/* meta=KEY:VALUE: one more metadata item the recovery program sends verbatim as
 	 * `*KEY*VALUE` after its own (NULL = none); "KEY:VALUE". Copied by pv_vpi_board_new(). */
 	const char *extra_metadata;
+	/* Caller-owned buffer of soc->eeprom_size bytes used as the board's EEPROM instead of
+	 * a fresh allocation (NULL = allocate, as a normal board does). pv_vpi_board_new fills
+	 * it with 0xff; the board never frees it; it must outlive the board. For the fuzz
+	 * target, which makes a board per input: a 512 KiB/2 MiB allocation each time is a new
+	 * mapping under ASan and cost more than the input itself. */
+	unsigned char *eeprom_storage;
 };
 
 /* Defaults for a model; PV_ERR_UNSUPPORTED when the board has no USB boot ROM model here.

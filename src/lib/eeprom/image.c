@@ -256,6 +256,37 @@ int pv_eeprom_parse(struct pv_eeprom_image *img, const void *data, size_t size, 
 	return adopt(img, copy, size, name, false);
 }
 
+int pv_eeprom_reparse(struct pv_eeprom_image *img, const void *data, size_t size,
+		      const char *name)
+{
+	char *label_copy;
+	int rc;
+
+	if (!name)
+		name = "image";
+	if (!img->data || img->mapped || img->size != size) {
+		pv_eeprom_release(img);
+		return pv_eeprom_parse(img, data, size, name);
+	}
+	if (!img->name || strcmp(img->name, name) != 0) {
+		label_copy = strdup(name);
+		if (!label_copy)
+			return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+		free(img->name);
+		img->name = label_copy;
+	}
+	memcpy(img->data, data, size);
+	rc = rescan(img);
+	if (rc) {
+		/* rescan kept the previous table, which no longer describes the bytes. */
+		free(img->sections);
+		img->sections = NULL;
+		img->nsections = 0;
+		img->ab = false;
+	}
+	return rc;
+}
+
 static size_t largest_eeprom(void)
 {
 	size_t max = 0;
@@ -506,19 +537,18 @@ int pv_eeprom_file_capacity(const struct pv_eeprom_image *img, const char *name,
 /* Content ends at p: 0xff to the 8-byte boundary, then a PAD header unless the section is
  * the last one, then 0xff up to next. */
 /* memset(p, 0xff, len), but only where a byte differs: the gap is nearly always erased
- * already, and not writing it keeps a copy-on-write mapped image from copying its pages. */
+ * already, and not writing it keeps a copy-on-write mapped image from copying its pages.
+ * A chunk is erased when its first byte is 0xff and every byte equals the next (one memcmp
+ * of the chunk against itself shifted by one, instead of a loop over the bytes: this runs
+ * over most of the image on every edit). */
 static void set_erased(unsigned char *p, size_t len)
 {
 	const size_t chunk = 4096;
 
 	while (len) {
 		size_t n = len < chunk ? len : chunk;
-		for (size_t i = 0; i < n; i++) {
-			if (p[i] != 0xff) {
-				memset(p + i, 0xff, n - i);
-				break;
-			}
-		}
+		if (p[0] != 0xff || (n > 1 && memcmp(p, p + 1, n - 1) != 0))
+			memset(p, 0xff, n);
 		p += n;
 		len -= n;
 	}
@@ -665,19 +695,23 @@ int pv_eeprom_set_timestamp(struct pv_eeprom_image *img, uint32_t ts)
 }
 
 /* Find "KEY" standing on its own (not the tail of a longer name such as
- * "VC_BUILD_ID_VERSION:") and return the text that follows it. */
+ * "VC_BUILD_ID_VERSION:") and return the text that follows it. Candidates are found with
+ * memchr on the key's first byte: an image is mostly erased flash, where that is several
+ * times faster than memmem. */
 static const unsigned char *find_string(const struct pv_eeprom_image *img, const char *key,
 					size_t *avail)
 {
 	size_t klen = strlen(key), from = 0;
 
-	while (from < img->size) {
-		const unsigned char *hit = memmem(img->data + from, img->size - from, key, klen);
+	while (from + klen <= img->size) {
+		const unsigned char *hit = memchr(img->data + from, key[0],
+						  img->size - from - klen + 1);
 		size_t at;
 		if (!hit)
 			return NULL;
 		at = (size_t)(hit - img->data);
-		if (at == 0 || !(pv_eeprom_conf_key_char((char)img->data[at - 1]))) {
+		if (memcmp(hit, key, klen) == 0 &&
+		    (at == 0 || !(pv_eeprom_conf_key_char((char)img->data[at - 1])))) {
 			*avail = img->size - at - klen;
 			return hit + klen;
 		}

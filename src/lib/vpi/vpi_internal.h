@@ -192,6 +192,7 @@ struct pv_vpi_board {
 
 	uint8_t *eeprom;
 	size_t eeprom_size;
+	bool eeprom_borrowed;       /* eeprom is opts.eeprom_storage: not ours to free */
 	struct pv_vpi_result result;
 	struct pv_buf transcript;
 };
