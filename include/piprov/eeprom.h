@@ -126,7 +126,8 @@ int pv_eeprom_file_capacity(const struct pv_eeprom_image *img, const char *name,
  * the file is the last section) up to the next non-PAD section. On failure the image is
  * unchanged: PV_ERR_TOO_BIG (over 4076 bytes), PV_ERR_NOT_FOUND (no such file),
  * PV_ERR_NO_SPACE (message names the capacity; see pv_eeprom_file_capacity), PV_ERR_FORMAT
- * (a crafted image whose bytes after the edited section would not parse). */
+ * (a crafted image whose bytes after the edited section would not parse), PV_ERR_INVALID
+ * (a bootconf.txt holding a NUL byte: it must be text; the official tool writes it). */
 int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const void *data,
 			  size_t len);
 

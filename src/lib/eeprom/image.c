@@ -91,6 +91,14 @@ static int scan_sections_from(const unsigned char *data, size_t size, size_t sta
 				     name, magic, PV_EEPROM_MAGIC_GENERIC);
 			goto out_free_sections;
 		}
+		if (off == 0 && length == 0) {
+			/* Nothing to boot: a first stage that is all header is a damaged or
+			 * hand-made image, not one whose bootconf.txt merely has no room. */
+			rc = pv_fail(PV_ERR_FORMAT, "eeprom",
+				     "'%s': not a bootloader EEPROM image: the bootcode section at "
+				     "offset 0 is empty (length 0)", name);
+			goto out_free_sections;
+		}
 		if ((uint64_t)off + 8 + length > size) {
 			rc = pv_fail(PV_ERR_FORMAT, "eeprom",
 				     "'%s': section at offset 0x%zx (length %u) runs past the end "
@@ -584,6 +592,22 @@ static int finish_edit(struct pv_eeprom_image *img)
 	return PV_OK;
 }
 
+/* bootconf.txt is text: a NUL byte in it is a mistake (a binary file given as the config,
+ * a corrupt download) that the official tool writes anyway. `label` names the input. */
+static int refuse_nul_config(const char *label, const void *data, size_t len)
+{
+	const unsigned char *text = data, *nul = len ? memchr(text, 0, len) : NULL;
+	unsigned line = 1;
+
+	if (!nul)
+		return PV_OK;
+	for (const unsigned char *p = text; p < nul; p++)
+		line += *p == '\n';
+	return pv_fail(PV_ERR_INVALID, "eeprom",
+		       "'%s': line %u holds a NUL byte (offset %zu): bootconf.txt must be text",
+		       label, line, (size_t)(nul - text));
+}
+
 int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const void *data,
 			  size_t len)
 {
@@ -595,6 +619,9 @@ int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const v
 		return pv_fail(PV_ERR_TOO_BIG, "eeprom",
 			       "'%s': %s is too large (%zu bytes); the maximum size is %u bytes",
 			       label(img), name, len, PV_EEPROM_MAX_FILE_SIZE);
+	if (strcmp(name, PV_EEPROM_BOOTCONF_TXT) == 0 &&
+	    (rc = refuse_nul_config(PV_EEPROM_BOOTCONF_TXT, data, len)))
+		return rc;
 	slot = find_slot(img, name, PV_EEPROM_RO_SIZE, PV_EEPROM_PARTITION_END);
 	if (slot.index < 0)
 		return pv_fail(PV_ERR_NOT_FOUND, "eeprom", "'%s': has no '%s' file to update",
@@ -809,6 +836,12 @@ static int apply_blob(struct pv_eeprom_image *img, const char *name,
 			       "'%s': too large for %s (%zu bytes); the maximum size is %u bytes",
 			       blob->source ? blob->source : name, name, blob->len,
 			       PV_EEPROM_MAX_FILE_SIZE);
+	if (strcmp(name, PV_EEPROM_BOOTCONF_TXT) == 0) {
+		int rc = refuse_nul_config(blob->source ? blob->source : name, blob->data,
+					   blob->len);
+		if (rc)
+			return rc;
+	}
 	return pv_eeprom_update_file(img, name, blob->data, blob->len);
 }
 

@@ -283,6 +283,34 @@ static void test_bad_images(void **state)
 	pv_buf_release(&buf);
 }
 
+/* A bootconf.txt with a NUL byte is refused by the engine itself (so by every caller: usb
+ * flash, piprov-node, apply), naming the input and the line; the image is unchanged. */
+static void test_config_with_nul_not_written(void **state)
+{
+	static const char conf[] = "[all]\nBOOT_ORDER=0xf41\n\0\n";
+	struct pv_eeprom_blob blob = { conf, sizeof(conf) - 1, "board.conf" };
+	struct pv_eeprom_edits edits = { .config = &blob };
+	struct pv_eeprom_image img = { 0 };
+	unsigned char *before;
+
+	(void)state;
+	synth(PV_SOC_BCM2711, NULL, &img);
+	before = malloc(img.size);
+	assert_non_null(before);
+	memcpy(before, img.data, img.size);
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_TXT, conf,
+					       sizeof(conf) - 1), PV_ERR_INVALID);
+	assert_non_null(strstr(pv_last_error(), "line 3 holds a NUL byte (offset 23)"));
+	assert_int_equal(pv_eeprom_apply_edits(&img, &edits), PV_ERR_INVALID);
+	assert_non_null(strstr(pv_last_error(), "'board.conf': line 3"));
+	assert_memory_equal(img.data, before, img.size);
+	/* Other files are binary: a NUL in pubkey.bin is normal. */
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_PUBKEY_BIN, conf, sizeof(conf)),
+			 PV_OK);
+	free(before);
+	pv_eeprom_release(&img);
+}
+
 /* pv_eeprom_reparse (the fuzz target's fast path) keeps the buffer of an image of the same
  * size and gives what pv_eeprom_parse gives: the same table after a good image, the same
  * message after a bad one, a usable image again after a failure, and a full parse for
@@ -561,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_bootcode),
 		cmocka_unit_test(test_bad_images),
 		cmocka_unit_test(test_reparse_reuses_buffer),
+		cmocka_unit_test(test_config_with_nul_not_written),
 		cmocka_unit_test(test_refuse_unreadable_result),
 		cmocka_unit_test(test_save),
 		cmocka_unit_test(test_sig),
