@@ -68,13 +68,29 @@ enum pv_import_kind {
 const char *pv_import_kind_name(enum pv_import_kind kind);
 
 /* Parse text (name: the file name, used for the serial of 2711 metadata and in messages,
- * which name the file and the line or key). Records are appended to batch. */
+ * which name the file and the line or key). Records are appended to batch. AUTO: a name
+ * ending in .json is JSON and one in .csv is CSV, otherwise the content decides. An empty
+ * file, UTF-16 text and binary data are refused as such, never handed to the UART parser
+ * (whose "no bootloader header" said nothing useful); a UTF-8 byte-order mark is skipped. */
 int pv_record_import_text(const char *name, const char *text, size_t len,
 			  enum pv_import_kind kind, struct pv_import_batch *batch);
 /* Read and parse a file, or every *.json, *.csv, *.log and *.txt file of a folder (in name
- * order, so repeated imports merge the same way). */
+ * order, so repeated imports merge the same way). The first file that cannot be imported
+ * fails the call. */
 int pv_record_import_path(const char *path, enum pv_import_kind kind,
 			  struct pv_import_batch *batch);
+
+/* A file pv_record_import_path_each could not import: message names it and says why. */
+typedef void (*pv_import_failed_fn)(void *user, const char *path, int status,
+				    const char *message);
+
+/* pv_record_import_path, except that a file (path itself, or an entry of the folder) that
+ * cannot be read or parsed is reported to failed, counted in *failures and skipped, none of
+ * its records kept, and the other files are imported. Fails only when going on makes no
+ * sense: out of memory, the batch full (PV_IMPORT_MAX_RECORDS), the folder unreadable. */
+int pv_record_import_path_each(const char *path, enum pv_import_kind kind,
+			       struct pv_import_batch *batch, pv_import_failed_fn failed,
+			       void *user, size_t *failures);
 
 /* ---- Recording ---------------------------------------------------------------------- */
 

@@ -145,6 +145,12 @@ struct pv_vpi_options {
 	/* The board is plugged in this long after it was made (0: at once): boards that arrive
 	 * over time, for a station (spec keys arrive-after= and arrive-every=). */
 	unsigned arrive_after_ms;
+	/* Caller-owned buffer of soc->eeprom_size bytes used as the board's EEPROM instead of
+	 * a fresh allocation (NULL = allocate, as a normal board does). pv_vpi_board_new fills
+	 * it with 0xff; the board never frees it; it must outlive the board. For the fuzz
+	 * target, which makes a board per input: a 512 KiB/2 MiB allocation each time is a new
+	 * mapping under ASan and cost more than the input itself. */
+	unsigned char *eeprom_storage;
 	/* arrive-when=PATH: the board stays unplugged until PATH exists (looked at every
 	 * 50 ms), and arrive_after_ms counts from the moment it was seen instead of from
 	 * board_new: a test plugs its boards in once it is ready for them (e.g. a page has

@@ -170,6 +170,7 @@ static int info_json(const struct pv_eeprom_image *img, const struct pv_eeprom_i
 	json_object_set_new(root, "version", json_string(info->version));
 	if (info->mfg_version >= 0)
 		json_object_set_new(root, "mfg_version", json_integer(info->mfg_version));
+	json_object_set_new(root, "has_bootconf", json_boolean(info->has_bootconf));
 	json_object_set_new(root, "bootconf_offset", json_integer((json_int_t)info->bootconf_offset));
 	json_object_set_new(root, "bootconf_size", json_integer((json_int_t)info->bootconf_len));
 	json_object_set_new(root, "bootconf_capacity",
@@ -237,11 +238,15 @@ static int do_info(int argc, char **argv, struct cli_context *ctx)
 	printf("%-18s %s\n", "version", info.version[0] ? info.version : "(none)");
 	if (info.mfg_version >= 0)
 		printf("%-18s %ld\n", "mfg version", info.mfg_version);
-	printf("%-18s %zu bytes used of %zu (%zu free) at 0x%zx%s\n", "bootconf.txt",
-	       info.bootconf_len, info.bootconf_capacity,
-	       info.bootconf_capacity > info.bootconf_len ? info.bootconf_capacity - info.bootconf_len
-							  : 0,
-	       info.bootconf_offset, info.bootconf_is_last ? " (last section)" : "");
+	if (!info.has_bootconf)
+		printf("%-18s none (the image has no bootconf.txt section)\n", "bootconf.txt");
+	else
+		printf("%-18s %zu bytes used of %zu (%zu free) at 0x%zx%s\n", "bootconf.txt",
+		       info.bootconf_len, info.bootconf_capacity,
+		       info.bootconf_capacity > info.bootconf_len
+			       ? info.bootconf_capacity - info.bootconf_len
+			       : 0,
+		       info.bootconf_offset, info.bootconf_is_last ? " (last section)" : "");
 	if (!info.has_bootconf_sig) {
 		printf("%-18s %s\n", "signed config", "not supported by this image");
 	} else if (!info.config_signed) {

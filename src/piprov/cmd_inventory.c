@@ -326,6 +326,15 @@ static void import_merged(void *user, const struct pv_inventory_report *report,
 	print_conflicts(report);
 }
 
+/* A file that could not be imported: said, and the others imported (exit 1 at the end). */
+static void import_failed(void *user, const char *file, int status, const char *message)
+{
+	(void)user;
+	(void)file;
+	(void)status;
+	cli_error("%s", message);
+}
+
 static int cmd_import(const char *path, int argc, char **argv, const struct cli_context *ctx)
 {
 	static const struct option options[] = {
@@ -338,7 +347,8 @@ static int cmd_import(const char *path, int argc, char **argv, const struct cli_
 	struct pv_inventory_alloc alloc;
 	struct pv_import_batch batch;
 	struct pv_record_opts opts = { .merged = import_merged };
-	struct pv_record_summary summary;
+	struct pv_record_summary summary = { 0 };
+	size_t failures = 0;
 	int opt, rc, status;
 
 	memset(&alloc, 0, sizeof(alloc));
@@ -359,27 +369,35 @@ static int cmd_import(const char *path, int argc, char **argv, const struct cli_
 		return cli_usage_error("FILE or DIR expected");
 	pv_import_batch_init(&batch);
 	for (int i = optind; i < argc; i++) {
-		rc = pv_record_import_path(argv[i], PV_IMPORT_AUTO, &batch);
+		rc = pv_record_import_path_each(argv[i], PV_IMPORT_AUTO, &batch, import_failed,
+						NULL, &failures);
 		if (rc) {
 			status = cli_fail(rc);
 			goto out_release;
 		}
 	}
-	rc = pv_record_batch(path, &batch, &opts, &summary);
-	if (rc) {
-		status = cli_fail(rc);
-		goto out_release;
+	/* What could be read is recorded even when some files could not. */
+	if (batch.count || !failures) {
+		rc = pv_record_batch(path, &batch, &opts, &summary);
+		if (rc) {
+			status = cli_fail(rc);
+			goto out_release;
+		}
 	}
 	status = CLI_EXIT_OK;
 	if (ctx->json)
-		status = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "inventory", path,
-						  "records", (json_int_t)batch.count, "created",
-						  (json_int_t)summary.created, "updated",
+		status = cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "inventory",
+						  path, "records", (json_int_t)batch.count,
+						  "created", (json_int_t)summary.created, "updated",
 						  (json_int_t)summary.updated, "conflicts",
-						  (json_int_t)summary.conflicts));
+						  (json_int_t)summary.conflicts, "failed",
+						  (json_int_t)failures));
 	else
-		printf("imported %zu records: %zu new boards, %zu updated, %zu conflicts\n",
-		       batch.count, summary.created, summary.updated, summary.conflicts);
+		printf("imported %zu records: %zu new boards, %zu updated, %zu conflicts%s\n",
+		       batch.count, summary.created, summary.updated, summary.conflicts,
+		       failures ? "; some files were not imported (above)" : "");
+	if (failures && status == CLI_EXIT_OK)
+		status = CLI_EXIT_FAILURE;
 out_release:
 	pv_import_batch_release(&batch);
 	return status;

@@ -67,7 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_bounds(whole);
 	pv_uart_parser_set_board_callback(parser, check_board, NULL);
-	if (pv_uart_diagnose(whole, &text) || pv_uart_diagnose_json(whole, &text))
+	/* The report's renderers on every other input (by the low bit of the first byte):
+	 * they were a third of the time per input, and their code is the same each time. */
+	if (size && !(data[0] & 1) &&
+	    (pv_uart_diagnose(whole, &text) || pv_uart_diagnose_json(whole, &text)))
 		abort();
 	while (at < size) {
 		size_t piece = step < size - at ? step : size - at;

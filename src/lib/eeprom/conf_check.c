@@ -621,7 +621,13 @@ int pv_eeprom_conf_validate(const struct pv_eeprom_conf *conf,
 	c.target = target ? target : &any;
 	for (size_t i = 0; i < conf->n; i++) {
 		const struct pv_conf_line *l = &conf->lines[i];
+		const char *nul = memchr(l->text, 0, l->len);
+
 		size += l->len + strlen(l->eol);
+		if (nul) /* whatever its scope: the engine refuses to write such a config */
+			add(&c, PV_EEPROM_CONF_ERROR, (unsigned)(i + 1),
+			    "a NUL byte at column %zu: bootconf.txt must be text",
+			    (size_t)(nul - l->text) + 1);
 		if (l->scope == PV_CONF_SCOPE_CONFIG_TXT || l->scope == PV_CONF_SCOPE_NONE) {
 			if (l->kind == PV_CONF_LINE_SECTION && l->scope == PV_CONF_SCOPE_NONE)
 				section_start = i;

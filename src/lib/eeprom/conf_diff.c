@@ -35,16 +35,22 @@ int pv_eeprom_conf_diff(const struct pv_eeprom_conf *a, const struct pv_eeprom_c
 			const char *label_a, const char *label_b, struct pv_buf *out,
 			size_t *changed)
 {
-	size_t n = a->n, m = b->n, k = 0, count = 0, start = out->len;
+	size_t n = a->n, m = b->n, k = 0, count = 0, start = out->len, p = 0;
 	uint32_t *lcs = NULL;
 	enum op *ops = NULL;
 	size_t *ia = NULL, *ib = NULL;
 	int rc = PV_OK;
 
-	if ((n + 1) * (m + 1) > MAX_DIFF_CELLS)
+	/* The table covers only what follows the common leading lines: the walk below takes
+	 * those as SAME without looking at it, and an entry depends only on the lines after
+	 * it, so the diff is the same, from a table that is usually much smaller (an edit
+	 * touches a line or two). */
+	while (p < n && p < m && same_line(&a->lines[p], &b->lines[p]))
+		p++;
+	if ((n - p + 1) * (m - p + 1) > MAX_DIFF_CELLS)
 		return pv_fail(PV_ERR_TOO_BIG, "eeprom", "configs too long to compare (%zu and %zu lines)",
 			       n, m);
-	lcs = calloc((n + 1) * (m + 1), sizeof(*lcs));
+	lcs = calloc((n - p + 1) * (m - p + 1), sizeof(*lcs));
 	ops = malloc((n + m + 1) * sizeof(*ops));
 	ia = malloc((n + m + 1) * sizeof(*ia));
 	ib = malloc((n + m + 1) * sizeof(*ib));
@@ -52,9 +58,9 @@ int pv_eeprom_conf_diff(const struct pv_eeprom_conf *a, const struct pv_eeprom_c
 		rc = pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
 		goto out_free;
 	}
-#define L(i, j) lcs[(i) * (m + 1) + (j)]
-	for (size_t i = n; i-- > 0;)
-		for (size_t j = m; j-- > 0;)
+#define L(i, j) lcs[((i) - p) * (m - p + 1) + ((j) - p)]
+	for (size_t i = n; i-- > p;)
+		for (size_t j = m; j-- > p;)
 			L(i, j) = same_line(&a->lines[i], &b->lines[j])
 					  ? L(i + 1, j + 1) + 1
 					  : (L(i + 1, j) >= L(i, j + 1) ? L(i + 1, j) : L(i, j + 1));

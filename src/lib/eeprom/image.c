@@ -91,6 +91,14 @@ static int scan_sections_from(const unsigned char *data, size_t size, size_t sta
 				     name, magic, PV_EEPROM_MAGIC_GENERIC);
 			goto out_free_sections;
 		}
+		if (off == 0 && length == 0) {
+			/* Nothing to boot: a first stage that is all header is a damaged or
+			 * hand-made image, not one whose bootconf.txt merely has no room. */
+			rc = pv_fail(PV_ERR_FORMAT, "eeprom",
+				     "'%s': not a bootloader EEPROM image: the bootcode section at "
+				     "offset 0 is empty (length 0)", name);
+			goto out_free_sections;
+		}
 		if ((uint64_t)off + 8 + length > size) {
 			rc = pv_fail(PV_ERR_FORMAT, "eeprom",
 				     "'%s': section at offset 0x%zx (length %u) runs past the end "
@@ -254,6 +262,37 @@ int pv_eeprom_parse(struct pv_eeprom_image *img, const void *data, size_t size, 
 		return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
 	memcpy(copy, data, size);
 	return adopt(img, copy, size, name, false);
+}
+
+int pv_eeprom_reparse(struct pv_eeprom_image *img, const void *data, size_t size,
+		      const char *name)
+{
+	char *label_copy;
+	int rc;
+
+	if (!name)
+		name = "image";
+	if (!img->data || img->mapped || img->size != size) {
+		pv_eeprom_release(img);
+		return pv_eeprom_parse(img, data, size, name);
+	}
+	if (!img->name || strcmp(img->name, name) != 0) {
+		label_copy = strdup(name);
+		if (!label_copy)
+			return pv_fail(PV_ERR_NOMEM, "eeprom", "out of memory");
+		free(img->name);
+		img->name = label_copy;
+	}
+	memcpy(img->data, data, size);
+	rc = rescan(img);
+	if (rc) {
+		/* rescan kept the previous table, which no longer describes the bytes. */
+		free(img->sections);
+		img->sections = NULL;
+		img->nsections = 0;
+		img->ab = false;
+	}
+	return rc;
 }
 
 static size_t largest_eeprom(void)
@@ -506,19 +545,18 @@ int pv_eeprom_file_capacity(const struct pv_eeprom_image *img, const char *name,
 /* Content ends at p: 0xff to the 8-byte boundary, then a PAD header unless the section is
  * the last one, then 0xff up to next. */
 /* memset(p, 0xff, len), but only where a byte differs: the gap is nearly always erased
- * already, and not writing it keeps a copy-on-write mapped image from copying its pages. */
+ * already, and not writing it keeps a copy-on-write mapped image from copying its pages.
+ * A chunk is erased when its first byte is 0xff and every byte equals the next (one memcmp
+ * of the chunk against itself shifted by one, instead of a loop over the bytes: this runs
+ * over most of the image on every edit). */
 static void set_erased(unsigned char *p, size_t len)
 {
 	const size_t chunk = 4096;
 
 	while (len) {
 		size_t n = len < chunk ? len : chunk;
-		for (size_t i = 0; i < n; i++) {
-			if (p[i] != 0xff) {
-				memset(p + i, 0xff, n - i);
-				break;
-			}
-		}
+		if (p[0] != 0xff || (n > 1 && memcmp(p, p + 1, n - 1) != 0))
+			memset(p, 0xff, n);
 		p += n;
 		len -= n;
 	}
@@ -554,6 +592,22 @@ static int finish_edit(struct pv_eeprom_image *img)
 	return PV_OK;
 }
 
+/* bootconf.txt is text: a NUL byte in it is a mistake (a binary file given as the config,
+ * a corrupt download) that the official tool writes anyway. `label` names the input. */
+static int refuse_nul_config(const char *label, const void *data, size_t len)
+{
+	const unsigned char *text = data, *nul = len ? memchr(text, 0, len) : NULL;
+	unsigned line = 1;
+
+	if (!nul)
+		return PV_OK;
+	for (const unsigned char *p = text; p < nul; p++)
+		line += *p == '\n';
+	return pv_fail(PV_ERR_INVALID, "eeprom",
+		       "'%s': line %u holds a NUL byte (offset %zu): bootconf.txt must be text",
+		       label, line, (size_t)(nul - text));
+}
+
 int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const void *data,
 			  size_t len)
 {
@@ -565,6 +619,9 @@ int pv_eeprom_update_file(struct pv_eeprom_image *img, const char *name, const v
 		return pv_fail(PV_ERR_TOO_BIG, "eeprom",
 			       "'%s': %s is too large (%zu bytes); the maximum size is %u bytes",
 			       label(img), name, len, PV_EEPROM_MAX_FILE_SIZE);
+	if (strcmp(name, PV_EEPROM_BOOTCONF_TXT) == 0 &&
+	    (rc = refuse_nul_config(PV_EEPROM_BOOTCONF_TXT, data, len)))
+		return rc;
 	slot = find_slot(img, name, PV_EEPROM_RO_SIZE, PV_EEPROM_PARTITION_END);
 	if (slot.index < 0)
 		return pv_fail(PV_ERR_NOT_FOUND, "eeprom", "'%s': has no '%s' file to update",
@@ -665,19 +722,23 @@ int pv_eeprom_set_timestamp(struct pv_eeprom_image *img, uint32_t ts)
 }
 
 /* Find "KEY" standing on its own (not the tail of a longer name such as
- * "VC_BUILD_ID_VERSION:") and return the text that follows it. */
+ * "VC_BUILD_ID_VERSION:") and return the text that follows it. Candidates are found with
+ * memchr on the key's first byte: an image is mostly erased flash, where that is several
+ * times faster than memmem. */
 static const unsigned char *find_string(const struct pv_eeprom_image *img, const char *key,
 					size_t *avail)
 {
 	size_t klen = strlen(key), from = 0;
 
-	while (from < img->size) {
-		const unsigned char *hit = memmem(img->data + from, img->size - from, key, klen);
+	while (from + klen <= img->size) {
+		const unsigned char *hit = memchr(img->data + from, key[0],
+						  img->size - from - klen + 1);
 		size_t at;
 		if (!hit)
 			return NULL;
 		at = (size_t)(hit - img->data);
-		if (at == 0 || !(pv_eeprom_conf_key_char((char)img->data[at - 1]))) {
+		if (memcmp(hit, key, klen) == 0 &&
+		    (at == 0 || !(pv_eeprom_conf_key_char((char)img->data[at - 1])))) {
 			*avail = img->size - at - klen;
 			return hit + klen;
 		}
@@ -775,6 +836,12 @@ static int apply_blob(struct pv_eeprom_image *img, const char *name,
 			       "'%s': too large for %s (%zu bytes); the maximum size is %u bytes",
 			       blob->source ? blob->source : name, name, blob->len,
 			       PV_EEPROM_MAX_FILE_SIZE);
+	if (strcmp(name, PV_EEPROM_BOOTCONF_TXT) == 0) {
+		int rc = refuse_nul_config(blob->source ? blob->source : name, blob->data,
+					   blob->len);
+		if (rc)
+			return rc;
+	}
 	return pv_eeprom_update_file(img, name, blob->data, blob->len);
 }
 

@@ -44,12 +44,18 @@ int pv_inventory_record_set_field(struct pv_inventory_record *rec,
 
 /* Append a record, taking ownership of its allocations. */
 int pv_inventory_append_record(struct pv_inventory *inv, struct pv_inventory_record *rec);
-/* The index (unique.c): dropped (rebuilt on next use), or told that rec changed in place;
- * gave_up_values: rec may have released an IP or host name (allocation restarts from the
- * bottom of the pool). */
+/* The index (unique.c): dropped (rebuilt on next use), or told that the record at rec is
+ * about to take the values of `after` in place (called before the copy; only keys that
+ * differ from rec's are added, re-inserting unchanged keys was a quarter of a re-import);
+ * gave_up_values: rec may release an IP or host name (allocation restarts from the bottom
+ * of the pool). */
 void pv_inventory_index_free(struct pv_inventory *inv);
 void pv_inventory_index_note(struct pv_inventory *inv, const struct pv_inventory_record *rec,
-			     bool gave_up_values);
+			     const struct pv_inventory_record *after, bool gave_up_values);
+/* Room in the index for `records` records, so that a load or a batch of n merges sizes the
+ * table once (no rehash per doubling, no chain of small tables in fresh 4 KiB pages).
+ * Advisory: without memory the index grows as it goes. */
+void pv_inventory_index_reserve(struct pv_inventory *inv, size_t records);
 /* Allocation cursors kept with the index (merge.c): the lowest pool address or pattern
  * number not known to be taken; 0 when nothing is known. */
 uint32_t pv_inventory_index_ip_hint(struct pv_inventory *inv, uint32_t first, uint32_t last);

@@ -55,13 +55,14 @@ int pv_inventory_reserve(struct pv_inventory *inv, size_t records)
 	struct pv_inventory_record *grown;
 
 	if (records <= inv->cap)
-		return PV_OK;
+		return PV_OK; /* a loaded file left room (and its index was sized for it) */
 	grown = realloc(inv->records, records * sizeof(*grown));
 	if (!grown)
 		return pv_fail(PV_ERR_NOMEM, "inventory", "out of memory");
 	inv->records = grown;
 	inv->cap = records;
 	pv_inventory_hint_huge(grown, records * sizeof(*grown));
+	pv_inventory_index_reserve(inv, records); /* sized once, not doubled record by record */
 	return PV_OK;
 }
 

@@ -256,7 +256,7 @@ static struct pv_inventory_index *index_sync(struct pv_inventory *inv)
 }
 
 void pv_inventory_index_note(struct pv_inventory *inv, const struct pv_inventory_record *rec,
-			     bool gave_up_values)
+			     const struct pv_inventory_record *after, bool gave_up_values)
 {
 	size_t i = (size_t)(rec - inv->records);
 
@@ -266,7 +266,30 @@ void pv_inventory_index_note(struct pv_inventory *inv, const struct pv_inventory
 		inv->index->has_ip_hint = false;
 		inv->index->name_pattern[0] = '\0';
 	}
-	if (i < inv->index->indexed && index_add(inv->index, inv, i))
+	if (i >= inv->index->indexed)
+		return; /* index_sync adds it */
+	for (int rule = 0; rule < PV_UNIQUE_COUNT; rule++) {
+		uint64_t hash, old_hash;
+
+		if (!rule_key((enum pv_unique_rule)rule, after, &hash))
+			continue;
+		/* The entry (key, i) is already there: a value that stays is not re-added. */
+		if (rule_key((enum pv_unique_rule)rule, rec, &old_hash) &&
+		    (old_hash >> 32) == (hash >> 32))
+			continue;
+		if (index_insert(inv->index, hash, i)) {
+			pv_inventory_index_free(inv);
+			return;
+		}
+	}
+}
+
+void pv_inventory_index_reserve(struct pv_inventory *inv, size_t records)
+{
+	struct pv_inventory_index *idx = index_sync(inv);
+
+	if (idx && records > idx->indexed &&
+	    index_grow(idx, idx->used + (records - idx->indexed) * PV_UNIQUE_COUNT))
 		pv_inventory_index_free(inv);
 }
 
@@ -311,12 +334,29 @@ static size_t candidates_next(struct candidates *c)
 	return SIZE_MAX;
 }
 
-struct pv_inventory_record *pv_inventory_clash(struct pv_inventory *inv,
+/* The record that clashes with rec under rule among the candidates of c (rec's key),
+ * the first in file order, as a scan would find it. */
+static struct pv_inventory_record *first_clash(struct candidates *c,
 					       const struct pv_inventory_record *rec,
 					       const struct pv_inventory_record *self,
 					       enum pv_unique_rule rule)
 {
 	struct pv_inventory_record *found = NULL;
+
+	for (size_t i; (i = candidates_next(c)) != SIZE_MAX;) {
+		struct pv_inventory_record *other = &c->inv->records[i];
+
+		if (other != self && (!found || other < found) && rule_clashes(rule, rec, other))
+			found = other;
+	}
+	return found;
+}
+
+struct pv_inventory_record *pv_inventory_clash(struct pv_inventory *inv,
+					       const struct pv_inventory_record *rec,
+					       const struct pv_inventory_record *self,
+					       enum pv_unique_rule rule)
+{
 	struct candidates c;
 	bool has_key;
 
@@ -326,16 +366,7 @@ struct pv_inventory_record *pv_inventory_clash(struct pv_inventory *inv,
 				return &inv->records[i];
 		return NULL;
 	}
-	if (!has_key)
-		return NULL;
-	/* The first in file order, as a scan would find it. */
-	for (size_t i; (i = candidates_next(&c)) != SIZE_MAX;) {
-		struct pv_inventory_record *other = &inv->records[i];
-
-		if (other != self && (!found || other < found) && rule_clashes(rule, rec, other))
-			found = other;
-	}
-	return found;
+	return has_key ? first_clash(&c, rec, self, rule) : NULL;
 }
 
 size_t pv_inventory_match_serial(struct pv_inventory *inv, uint64_t serial, int digits,
@@ -423,38 +454,96 @@ void pv_inventory_clash_text(enum pv_unique_rule rule, const struct pv_inventory
 		 pv_inventory_unique_rule_name(rule), value, other_serial);
 }
 
+/* How many records ahead a load fetches the index slots of their keys: enough to cover a
+ * memory access, few enough that the lines are still cached when their record comes. */
+#define FETCH_AHEAD 8
+
+/* A record's keys under every rule, worked out once per record of a load. */
+struct record_keys {
+	uint64_t hash[PV_UNIQUE_COUNT];
+	bool has[PV_UNIQUE_COUNT];
+};
+
+/* rec's keys, and a start at fetching the slots they lead to (the lookups of a load are
+ * cache misses one after the other; fetching ahead overlaps them). */
+static void keys_fetch(const struct pv_inventory_index *idx, const struct pv_inventory_record *rec,
+		       struct record_keys *keys)
+{
+	for (int rule = 0; rule < PV_UNIQUE_COUNT; rule++) {
+		keys->has[rule] = rule_key((enum pv_unique_rule)rule, rec, &keys->hash[rule]);
+		if (keys->has[rule])
+			__builtin_prefetch(&idx->slots[first_slot(idx, keys->hash[rule])]);
+	}
+}
+
+/* Record i against records[0..i) under every rule, then i added to the index; false when
+ * the index had no room left (the caller goes on without it). */
+static bool check_indexed(struct pv_inventory *inv, struct pv_inventory_index *idx, size_t i,
+			  const struct record_keys *keys,
+			  const struct pv_inventory_record **other, enum pv_unique_rule *rule)
+{
+	const struct pv_inventory_record *rec = &inv->records[i];
+
+	*other = NULL;
+	for (int r = 0; r < PV_UNIQUE_COUNT && !*other; r++) {
+		struct candidates c = { inv, idx, keys->hash[r], 0, false };
+
+		if (keys->has[r]) {
+			*rule = (enum pv_unique_rule)r;
+			*other = first_clash(&c, rec, NULL, *rule);
+		}
+	}
+	if (*other)
+		return true;
+	for (int r = 0; r < PV_UNIQUE_COUNT; r++)
+		if (keys->has[r] && index_insert(idx, keys->hash[r], i))
+			return false;
+	idx->indexed = i + 1;
+	return true;
+}
+
 int pv_inventory_check_unique(struct pv_inventory *inv, const unsigned *lines, const char *name)
 {
+	struct record_keys ring[FETCH_AHEAD];
 	struct pv_inventory_index *idx;
 	size_t count = inv->count;
 	int rc = PV_OK;
 
 	/* Built record by record: each is checked against those before it, so the message
-	 * names the later line and the earlier board. */
+	 * names the later line and the earlier board. The index is sized once for all. */
 	pv_inventory_index_free(inv);
 	inv->count = 0;
+	pv_inventory_index_reserve(inv, count);
 	idx = index_sync(inv);
+	for (size_t i = 0; idx && i < FETCH_AHEAD && i < count; i++)
+		keys_fetch(idx, &inv->records[i], &ring[i]);
 	for (size_t i = 0; i < count && !rc; i++) {
-		const struct pv_inventory_record *rec = &inv->records[i];
+		const struct pv_inventory_record *rec = &inv->records[i], *other = NULL;
+		enum pv_unique_rule rule = PV_UNIQUE_SERIAL;
+		char text[512];
 
-		for (int rule = 0; rule < PV_UNIQUE_COUNT; rule++) {
-			const struct pv_inventory_record *other;
-			char text[512];
-
-			other = pv_inventory_clash(inv, rec, NULL, (enum pv_unique_rule)rule);
-			if (!other)
-				continue;
-			pv_inventory_clash_text((enum pv_unique_rule)rule, rec, other, text,
-						sizeof(text));
-			rc = pv_fail(PV_ERR_FORMAT, "inventory", "'%s': line %u: %s (the board at line %u)", name,
+		inv->count = i; /* records[0..i) are the ones before it */
+		if (idx && !check_indexed(inv, idx, i, &ring[i % FETCH_AHEAD], &other, &rule)) {
+			pv_inventory_index_free(inv); /* out of memory: on without the index */
+			idx = NULL;
+		}
+		if (!idx) {
+			for (int r = 0; r < PV_UNIQUE_COUNT && !other; r++) {
+				rule = (enum pv_unique_rule)r;
+				other = pv_inventory_clash(inv, rec, NULL, rule);
+			}
+		}
+		if (other) {
+			pv_inventory_clash_text(rule, rec, other, text, sizeof(text));
+			rc = pv_fail(PV_ERR_FORMAT, "inventory",
+				     "'%s': line %u: %s (the board at line %u)", name,
 				     lines ? lines[i] : (unsigned)i + 1, text,
 				     lines ? lines[other - inv->records]
 					   : (unsigned)(other - inv->records) + 1);
 			break;
 		}
-		inv->count = i + 1;
-		if (idx)
-			idx = index_sync(inv);
+		if (idx && i + FETCH_AHEAD < count)
+			keys_fetch(idx, &inv->records[i + FETCH_AHEAD], &ring[i % FETCH_AHEAD]);
 	}
 	inv->count = count;
 	return rc;

@@ -228,10 +228,56 @@ static int import_uart(const char *name, const char *text, size_t len,
 	return rc;
 }
 
-static enum pv_import_kind detect(const char *text, size_t len)
+static bool has_suffix(const char *name, const char *suffix)
+{
+	size_t len = strlen(name), n = strlen(suffix);
+
+	return len > n && strcmp(name + len - n, suffix) == 0;
+}
+
+/* What no importer reads, named for what it is: UTF-16 (a spreadsheet's "Unicode text"),
+ * an empty file. A UTF-8 byte-order mark is skipped (*skip = 3). */
+static int check_shape(const char *name, const char *text, size_t len, size_t *skip)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	size_t i;
+
+	*skip = 0;
+	if (len >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
+		*skip = 3;
+	else if (len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff)))
+		return pv_fail(PV_ERR_FORMAT, "inventory",
+			       "'%s': UTF-16 text (byte-order mark %02X %02X): save it as UTF-8",
+			       name, u[0], u[1]);
+	for (i = *skip; i < len && text[i] && strchr(" \t\r\n", text[i]); i++)
+		;
+	if (i == len)
+		return pv_fail(PV_ERR_FORMAT, "inventory", "'%s': empty file (%s): nothing to import",
+			       name, len ? "only blanks" : "0 bytes");
+	return PV_OK;
+}
+
+/* A NUL byte: binary data, which no text format holds (a UART log may carry line noise,
+ * so there this is only used to explain a parse that failed). */
+static int refuse_binary(const char *name, const char *text, size_t len, const char *what)
+{
+	const char *nul = memchr(text, 0, len);
+
+	if (!nul)
+		return PV_OK;
+	return pv_fail(PV_ERR_FORMAT, "inventory", "'%s': binary data (a NUL byte at offset %zu), "
+		       "not %s", name, (size_t)(nul - text), what);
+}
+
+static enum pv_import_kind detect(const char *name, const char *text, size_t len)
 {
 	size_t i = 0;
 	const char *nl;
+
+	if (has_suffix(name, ".json"))
+		return PV_IMPORT_RECORD_JSON; /* refined by the keys */
+	if (has_suffix(name, ".csv"))
+		return PV_IMPORT_CSV;
 
 	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
 		i++;
@@ -246,19 +292,31 @@ static enum pv_import_kind detect(const char *text, size_t len)
 int pv_record_import_text(const char *name, const char *text, size_t len,
 			     enum pv_import_kind kind, struct pv_import_batch *batch)
 {
-	enum pv_import_kind actual = kind == PV_IMPORT_AUTO ? detect(text, len) : kind;
+	enum pv_import_kind actual;
+	size_t skip;
+	int rc = check_shape(name, text, len, &skip);
 
+	if (rc)
+		return rc;
+	text += skip;
+	len -= skip;
+	actual = kind == PV_IMPORT_AUTO ? detect(name, text, len) : kind;
 	switch (actual) {
 	case PV_IMPORT_METADATA_JSON:
 	case PV_IMPORT_RECORD_JSON:
-		return import_json(name, text, len, kind, batch);
+		rc = refuse_binary(name, text, len, "JSON");
+		return rc ? rc : import_json(name, text, len, kind, batch);
 	case PV_IMPORT_CSV:
-		return pv_inventory_import_csv(name, text, len, batch);
+		rc = refuse_binary(name, text, len, "CSV");
+		return rc ? rc : pv_inventory_import_csv(name, text, len, batch);
 	case PV_IMPORT_UART:
 	case PV_IMPORT_AUTO:
 		break;
 	}
-	return import_uart(name, text, len, batch);
+	rc = import_uart(name, text, len, batch);
+	if (rc && refuse_binary(name, text, len, "a UART log, JSON or CSV"))
+		rc = PV_ERR_FORMAT;
+	return rc;
 }
 
 static int import_file(const char *path, enum pv_import_kind kind, struct pv_import_batch *batch)
@@ -293,8 +351,37 @@ static bool importable_name(const char *name)
 	return false;
 }
 
-int pv_record_import_path(const char *path, enum pv_import_kind kind,
-			     struct pv_import_batch *batch)
+/* Drop the records a failed file had already added (a JSON array fails at item k). */
+static void batch_truncate(struct pv_import_batch *batch, size_t count)
+{
+	while (batch->count > count)
+		pv_inventory_record_release(&batch->records[--batch->count]);
+}
+
+struct each {
+	pv_import_failed_fn failed; /* NULL: the first failure ends the import */
+	void *user;
+	size_t *failures;
+};
+
+static int import_entry(const char *path, enum pv_import_kind kind,
+			struct pv_import_batch *batch, const struct each *each)
+{
+	size_t before = batch->count;
+	int rc = import_file(path, kind, batch);
+
+	if (rc == PV_OK || !each->failed || rc == PV_ERR_NOMEM ||
+	    batch->count >= PV_IMPORT_MAX_RECORDS)
+		return rc;
+	batch_truncate(batch, before);
+	each->failed(each->user, path, rc, pv_last_error());
+	pv_clear_error();
+	(*each->failures)++;
+	return PV_OK;
+}
+
+static int import_path(const char *path, enum pv_import_kind kind,
+		       struct pv_import_batch *batch, const struct each *each)
 {
 	struct stat st;
 	struct dirent *ent;
@@ -304,7 +391,7 @@ int pv_record_import_path(const char *path, enum pv_import_kind kind,
 	int rc = PV_OK;
 
 	if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return import_file(path, kind, batch);
+		return import_entry(path, kind, batch, each);
 	dir = opendir(path);
 	if (!dir)
 		return pv_fail_errno(errno, "inventory", "cannot read '%s'", path);
@@ -328,9 +415,26 @@ int pv_record_import_path(const char *path, enum pv_import_kind kind,
 	if (!rc)
 		qsort(names, count, sizeof(*names), compare_names);
 	for (size_t i = 0; i < count && !rc; i++)
-		rc = import_file(names[i], kind, batch);
+		rc = import_entry(names[i], kind, batch, each);
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
 	return rc;
+}
+
+int pv_record_import_path(const char *path, enum pv_import_kind kind,
+			  struct pv_import_batch *batch)
+{
+	const struct each first_failure_ends = { NULL, NULL, NULL };
+
+	return import_path(path, kind, batch, &first_failure_ends);
+}
+
+int pv_record_import_path_each(const char *path, enum pv_import_kind kind,
+			       struct pv_import_batch *batch, pv_import_failed_fn failed,
+			       void *user, size_t *failures)
+{
+	const struct each each = { failed, user, failures };
+
+	return import_path(path, kind, batch, &each);
 }

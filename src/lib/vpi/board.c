@@ -275,7 +275,8 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	}
 	b->eeprom_size = opts->soc->eeprom_size;
 	if (b->eeprom_size) {
-		b->eeprom = malloc(b->eeprom_size);
+		b->eeprom_borrowed = opts->eeprom_storage != NULL;
+		b->eeprom = b->eeprom_borrowed ? opts->eeprom_storage : malloc(b->eeprom_size);
 		if (!b->eeprom)
 			goto out_free_board;
 		memset(b->eeprom, 0xff, b->eeprom_size);
@@ -321,7 +322,8 @@ out_free_hash:
 	EVP_MD_CTX_free(b->data_hash);
 out_free_board:
 	vpi_msd_free(b->msd);
-	free(b->eeprom);
+	if (!b->eeprom_borrowed)
+		free(b->eeprom);
 	free(b->script);
 	free(b->script_answers);
 	free(b->dump_dir);
@@ -343,7 +345,8 @@ void pv_vpi_board_free(struct pv_vpi_board *b)
 	for (size_t i = 0; i < VPI_SLOT_COUNT; i++)
 		pv_buf_release(&b->files[i]);
 	vpi_msd_free(b->msd);
-	free(b->eeprom);
+	if (!b->eeprom_borrowed)
+		free(b->eeprom);
 	free(b->script);
 	free(b->script_answers);
 	free(b->dump_dir);

@@ -199,6 +199,7 @@ struct pv_vpi_board {
 
 	uint8_t *eeprom;
 	size_t eeprom_size;
+	bool eeprom_borrowed;       /* eeprom is opts.eeprom_storage: not ours to free */
 	/* emmc=: the mass-storage gadget (msd.c) the board becomes after running its boot
 	 * files (NULL: no medium, it leaves USB). */
 	struct vpi_msd *msd;

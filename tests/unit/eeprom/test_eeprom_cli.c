@@ -265,6 +265,64 @@ static void test_eeprom_commands(void **state)
 	pv_buf_release(&file);
 }
 
+/* Issue 15 item 8: a NUL byte in a config is an error for `eeprom check` (line and column)
+ * and is refused by `eeprom apply` (even with --force) and `eeprom-config -c`, which write
+ * nothing; the official tool embeds it. */
+static void test_config_with_nul_is_refused(void **state)
+{
+	static const char conf[] = "[all]\nBOOT\0ORDER=0xf41\n";
+	struct env *e = *state;
+	struct pv_buf out = PV_BUF_INIT(SIZE_MAX);
+	char *nul_conf = path_in(e, "nul.conf"), *p;
+
+	pv_test_write_file(nul_conf, conf, sizeof(conf) - 1);
+	assert_int_equal(run(e, &out, "eeprom check nul.conf"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "nul.conf:2: error: a NUL byte at column 5"));
+	assert_int_equal(run(e, &out, "eeprom-config -c nul.conf -o nul1.bin synth.bin"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "'nul.conf': line 2 holds a NUL byte"));
+	assert_int_equal(run(e, &out, "eeprom apply synth.bin nul.conf -o nul2.bin --force"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "NUL byte"));
+	p = path_in(e, "nul1.bin");
+	assert_false(pv_path_exists(p));
+	free(p);
+	p = path_in(e, "nul2.bin");
+	assert_false(pv_path_exists(p));
+	free(p);
+	free(nul_conf);
+	pv_buf_release(&out);
+}
+
+/* Issue 15 item 8: an image whose first section has length 0 is named for what it is (it
+ * read as "bootconf.txt 0 bytes used of 0"), and an image without bootconf.txt says so. */
+static void test_empty_bootcode_and_missing_bootconf(void **state)
+{
+	struct env *e = *state;
+	struct pv_buf out = PV_BUF_INIT(SIZE_MAX);
+	unsigned char *raw = malloc(524288);
+	char *path = path_in(e, "empty-bootcode.bin"), *plain = path_in(e, "no-bootconf.bin");
+
+	assert_non_null(raw);
+	memset(raw, 0xff, 524288);
+	memcpy(raw, "\x55\xaa\xf0\x0f\0\0\0\0", 8);
+	pv_test_write_file(path, raw, 524288);
+	assert_int_equal(run(e, &out, "eeprom info empty-bootcode.bin"), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "'empty-bootcode.bin': not a bootloader EEPROM "
+						 "image: the bootcode section at offset 0 is "
+						 "empty (length 0)"));
+	assert_null(strstr(pv_buf_str(&out), "bytes used"));
+
+	raw[7] = 8; /* an 8-byte bootcode and nothing else */
+	pv_test_write_file(plain, raw, 524288);
+	assert_int_equal(run(e, &out, "eeprom info no-bootconf.bin"), 0);
+	assert_non_null(strstr(pv_buf_str(&out), "none (the image has no bootconf.txt section)"));
+	assert_int_equal(run(e, &out, "eeprom info --json no-bootconf.bin"), 0);
+	assert_non_null(strstr(pv_buf_str(&out), "\"has_bootconf\": false"));
+	free(raw);
+	free(path);
+	free(plain);
+	pv_buf_release(&out);
+}
+
 /* An A/B BCM2712 image: --bootsys alone writes the image (the official tool prints the
  * config instead), --bootcode is replaced, -d/-p need --config, --cacertder works. */
 static void test_drop_in_ab_files(void **state)
@@ -354,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_drop_in_read_and_write),
 		cmocka_unit_test(test_drop_in_failures_write_nothing),
 		cmocka_unit_test(test_eeprom_commands),
+		cmocka_unit_test(test_config_with_nul_is_refused),
+		cmocka_unit_test(test_empty_bootcode_and_missing_bootconf),
 		cmocka_unit_test(test_drop_in_ab_files),
 		cmocka_unit_test(test_drop_in_real_images),
 	};

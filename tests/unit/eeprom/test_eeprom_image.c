@@ -283,6 +283,84 @@ static void test_bad_images(void **state)
 	pv_buf_release(&buf);
 }
 
+/* A bootconf.txt with a NUL byte is refused by the engine itself (so by every caller: usb
+ * flash, piprov-node, apply), naming the input and the line; the image is unchanged. */
+static void test_config_with_nul_not_written(void **state)
+{
+	static const char conf[] = "[all]\nBOOT_ORDER=0xf41\n\0\n";
+	struct pv_eeprom_blob blob = { conf, sizeof(conf) - 1, "board.conf" };
+	struct pv_eeprom_edits edits = { .config = &blob };
+	struct pv_eeprom_image img = { 0 };
+	unsigned char *before;
+
+	(void)state;
+	synth(PV_SOC_BCM2711, NULL, &img);
+	before = malloc(img.size);
+	assert_non_null(before);
+	memcpy(before, img.data, img.size);
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_BOOTCONF_TXT, conf,
+					       sizeof(conf) - 1), PV_ERR_INVALID);
+	assert_non_null(strstr(pv_last_error(), "line 3 holds a NUL byte (offset 23)"));
+	assert_int_equal(pv_eeprom_apply_edits(&img, &edits), PV_ERR_INVALID);
+	assert_non_null(strstr(pv_last_error(), "'board.conf': line 3"));
+	assert_memory_equal(img.data, before, img.size);
+	/* Other files are binary: a NUL in pubkey.bin is normal. */
+	assert_int_equal(pv_eeprom_update_file(&img, PV_EEPROM_PUBKEY_BIN, conf, sizeof(conf)),
+			 PV_OK);
+	free(before);
+	pv_eeprom_release(&img);
+}
+
+/* pv_eeprom_reparse (the fuzz target's fast path) keeps the buffer of an image of the same
+ * size and gives what pv_eeprom_parse gives: the same table after a good image, the same
+ * message after a bad one, a usable image again after a failure, and a full parse for
+ * another size. */
+static void test_reparse_reuses_buffer(void **state)
+{
+	struct pv_buf small = PV_BUF_INIT(SIZE_MAX), big = PV_BUF_INIT(SIZE_MAX);
+	struct pv_eeprom_image img = { 0 }, fresh = { 0 };
+	struct pv_eeprom_synth_options ab = { .ab = true };
+	unsigned char *bad, *buffer;
+
+	(void)state;
+	assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2711, NULL, &small), PV_OK);
+	assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2712, &ab, &big), PV_OK);
+	bad = malloc(small.len);
+	assert_non_null(bad);
+	memcpy(bad, small.data, small.len);
+	put_be32(bad + 4, (uint32_t)small.len); /* bootcode runs past the end */
+
+	assert_int_equal(pv_eeprom_reparse(&img, small.data, small.len, "a.bin"), PV_OK);
+	buffer = img.data;
+	assert_int_equal(pv_eeprom_parse(&fresh, small.data, small.len, "a.bin"), PV_OK);
+	assert_int_equal(img.nsections, fresh.nsections);
+	for (size_t i = 0; i < img.nsections; i++) {
+		assert_int_equal(img.sections[i].offset, fresh.sections[i].offset);
+		assert_int_equal(img.sections[i].length, fresh.sections[i].length);
+		assert_string_equal(img.sections[i].name, fresh.sections[i].name);
+	}
+	pv_eeprom_release(&fresh);
+
+	assert_int_equal(pv_eeprom_reparse(&img, bad, small.len, "b.bin"), PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "'b.bin'"));
+	assert_non_null(strstr(pv_last_error(), "runs past the end"));
+	assert_int_equal(img.nsections, 0);
+
+	assert_int_equal(pv_eeprom_reparse(&img, small.data, small.len, "c.bin"), PV_OK);
+	assert_ptr_equal(img.data, buffer);
+	assert_string_equal(img.name, "c.bin");
+	assert_int_equal(memcmp(img.data, small.data, small.len), 0);
+	assert_true(pv_eeprom_find_section(&img, PV_EEPROM_BOOTCONF_TXT, 0, SIZE_MAX) > 0);
+
+	assert_int_equal(pv_eeprom_reparse(&img, big.data, big.len, "d.bin"), PV_OK);
+	assert_int_equal(img.size, big.len);
+	assert_true(img.ab);
+	pv_eeprom_release(&img);
+	free(bad);
+	pv_buf_release(&small);
+	pv_buf_release(&big);
+}
+
 /* An A/B image whose PAD after bootconf.txt swallows the partition-B header: the official
  * tool would write a PAD up to 0x107000 and leave garbage as the next header. Refused,
  * image unchanged. */
@@ -524,6 +602,8 @@ int main(void)
 		cmocka_unit_test(test_timestamp),
 		cmocka_unit_test(test_bootcode),
 		cmocka_unit_test(test_bad_images),
+		cmocka_unit_test(test_reparse_reuses_buffer),
+		cmocka_unit_test(test_config_with_nul_not_written),
 		cmocka_unit_test(test_refuse_unreadable_result),
 		cmocka_unit_test(test_save),
 		cmocka_unit_test(test_sig),

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -114,6 +115,37 @@ static void test_commands(void **state)
 	pv_buf_release(&out);
 }
 
+/* Issue 15 item 8: `inventory import DIR` with one file it cannot read (a FIFO) and one
+ * empty .json: both named with their reason, the good file imported, exit 1. */
+static void test_import_reports_bad_files_imports_others(void **state)
+{
+	static const char good[] = "{\"MAC_ADDR\": \"d8:3a:dd:05:ee:78\"}\n";
+	struct pv_buf out = PV_BUF_INIT(SIZE_MAX);
+	char *captures, *p;
+
+	(void)state;
+	assert_true(asprintf(&captures, "%s/captures", dir) > 0);
+	assert_int_equal(mkdir(captures, 0755), 0);
+	assert_true(asprintf(&p, "%s/94a97b1d.json", captures) > 0);
+	pv_test_write_file(p, good, strlen(good));
+	free(p);
+	assert_true(asprintf(&p, "%s/empty.json", captures) > 0);
+	pv_test_write_file(p, "", 0);
+	free(p);
+	assert_true(asprintf(&p, "%s/pipe.json", captures) > 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	free(p);
+	expect(&out, 1, run(&out, "import '%s'", captures), "empty.json': empty file (0 bytes)");
+	expect(&out, 1, 1, "pipe.json");
+	expect(&out, 1, 1, "FIFO");
+	expect(&out, 1, 1, "imported 1 records: 1 new boards");
+	expect(&out, 0, run(&out, "show 94a97b1d"), "d8:3a:dd:05:ee:78");
+	expect(&out, 1, run(&out, "--json import '%s'", captures), "\"failed\": 2");
+	pv_test_rmtree(captures);
+	free(captures);
+	pv_buf_release(&out);
+}
+
 static void test_corrupt_file_untouched(void **state)
 {
 	static const char broken[] = "version = 1;\nboards = (\n  { serial = \"12345678\" mac };\n";
@@ -133,6 +165,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_import_reports_bad_files_imports_others),
 		cmocka_unit_test(test_corrupt_file_untouched),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

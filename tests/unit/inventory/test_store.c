@@ -338,6 +338,68 @@ static void test_uniqueness_rules_on_add_and_set(void **state)
 	pv_inventory_record_release(&dup);
 }
 
+/* The index re-adds only the keys a merge or a set changed: a changed value is found at
+ * once (by load, merge and set alike), the value given up is free again, and a value kept
+ * through an update stays taken. */
+static void test_index_follows_changed_values(void **state)
+{
+	struct pv_inventory inv;
+	struct pv_inventory_record a = board("10000000aaaaaaaa", "dc:a6:32:00:00:01");
+	struct pv_inventory_record again = board("10000000aaaaaaaa", "dc:a6:32:00:00:01");
+	struct pv_inventory_record old_mac = board("10000000cccccccc", "dc:a6:32:00:00:01");
+	struct pv_inventory_record new_mac = board("10000000dddddddd", "dc:a6:32:00:00:09");
+	struct pv_inventory_record same_ip = board("10000000eeeeeeee", NULL);
+	struct pv_inventory_upsert_opts strict = { .source = PV_INVENTORY_SOURCE_MANUAL, .now = NOW,
+						   .flags = PV_UPSERT_STRICT };
+	const char *set_mac[] = { "mac=dc:a6:32:00:00:09" };
+
+	(void)state;
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_record_set(&a, "ip", "10.0.0.5"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&again, "ip", "10.0.0.5"), PV_OK);
+	assert_int_equal(pv_inventory_record_set(&same_ip, "ip", "10.0.0.5"), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &a, &strict, NULL), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &again, &strict, NULL), PV_OK); /* an update */
+	assert_int_equal(pv_inventory_merge(&inv, &same_ip, &strict, NULL), PV_ERR_CONFLICT);
+	assert_non_null(strstr(pv_last_error(), "10.0.0.5"));
+	assert_int_equal(pv_inventory_set(&inv, "10000000aaaaaaaa", set_mac, 1, NOW), PV_OK);
+	assert_int_equal(pv_inventory_merge(&inv, &new_mac, &strict, NULL), PV_ERR_CONFLICT);
+	assert_non_null(strstr(pv_last_error(), "dc:a6:32:00:00:09"));
+	assert_int_equal(pv_inventory_merge(&inv, &old_mac, &strict, NULL), PV_OK);
+	assert_int_equal(inv.count, 2);
+	assert_ptr_equal(pv_inventory_lookup(&inv, "dc:a6:32:00:00:01"), &inv.records[1]);
+	assert_ptr_equal(pv_inventory_lookup(&inv, "dc:a6:32:00:00:09"), &inv.records[0]);
+	pv_inventory_release(&inv);
+	pv_inventory_record_release(&a);
+	pv_inventory_record_release(&again);
+	pv_inventory_record_release(&old_mac);
+	pv_inventory_record_release(&new_mac);
+	pv_inventory_record_release(&same_ip);
+}
+
+/* A record's tags are one allocation: a copy owns its own, adding one keeps the others. */
+static void test_tags_copy_and_add(void **state)
+{
+	struct pv_inventory_record rec = board("10000000aaaaaaaa", NULL), copy;
+
+	(void)state;
+	assert_int_equal(pv_inventory_record_set(&rec, "tags", "rack-a, row=3,  gpu"), PV_OK);
+	assert_int_equal(pv_inventory_record_add_tag(&rec, "row=3"), PV_OK); /* already there */
+	assert_int_equal(rec.n_tags, 3);
+	assert_int_equal(pv_inventory_record_copy(&copy, &rec), PV_OK);
+	pv_inventory_record_release(&rec);
+	assert_int_equal(copy.n_tags, 3);
+	assert_string_equal(copy.tags[0], "rack-a");
+	assert_string_equal(copy.tags[1], "row=3");
+	assert_string_equal(copy.tags[2], "gpu");
+	assert_int_equal(pv_inventory_record_add_tag(&copy, "spare"), PV_OK);
+	assert_string_equal(copy.tags[0], "rack-a");
+	assert_string_equal(copy.tags[3], "spare");
+	assert_int_equal(pv_inventory_record_set(&copy, "tags", ""), PV_OK);
+	assert_int_equal(copy.n_tags, 0);
+	pv_inventory_record_release(&copy);
+}
+
 /* Whether another process would find "<path>.lock" write-locked (F_GETLK from a child: a
  * process never conflicts with its own fcntl locks). */
 static bool locked_elsewhere(const char *path)
@@ -442,6 +504,8 @@ int main(void)
 		cmocka_unit_test(test_inventory_lock_and_write_through_symlink),
 		cmocka_unit_test(test_uniqueness_rules_on_load_name_both_lines),
 		cmocka_unit_test(test_uniqueness_rules_on_add_and_set),
+		cmocka_unit_test(test_index_follows_changed_values),
+		cmocka_unit_test(test_tags_copy_and_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

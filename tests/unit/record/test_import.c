@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "piprov/error.h"
 #include "piprov/inventory.h"
@@ -184,6 +185,110 @@ static void test_folder(void **state)
 	free(dir);
 }
 
+static void expect_refused(const char *name, const char *text, size_t len, const char *needle)
+{
+	struct pv_import_batch batch;
+
+	pv_import_batch_init(&batch);
+	assert_int_equal(pv_record_import_text(name, text, len, PV_IMPORT_AUTO, &batch),
+			 PV_ERR_FORMAT);
+	if (!strstr(pv_last_error(), needle))
+		fail_msg("'%s': '%s' lacks '%s'", name, pv_last_error(), needle);
+	assert_int_equal(batch.count, 0);
+	pv_import_batch_release(&batch);
+}
+
+/* Issue 15 item 8: an empty or binary .json, UTF-16 text, a binary log are named for what
+ * they are (they were all "UART log: no bootloader header"); the name decides JSON/CSV;
+ * a UTF-8 byte-order mark is skipped before JSON and CSV alike. */
+static void test_unreadable_shapes_named(void **state)
+{
+	static const char elf[] = "\x7f" "ELF\2\1\1\0\0\0";
+	static const char utf16[] = "\xff\xfes\0e\0r\0";
+	static const char bom_csv[] = "\xef\xbb\xbfserial,mac\n12345678,dc:a6:32:01:36:c2\n";
+	struct pv_import_batch batch;
+	char *bom_json;
+
+	(void)state;
+	expect_refused("m/12345678.json", "", 0, "'m/12345678.json': empty file (0 bytes)");
+	expect_refused("m/12345678.json", " \n\t\n", 4, "empty file (only blanks)");
+	expect_refused("boot.log", "", 0, "'boot.log': empty file");
+	expect_refused("m/12345678.json", elf, sizeof(elf) - 1,
+		       "binary data (a NUL byte at offset 7), not JSON");
+	expect_refused("boards.csv", utf16, sizeof(utf16) - 1,
+		       "'boards.csv': UTF-16 text (byte-order mark FF FE): save it as UTF-8");
+	expect_refused("capture.log", elf, sizeof(elf) - 1,
+		       "binary data (a NUL byte at offset 7), not a UART log, JSON or CSV");
+	/* By name: a .json that holds no JSON gets the JSON parser's message. */
+	expect_refused("m/12345678.json", "RPi: not json\n", 14, "'m/12345678.json': line 1");
+
+	pv_import_batch_init(&batch);
+	assert_int_equal(pv_record_import_text("-", bom_csv, sizeof(bom_csv) - 1, PV_IMPORT_AUTO,
+					       &batch), PV_OK);
+	assert_int_equal(batch.count, 1);
+	assert_true(asprintf(&bom_json, "\xef\xbb\xbf%s", cm4_metadata) > 0);
+	assert_int_equal(pv_record_import_text("m/94a97b1d.json", bom_json, strlen(bom_json),
+					       PV_IMPORT_AUTO, &batch), PV_OK);
+	assert_int_equal(batch.count, 2);
+	free(bom_json);
+	pv_import_batch_release(&batch);
+}
+
+struct failures_seen {
+	struct pv_buf text;
+};
+
+static void note_failure(void *user, const char *path, int status, const char *message)
+{
+	struct failures_seen *seen = user;
+
+	assert_int_not_equal(status, PV_OK);
+	assert_non_null(strstr(message, path));
+	assert_int_equal(pv_buf_appendf(&seen->text, "%s\n", message), PV_OK);
+}
+
+/* Issue 15 item 8: one file that cannot be imported (a FIFO, bad JSON after a good record)
+ * is reported and skipped, with none of its records; the rest of the folder is imported.
+ * pv_record_import_path keeps failing at the first. */
+static void test_folder_import_continues_past_bad_file(void **state)
+{
+	static const char half[] = "[{\"serial\": \"10000001\"}, {\"serial\": \"nope\"}]";
+	char *dir = pv_test_mkdtemp(), *p;
+	struct failures_seen seen = { PV_BUF_INIT(SIZE_MAX) };
+	struct pv_import_batch batch;
+	size_t failures = 0;
+
+	(void)state;
+	assert_true(asprintf(&p, "%s/94a97b1d.json", dir) > 0);
+	pv_test_write_file(p, cm4_metadata, strlen(cm4_metadata));
+	free(p);
+	assert_true(asprintf(&p, "%s/a-half.json", dir) > 0);
+	pv_test_write_file(p, half, strlen(half));
+	free(p);
+	assert_true(asprintf(&p, "%s/b-fifo.json", dir) > 0);
+	assert_int_equal(mkfifo(p, 0600), 0);
+	free(p);
+
+	pv_import_batch_init(&batch);
+	assert_int_equal(pv_record_import_path_each(dir, PV_IMPORT_AUTO, &batch, note_failure,
+						    &seen, &failures), PV_OK);
+	assert_int_equal(failures, 2);
+	assert_int_equal(batch.count, 1); /* 94a97b1d only: a-half.json's first record is gone */
+	assert_int_equal(batch.records[0].serial, 0x94a97b1d);
+	assert_non_null(strstr(pv_buf_str(&seen.text), "a-half.json"));
+	assert_non_null(strstr(pv_buf_str(&seen.text), "b-fifo.json"));
+	assert_non_null(strstr(pv_buf_str(&seen.text), "FIFO"));
+	pv_import_batch_release(&batch);
+
+	pv_import_batch_init(&batch);
+	assert_int_not_equal(pv_record_import_path(dir, PV_IMPORT_AUTO, &batch), PV_OK);
+	assert_non_null(strstr(pv_last_error(), "a-half.json"));
+	pv_import_batch_release(&batch);
+	pv_buf_release(&seen.text);
+	pv_test_rmtree(dir);
+	free(dir);
+}
+
 /* A Pi 4 bootloader log (old header, ../shared/docs/netboot-and-identity.md §3.2): the
  * board's MAC comes from NET_BOOT, never from TFTP_GET (the server's). */
 static void test_uart_log(void **state)
@@ -220,6 +325,8 @@ int main(void)
 		cmocka_unit_test(test_metadata),       cmocka_unit_test(test_record_json),
 		cmocka_unit_test(test_csv_round_trip), cmocka_unit_test(test_csv_errors),
 		cmocka_unit_test(test_folder),         cmocka_unit_test(test_uart_log),
+		cmocka_unit_test(test_unreadable_shapes_named),
+		cmocka_unit_test(test_folder_import_continues_past_bad_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,6 +135,40 @@ static void test_recovery_2711_flow(void **state)
 	flow_release(&f);
 }
 
+static unsigned char caller_eeprom[512u * 1024u];
+
+static void use_caller_eeprom(struct pv_vpi_options *opts)
+{
+	opts->eeprom_storage = caller_eeprom;
+}
+
+/* opts.eeprom_storage (the fuzz target's way to avoid a 512 KiB allocation per board): the
+ * board erases that buffer, flashes into it, and leaves it to its owner when freed (ASan
+ * would report a free of this static buffer). */
+static void test_eeprom_storage_is_the_callers(void **state)
+{
+	struct flow f;
+
+	(void)state;
+	memset(caller_eeprom, 0x00, sizeof(caller_eeprom));
+	run_flow(&f, "pi4", use_caller_eeprom, NULL, false); /* bad signature: nothing written */
+	assert_int_equal(f.rc, PV_OK);
+	for (size_t i = 0; i < sizeof(caller_eeprom); i++)
+		if (caller_eeprom[i] != 0xff)
+			fail_msg("byte %zu of the caller's EEPROM is 0x%02x, not erased", i,
+				 caller_eeprom[i]);
+	flow_release(&f);
+
+	run_flow(&f, "pi4", use_caller_eeprom, NULL, true);
+	assert_int_equal(f.rc, PV_OK);
+	assert_int_equal(f.image.len, sizeof(caller_eeprom));
+	assert_eeprom_is_image(&f, true);
+	assert_memory_equal(caller_eeprom, f.image.data, sizeof(caller_eeprom));
+	flow_release(&f);
+	/* The board is gone; its EEPROM is still the caller's (the first byte of make_image). */
+	assert_int_equal(caller_eeprom[0], 3);
+}
+
 static unsigned c40_value(char c)
 {
 	return c >= '0' && c <= '9' ? 4u + (unsigned)(c - '0') : 14u + (unsigned)(c - 'A');
@@ -436,6 +470,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_recovery_2711_flow),
+		cmocka_unit_test(test_eeprom_storage_is_the_callers),
 		cmocka_unit_test(test_recovery_2712_metadata),
 		cmocka_unit_test(test_bad_signature_is_not_written),
 		cmocka_unit_test(test_config_switches),
