@@ -38,6 +38,15 @@ struct pv_soc_info {
 	/* Folder of the Debian rpiboot package (/usr/share/rpiboot/<dir>) holding this chip's
 	 * recovery program under its ROM file name; NULL when the package has none. */
 	const char *rpiboot_recovery_dir;
+	/* rpiboot's chip folder (the prefix of its check_file(): DIR/<folder>/NAME and the
+	 * bootfiles.bin member <folder>/NAME): "2710" for every BCM2835-2837. */
+	const char *rpiboot_folder;
+	/* What rpiboot embeds (its msd/ folder, installed by its package in
+	 * /usr/share/rpiboot/msd) and serves where no file is given: msd/<second_stage> as the
+	 * second stage when true, and msd/start.elf when the board asks for this name
+	 * ("start4.elf" on BCM2711, "start.elf" on BCM2835-2837; NULL: nothing, BCM2712). */
+	bool rpiboot_msd_second_stage;
+	const char *rpiboot_msd_start;
 	/* rpi-eeprom-update writes the EEPROM at once with flashrom by default (Pi 5 family;
 	 * eeprom-format.md §4) instead of staging recovery.bin for the next boot. */
 	bool eeprom_immediate_update;
@@ -63,6 +72,8 @@ const struct pv_soc_info *pv_soc_by_usb_id(uint16_t vendor, uint16_t product);
 /* Accepts "2711", "bcm2711", "BCM2711". */
 const struct pv_soc_info *pv_soc_by_name(const char *name);
 const struct pv_soc_info *pv_soc_by_eeprom_size(size_t size);
+/* The first SoC of an rpiboot chip folder ("2710" gives BCM2835: the three share it). */
+const struct pv_soc_info *pv_soc_by_rpiboot_folder(const char *folder);
 /* The first chip whose mac_ouis hold the MAC's OUI (d8:3a:dd is on Pi 4 and Pi 5 boards:
  * the older chip is returned); NULL for other OUIs. */
 const struct pv_soc_info *pv_soc_by_mac(const uint8_t mac[6]);

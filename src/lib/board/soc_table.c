@@ -14,6 +14,8 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 0,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2763,
 		.second_stage = "bootcode.bin",
+		.rpiboot_folder = "2710", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start.elf",
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
@@ -25,6 +27,8 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 1,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2764,
 		.second_stage = "bootcode.bin",
+		.rpiboot_folder = "2710", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start.elf",
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
@@ -42,6 +46,8 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 2,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2764,
 		.second_stage = "bootcode.bin",
+		.rpiboot_folder = "2710", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start.elf",
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
@@ -55,6 +61,8 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 3,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2711,
 		.second_stage = "bootcode4.bin",
+		.rpiboot_folder = "2711", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start4.elf",
 		.rom_serial_index = 3, .second_stage_serial_index = 4,
 		.eeprom_size = 512 * 1024, .firmware_dir = "bootloader-2711",
 		.spidev = "/dev/spidev0.0",
@@ -68,6 +76,8 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 4,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2712,
 		.second_stage = "bootcode5.bin",
+		.rpiboot_folder = "2712", .rpiboot_msd_second_stage = false,
+		.rpiboot_msd_start = NULL,
 		.rom_serial_index = 3, .second_stage_serial_index = 4,
 		.eeprom_size = 2 * 1024 * 1024, .firmware_dir = "bootloader-2712",
 		.spidev = "/dev/spidev10.0",
@@ -106,6 +116,14 @@ const struct pv_soc_info *pv_soc_by_name(const char *name)
 		name += 3;
 	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
 		if (strcmp(soc_table[i].chip, name) == 0)
+			return &soc_table[i];
+	return NULL;
+}
+
+const struct pv_soc_info *pv_soc_by_rpiboot_folder(const char *folder)
+{
+	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
+		if (strcmp(soc_table[i].rpiboot_folder, folder) == 0)
 			return &soc_table[i];
 	return NULL;
 }

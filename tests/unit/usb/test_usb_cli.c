@@ -66,6 +66,12 @@ static void test_exit_statuses(void **state)
 	assert_int_equal(run("usb boot --preset network", &out, 1), 2);
 	assert_int_equal(run("rpiboot -x", &out, 1), 2);
 	assert_int_equal(run("rpiboot -o", &out, 1), 2);
+	/* rpiboot's own usage errors (upstream: usage, exit 255), before any USB. */
+	assert_int_equal(run("rpiboot -m 0", &out, 1), 2);
+	assert_int_equal(run("rpiboot -99", &out, 1), 2);
+	assert_int_equal(run("rpiboot -3 -p 1-1", &out, 1), 2);
+	assert_int_equal(run("rpiboot -d /nonexistent-folder", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "no 'bootcode' files found in '/nonexistent-folder'"));
 	pv_buf_release(&out);
 }
 
