@@ -59,6 +59,11 @@ struct pv_soc_info {
 	 * document; lists collected from logs, so not complete), 0-terminated. A Pi 3 sends
 	 * option 97 without a FourCC, so its OUI is what tells a DHCP server it is a Pi. */
 	uint32_t mac_ouis[5];
+	/* Another chip's ROM shows the same USB id, and pv_soc_by_usb_id() names that one. */
+	bool usb_id_of_other_chip;
+	/* For a chip without an EEPROM: how its boards come to network boot, for the message
+	 * that refuses to flash one. */
+	const char *netboot_without_eeprom;
 };
 
 /* Table lookups; NULL when unknown. */
@@ -86,6 +91,12 @@ enum pv_board_feature {
 	/* rpi-eeprom-update refuses unless CM4_ENABLE_RPI_EEPROM_UPDATE=1: the carrier may
 	 * hold the EEPROM write-protected (nEEPROM_WP), so rpiboot is the usual path. */
 	PV_BOARD_EEPROM_UPDATE_OPT_IN = 1u << 6,
+	/* No EEPROM, and the boot ROM network-boots as shipped (Pi 3B+: "supports network boot
+	 * out of the box", boot-msd.adoc/bootmodes.adoc): there is nothing to enable. */
+	PV_BOARD_NETBOOT_IN_ROM = 1u << 7,
+	/* No EEPROM: network boot is enabled once, irreversibly, by the OTP bit that
+	 * program_usb_boot_mode=1 sets (Pi 3B; Pi 2B only from v1.2, whose SoC is a BCM2837). */
+	PV_BOARD_NETBOOT_OTP = 1u << 8,
 };
 
 struct pv_board_type {

@@ -166,7 +166,9 @@ struct pv_usb_job_config {
 	/* Optional, asked on every scan (engine thread, job lock held: return at once, never
 	 * call into the job): PV_USB_PORT_SERVE (the default), PV_USB_PORT_HOLD (start
 	 * nothing on that port for now: paused), PV_USB_PORT_AGAIN (a board that ended there
-	 * is served again on the next scan although it never left: retry), PV_USB_PORT_SERVED
+	 * is served again on the next scan although it never left, when it is in its boot ROM
+	 * stage: retry; a board left in its second stage, whose recovery program ran, is
+	 * served once its port was seen empty, as without AGAIN), PV_USB_PORT_SERVED
 	 * (the board there was served by an earlier job on this bus, e.g. before a station
 	 * reloaded its profile: it is left alone until its port is seen empty, as if this
 	 * job had served it). */

@@ -20,6 +20,7 @@ static const struct pv_soc_info soc_table[] = {
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
 		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
+		.netboot_without_eeprom = "their boot ROM has no network boot",
 	},
 	{
 		.soc = PV_SOC_BCM2836, .name = "BCM2836", .chip = "2836",
@@ -32,6 +33,12 @@ static const struct pv_soc_info soc_table[] = {
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
 		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
+		/* 0x2764 ("BCM2710 Boot") is named BCM2837: every board that boots over USB with
+		 * it (CM3, CM3+, 3A+, 3B+, Zero 2 W; usbboot-protocol.md §1) is one. A Pi 2B v1.1,
+		 * the BCM2836 board, has no USB device port (its one USB bus is behind the
+		 * LAN9514 hub) [inferred]. */
+		.usb_id_of_other_chip = true,
+		.netboot_without_eeprom = "their boot ROM has no network boot",
 	},
 	{
 		/* 2836 and 2837 share the "BCM2710 Boot" ROM id. */
@@ -45,6 +52,9 @@ static const struct pv_soc_info soc_table[] = {
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
 		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
+		.netboot_without_eeprom = "a Pi 3B+ network-boots from its boot ROM as shipped, a "
+					  "Pi 3B after one OTP write: run 'piprov-node netboot' on "
+					  "the board (a Pi 3 needs no flashing)",
 	},
 	{
 		.soc = PV_SOC_BCM2711, .name = "BCM2711", .chip = "2711",
@@ -93,10 +103,9 @@ const struct pv_soc_info *pv_soc_info(enum pv_soc soc)
 
 const struct pv_soc_info *pv_soc_by_usb_id(uint16_t vendor, uint16_t product)
 {
-	/* First match wins: 0x2764 resolves to BCM2836 family; callers that need to tell
-	 * 2836 from 2837 use the revision code reported later. */
 	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
-		if (soc_table[i].usb_vendor_id == vendor && soc_table[i].usb_product_id == product)
+		if (soc_table[i].usb_vendor_id == vendor && soc_table[i].usb_product_id == product &&
+		    !soc_table[i].usb_id_of_other_chip)
 			return &soc_table[i];
 	return NULL;
 }

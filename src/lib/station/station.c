@@ -1211,6 +1211,7 @@ int pv_station_action(struct pv_station *st, const char *key, enum pv_station_ac
 	struct board_entry *e;
 	struct port_rule *rule;
 	size_t index = 0;
+	uint64_t retried = 0;
 	int rc = PV_OK;
 
 	pthread_mutex_lock(&st->lock);
@@ -1233,6 +1234,7 @@ int pv_station_action(struct pv_station *st, const char *key, enum pv_station_ac
 			goto out_unlock;
 		}
 		rule->again = true;
+		retried = e->b.id;
 		break;
 	case PV_STATION_PAUSE:
 	case PV_STATION_RESUME:
@@ -1256,6 +1258,15 @@ out_forget:
 	forget_at(st, index);
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
+	if (retried) {
+		struct station_event_args a = {
+			.kind = PV_STATION_EV_LOG, .board_id = retried,
+			.detail = "retry: flashed again from its boot ROM; if its recovery program "
+				  "ran, once it is re-plugged or reset",
+		};
+
+		station_emit(st, &a);
+	}
 	if (!rc && action != PV_STATION_FORGET)
 		pv_usb_bus_wakeup(st->bus);
 	return rc;

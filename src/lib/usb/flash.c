@@ -388,8 +388,9 @@ int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_
 	int rc;
 
 	if (!soc->eeprom_size)
-		return pv_fail(PV_ERR_UNSUPPORTED, "usb", "%s boards have no bootloader EEPROM",
-			       soc->name);
+		return pv_fail(PV_ERR_UNSUPPORTED, "usb", "%s boards have no bootloader EEPROM%s%s",
+			       soc->name, soc->netboot_without_eeprom ? ": " : "",
+			       soc->netboot_without_eeprom ? soc->netboot_without_eeprom : "");
 	rc = find_recovery(o, soc, e);
 	if (rc)
 		return rc;

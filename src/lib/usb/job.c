@@ -896,6 +896,16 @@ static int keep_served_slot(struct job *job, const struct pv_usb_device_info *in
 	return PV_OK;
 }
 
+/* Served again on a retry only from its boot ROM: a board whose recovery program ran stays
+ * in its second stage and asks for nothing more; it is served once it was re-plugged or
+ * reset (its port seen empty). */
+static bool in_rom_stage(const struct pv_usb_device_info *info)
+{
+	const struct pv_soc_info *soc = pv_soc_by_usb_id(info->vendor_id, info->product_id);
+
+	return soc && info->serial_index == soc->rom_serial_index;
+}
+
 /* Apply one scan: update sightings, start workers for new boards, free finished slots
  * whose port is empty. Job lock held. */
 static int apply_scan(struct job *job, const struct pv_usb_device_info *devices, size_t count)
@@ -942,7 +952,8 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 		struct slot *s = *link;
 
 		if (s->finished && !s->abandoned &&
-		    (!s->present || port_policy(job, s->port_path) == PV_USB_PORT_AGAIN)) {
+		    (!s->present || (port_policy(job, s->port_path) == PV_USB_PORT_AGAIN &&
+				     in_rom_stage(&s->latest)))) {
 			*link = s->next;
 			if (s->thread_started) {
 				pthread_mutex_unlock(&job->lock);
