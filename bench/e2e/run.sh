@@ -9,7 +9,8 @@
 #    Pi 4, same serial), and the ratio of the two tool times;
 #  - with PIPROV_E2E_UPSTREAM_RPIBOOT=PATH (upstream rpiboot built by hand from
 #    raspberrypi/usbboot; never part of the project) the same for upstream, in a guest
-#    built with it, and the goal: usb flash <= 0.30 x upstream (issue 14).
+#    built with it, the goal usb flash <= 0.30 x upstream (issue 14), and piprov rpiboot's
+#    output compared with upstream's line for line (all but the version line).
 #
 #   bench/e2e/run.sh BUILD_DIR [RUNS]        (default 3 runs per board count)
 #
@@ -137,6 +138,14 @@ for boards in 1 4; do
 			tool=$(tool_seconds "$out" upstream)
 			upstream_tool+=("$tool")
 			report "  upstream rpiboot -d, same board: tool ${tool} s"
+			# Both printed the recovery flow: the same lines but the version line.
+			if diff <(sed '1d; /^PVBENCH /d' "$bench/rpiboot-r$run/command.log") \
+				<(sed '1d; /^PVBENCH /d' "$out/command.log") >"$bench/transcript-r$run.diff"; then
+				report "  transcript: piprov rpiboot printed upstream's lines (all but the version line)"
+			else
+				report "  transcript: piprov rpiboot and upstream differ (see $bench/transcript-r$run.diff)"
+				failed=1
+			fi
 		fi
 	done
 	if [ ${#times[@]} -gt 0 ]; then
