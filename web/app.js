@@ -22,6 +22,7 @@
   let pendingAction = null;     // waits for a token
   let inventoryRows = [];
   let inventoryTimer = null;
+  const counts = { events: 0, snapshots: 0, opens: 0 };
 
   const str = (v) => (v === undefined || v === null ? '' : String(v));
 
@@ -205,6 +206,7 @@
     const link = $('link');
     const source = new EventSource('/api/events');
     source.addEventListener('open', () => {
+      counts.opens++;
       link.dataset.state = 'live';
       link.textContent = 'live';
     });
@@ -214,9 +216,11 @@
       link.textContent = 'reconnecting…';
     });
     source.addEventListener('snapshot', (m) => {
+      counts.snapshots++;
       try { applySnapshot(JSON.parse(m.data)); } catch (e) { console.warn('snapshot', e); }
     });
     source.addEventListener('message', (m) => {
+      counts.events++;
       try { applyEvent(JSON.parse(m.data)); } catch (e) { console.warn('event', e); }
     });
     setInterval(renderLatency, 1000);
@@ -415,6 +419,7 @@
   // For tests and the bench (tests/browser): what the page shows, and its event latency.
   window.pvStation = {
     latencies: () => latencies.slice(),
+    counts: () => ({ ...counts }),
     tiles: () => [...document.querySelectorAll('#tiles .tile')].map((t) => ({
       port: t.dataset.port,
       serial: t.dataset.serial,

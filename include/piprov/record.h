@@ -71,9 +71,12 @@ struct pv_record_opts {
 	unsigned flags;                         /* enum pv_inventory_upsert_flags */
 	const struct pv_inventory_alloc *alloc; /* addresses/names for new boards, or NULL */
 	int64_t now;                            /* 0: time(NULL) */
-	/* Called for each record merged, with what the merge did (conflicts included), while
-	 * the inventory lock is held: keep it short, never touch the inventory from it. */
-	void (*merged)(void *user, const struct pv_inventory_report *report);
+	/* Called for each record merged, in batch order, with what the merge did (conflicts
+	 * included) and the board as it is now stored (NULL if it could not be found again),
+	 * while the inventory lock is held: keep it short, never touch the inventory from
+	 * it. The write may still fail afterwards (pv_record_batch's status says). */
+	void (*merged)(void *user, const struct pv_inventory_report *report,
+		       const struct pv_inventory_record *stored);
 	void *user;
 };
 

@@ -1,5 +1,5 @@
 /* Bootloader serial console (BOOT_UART=1): a streaming parser for the boot log of Raspberry
- * Pi 4/5 boards and Compute Modules, the explanation of why a network boot failed, and
+ * Pi 4/5 boards and Compute Modules (and of a Pi 3's bootcode.bin), the explanation of why a network boot failed, and
  * capture from a serial device (raw 8N1 via termios), a file or standard input.
  *
  * The parser takes bytes in pieces of any size (as they come off a serial line), cuts them
@@ -36,6 +36,7 @@ extern "C" {
 #define PV_UART_TFTP_PATHS_MAX 64   /* paths kept in order; later ones are only counted */
 #define PV_UART_ADDR_MAX 46         /* an IPv4 or IPv6 address as text, with the NUL */
 #define PV_UART_MESSAGE_MAX 128     /* a TFTP error text */
+#define PV_UART_ATTEMPTS_MAX 16     /* boot-mode attempts kept in order; later ones counted */
 
 /* What the log says about the (latest) boot. */
 enum pv_uart_result {
@@ -66,6 +67,32 @@ enum pv_uart_reason {
 	PV_UART_REASON_TFTP_IN_PROGRESS,
 	/* failure: "start4.elf: is not compatible", the firmware files are too old */
 	PV_UART_REASON_FIRMWARE_INCOMPATIBLE,
+	/* an attempt of another mode (SD, USB-MSD, ...) that the bootloader left for the next
+	 * mode: nothing bootable there (attempts only) */
+	PV_UART_REASON_MOVED_ON,
+};
+
+/* Which program wrote the log. */
+enum pv_uart_log_format {
+	PV_UART_FORMAT_UNKNOWN = 0,
+	PV_UART_FORMAT_BOOTLOADER, /* the Pi 4/5 EEPROM bootloader ("RPi: BOOTLOADER ...") */
+	PV_UART_FORMAT_BOOTCODE,   /* a Pi 3 (or older): bootcode.bin ("Raspberry Pi Bootcode") */
+};
+
+/* One boot mode the bootloader tried, in order ("Boot mode: NETWORK (02) order f21", or
+ * bootcode.bin's "Trying booting from Ethernet device"). */
+struct pv_uart_attempt {
+	char mode[16];               /* "NETWORK", "SD", "RESTART", ... as printed */
+	int mode_code;               /* the number in "(02)", -1 when the log prints none */
+	char order[17];              /* BOOT_ORDER nibbles left, as printed, or "" */
+	/* OK / FAILED / INCOMPLETE (the log ends in it) for a network attempt; FAILED with
+	 * MOVED_ON for another mode the bootloader left; NOT_NETWORK for another mode the log
+	 * ends in (the board went on booting from it) and for RESTART / STOP */
+	enum pv_uart_result result;
+	enum pv_uart_reason reason;
+	char failed_path[PV_UART_PATH_MAX]; /* TFTP failures: the file, else "" */
+	unsigned first_path;         /* its requests: tftp_paths[first_path .. +path_count) */
+	unsigned path_count;
 };
 
 struct pv_uart_report {
@@ -82,7 +109,9 @@ struct pv_uart_report {
 	uint64_t build_timestamp;    /* BUILD_TIMESTAMP=, seconds since 1970; 0 when unknown */
 
 	/* the latest boot */
-	char boot_mode[16];          /* "NETWORK", "SD", "USB-MSD", ... as printed, or "" */
+	/* the mode the verdict is about: that of the latest network attempt, else the latest
+	 * mode ("NETWORK", "SD", "USB-MSD", ... as printed), or "" (settled by finish) */
+	char boot_mode[16];
 	int boot_mode_code;          /* the number in "(02)", -1 when unknown */
 	char boot_order[17];         /* remaining BOOT_ORDER nibbles "f41", or "" */
 	char client_ip[PV_UART_ADDR_MAX];   /* the board's address (YI_ADDR / NET) or "" */
@@ -114,6 +143,13 @@ struct pv_uart_report {
 	uint64_t long_lines;         /* lines over PV_UART_LINE_MAX, ignored */
 	unsigned boots;              /* bootloader starts seen */
 	bool recognised;             /* at least one bootloader line was understood */
+	enum pv_uart_log_format format;
+
+	/* every boot mode of the latest boot, in order (the verdict above is the latest network
+	 * attempt's; `boot_mode` names that attempt's mode when there was one) */
+	unsigned attempt_count;
+	unsigned attempts_dropped;   /* attempts after PV_UART_ATTEMPTS_MAX, only counted */
+	struct pv_uart_attempt attempts[PV_UART_ATTEMPTS_MAX];
 };
 
 /* Short stable names used in JSON: "ok", "failed", "incomplete", "not-network", "unknown";
@@ -152,18 +188,26 @@ bool pv_uart_parser_done(const struct pv_uart_parser *parser);
 
 /* One-shot helpers. */
 int pv_uart_parse_buffer(const void *data, size_t len, struct pv_uart_report *out);
+/* PV_OK when the report holds bootloader output, else PV_ERR_FORMAT "'NAME': no bootloader
+ * output in N lines (not a BOOT_UART log, or the wrong baud rate)": what `uart parse` of a
+ * file that is no log (say /etc/passwd) says. */
+int pv_uart_report_check(const struct pv_uart_report *report, const char *name);
 /* path "-" reads standard input. Files over limit bytes fail with PV_ERR_TOO_BIG. */
 #define PV_UART_FILE_MAX (64u << 20)
 int pv_uart_parse_file(const char *path, struct pv_uart_report *out);
 
 /* The report as one compact JSON object (keys serial8, boardrev, mac, boot_mode,
  * boot_order, client_ip, tftp_server, tftp_paths, bootloader_version, build_timestamp,
- * result, reason, ...; unknown values are null), appended to out. */
+ * result, reason, attempts: [{mode, mode_code, order, result, reason, failed_path,
+ * tftp_paths}], ...; unknown values are null), appended to out. */
 int pv_uart_report_to_json(const struct pv_uart_report *report, struct pv_buf *out);
 
 /* Plain-language explanation of the report (what the board is, what happened, why) and the
  * next step to take, as several lines of text appended to out. */
 int pv_uart_diagnose(const struct pv_uart_report *report, struct pv_buf *out);
+/* The same as one compact JSON object: the report's keys (pv_uart_report_to_json) plus
+ * "explanation" (what happened, why) and "next_step" (what to do; "" when nothing). */
+int pv_uart_diagnose_json(const struct pv_uart_report *report, struct pv_buf *out);
 
 /* The board as an inventory record: pv_record_from_uart() in piprov/record.h (the record
  * layer depends on this module, never the other way). */

@@ -82,6 +82,8 @@ enum pv_usb_phase {
 
 const char *pv_usb_phase_name(enum pv_usb_phase phase);
 
+struct pv_usb_board_result;
+
 struct pv_usb_event {
 	enum pv_usb_phase phase;
 	const char *port_path;
@@ -91,6 +93,9 @@ struct pv_usb_event {
 	uint64_t bytes;            /* bytes sent to this board so far */
 	uint64_t elapsed_ms;       /* since the board was found */
 	unsigned attempt;          /* 1-based ROM attempt */
+	/* The board's result (metadata included), on its final VERIFIED, BOOTED or FAILED
+	 * event only; NULL on every other event. Valid during the call. */
+	const struct pv_usb_board_result *result;
 };
 
 /* Called from worker threads, serialised by the engine (never concurrently). */
@@ -133,7 +138,19 @@ struct pv_usb_job_config {
 
 	volatile const int *cancel;       /* set non-zero (e.g. from SIGINT) to stop; call
 					   * pv_usb_bus_wakeup after setting it */
+	volatile const int *drain;        /* set non-zero to accept no new board and end once
+					   * the boards being served have ended (a station
+					   * stopping gracefully); call pv_usb_bus_wakeup after */
+
+	/* Optional, asked on every scan (engine thread, job lock held: return at once, never
+	 * call into the job): PV_USB_PORT_SERVE (the default), PV_USB_PORT_HOLD (start
+	 * nothing on that port for now: paused), PV_USB_PORT_AGAIN (a board that ended there
+	 * is served again on the next scan although it never left: retry). */
+	int (*port_policy)(void *user, const char *port_path);
+	void *port_policy_user;
 };
+
+enum pv_usb_port_policy { PV_USB_PORT_SERVE, PV_USB_PORT_HOLD, PV_USB_PORT_AGAIN };
 
 /* Defaults: BOOT mode, timeouts per pv_usb_timeouts_default, port_number -1. */
 void pv_usb_job_config_init(struct pv_usb_job_config *config);
@@ -186,6 +203,9 @@ struct pv_usb_flash_options {
 	const char *image_path;       /* --image: used for boards of its SoC (by size) */
 	const char *recovery_path;    /* --recovery: used for boards of its SoC */
 	const char *firmware_dir;     /* --firmware-dir, searched before the system folders */
+	const char *channel;          /* release channel: "default" (NULL) looks in
+				       * bootloader-27xx/default before latest, "latest" the
+				       * other way round */
 	const char *preset;           /* --preset NAME (firmware-templates/<chip>/NAME.conf) */
 	const char *config_path;      /* --config FILE: replaces the image's bootconf.txt */
 	const char *const *settings;  /* KEY=VALUE, applied last */
@@ -202,6 +222,14 @@ struct pv_usb_flash_options {
 
 int pv_usb_flash_payloads_new(const struct pv_usb_flash_options *options,
 			      struct pv_usb_payload_set **out);
+
+/* Check a flash set before any board is served, and build what it can now: a --preset that
+ * exists for no flashable chip, a KEY=VALUE that is not one, an unreadable --config,
+ * --image or --recovery, an unknown channel, and a config the EEPROM engine refuses for a
+ * chip whose firmware is installed all fail here (PV_ERR_INVALID or the file's status, the
+ * message naming it). A chip whose recovery.bin or image is not installed is not an error
+ * here: its boards fail when they arrive, naming the folders searched. */
+int pv_usb_flash_payloads_check(struct pv_usb_payload_set *set);
 
 /* The pv_usb_payload_fn for a set (user = the set). */
 int pv_usb_payload_set_get(void *set, const struct pv_soc_info *soc,

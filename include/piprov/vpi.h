@@ -139,6 +139,9 @@ struct pv_vpi_options {
 	/* meta=KEY:VALUE: one more metadata item the recovery program sends verbatim as
 	 * `*KEY*VALUE` after its own (NULL = none); "KEY:VALUE". Copied by pv_vpi_board_new(). */
 	const char *extra_metadata;
+	/* The board is plugged in this long after it was made (0: at once): boards that arrive
+	 * over time, for a station (spec keys arrive-after= and arrive-every=). */
+	unsigned arrive_after_ms;
 };
 
 /* Defaults for a model; PV_ERR_UNSUPPORTED when the board has no USB boot ROM model here.
@@ -163,6 +166,9 @@ struct pv_vpi_spec {
 	bool has_rom_exec_ms;
 	unsigned rom_exec_ms;               /* rom-exec-ms= */
 	enum pv_vpi_second_stage second_stage; /* second-stage=auto|recovery|bootloader */
+	unsigned arrive_after_ms;           /* board 0 is plugged in this long after the bus
+					     * made it, board i arrive_every_ms later each */
+	unsigned arrive_every_ms;
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
 	char *extra_metadata;               /* meta=KEY:VALUE, malloc'd "KEY:VALUE" or NULL */
@@ -175,8 +181,8 @@ struct pv_vpi_spec {
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
  * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms, rom-exec-ms, second-stage,
- * meta=KEY:VALUE. Errors
- * (PV_ERR_INVALID) name the key and the value. */
+ * meta=KEY:VALUE, arrive-after=MS, arrive-every=MS. Errors (PV_ERR_INVALID) name the key
+ * and the value. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);
 /* Options for board `index` (0..count-1) of a spec: the given serial/MAC for board 0 and

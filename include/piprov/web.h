@@ -153,8 +153,8 @@ void pv_web_server_stop(struct pv_web_server *server);
 
 /* Read the token from `path`, creating the file (0600, a random 64-hex-digit token, atomic)
  * when absent. token must hold PV_WEB_TOKEN_MAX bytes; it receives the first line without
- * its newline. Returns: PV_OK, PV_ERR_ACCESS (group/others may read it, another owner, not
- * a regular file), PV_ERR_FORMAT (shorter than PV_WEB_TOKEN_MIN, too long, a space or a
+ * its newline. Returns: PV_OK, PV_ERR_ACCESS (group/others may read it, another owner, a
+ * symbolic link), PV_ERR_INVALID (a FIFO, device or folder), PV_ERR_FORMAT (shorter than PV_WEB_TOKEN_MIN, too long, a space or a
  * byte that is not printable ASCII), PV_ERR_CRYPTO (no random bytes), PV_ERR_IO. */
 #define PV_WEB_TOKEN_MIN 16
 #define PV_WEB_TOKEN_MAX 257

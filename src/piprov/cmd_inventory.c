@@ -318,9 +318,11 @@ static int cmd_show_list(const char *path, int argc, char **argv, bool list,
 	return status;
 }
 
-static void import_merged(void *user, const struct pv_inventory_report *report)
+static void import_merged(void *user, const struct pv_inventory_report *report,
+			  const struct pv_inventory_record *stored)
 {
 	(void)user;
+	(void)stored;
 	print_conflicts(report);
 }
 

@@ -179,11 +179,7 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 	run.mode = PV_USB_JOB_BOOT;
 	run.payload = pv_usb_payload_set_get;
 	run.payload_user = set;
-	status = usb_run_open_bus(&run);
-	if (status == CLI_EXIT_OK) {
-		status = usb_run_job(&run);
-		usb_run_close_bus(&run);
-	}
+	status = usb_run_job(&run);
 out_free_set_status:
 	pv_usb_payload_set_free(set);
 	pv_usb_files_free(files);

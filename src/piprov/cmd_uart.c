@@ -28,7 +28,7 @@ static void usage(FILE *out)
 		"usage: piprov uart capture DEVICE|FILE|- [--baud N] [--until SECONDS|done]\n"
 		"                           [--inventory FILE] [--save FILE] [--json] [--no-log]\n"
 		"       piprov uart parse FILE... [--json]\n"
-		"       piprov uart diagnose FILE\n"
+		"       piprov uart diagnose FILE [--json]\n"
 		"\n"
 		"Reads the bootloader's serial log (turn it on with 'piprov eeprom set IMAGE\n"
 		"-o OUT BOOT_UART=1' and flash OUT): the board's serial, revision and MAC, every\n"
@@ -104,6 +104,22 @@ static void print_text(const char *file, const struct pv_uart_report *r)
 		printf("build_timestamp:    -\n");
 	printf("result:             %s\n", pv_uart_result_name(r->result));
 	printf("reason:             %s\n", pv_uart_reason_name(r->reason));
+	/* every boot mode tried, in order: "1. NETWORK failed tftp-file-not-found ..." */
+	for (unsigned i = 0; i < r->attempt_count; i++) {
+		const struct pv_uart_attempt *a = &r->attempts[i];
+
+		printf("%s%u. %s %s %s", i ? "                    " : "attempts:           ", i + 1,
+		       a->mode, pv_uart_result_name(a->result), pv_uart_reason_name(a->reason));
+		if (a->failed_path[0])
+			printf(" %s", a->failed_path);
+		if (a->path_count)
+			printf(" (%u request%s)", a->path_count, a->path_count == 1 ? "" : "s");
+		printf("\n");
+	}
+	if (r->attempt_count == 0)
+		printf("attempts:           -\n");
+	if (r->attempts_dropped)
+		printf("                    (%u more)\n", r->attempts_dropped);
 }
 
 /* ---- inventory ---- */
@@ -333,6 +349,9 @@ static int cmd_parse(int argc, char **argv, struct cli_context *ctx)
 	for (int i = optind; i < argc; i++) {
 		int rc = pv_uart_parse_file(argv[i], report);
 
+		/* a file with no bootloader line at all is no log: say so, not "-" everywhere */
+		if (rc == PV_OK)
+			rc = pv_uart_report_check(report, argv[i]);
 		if (rc) {
 			status = cli_fail(rc);
 			continue;
@@ -360,7 +379,6 @@ static int cmd_diagnose(int argc, char **argv, struct cli_context *ctx)
 	struct pv_uart_report *report;
 	int opt, rc;
 
-	(void)ctx;
 	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
@@ -375,9 +393,16 @@ static int cmd_diagnose(int argc, char **argv, struct cli_context *ctx)
 		return cli_error("out of memory");
 	rc = pv_uart_parse_file(argv[optind], report);
 	if (rc == PV_OK)
-		rc = pv_uart_diagnose(report, &text);
-	if (rc == PV_OK)
+		rc = ctx->json ? pv_uart_diagnose_json(report, &text)
+			       : pv_uart_diagnose(report, &text);
+	if (rc == PV_OK && ctx->json)
+		rc = pv_buf_putc(&text, '\n');
+	/* The advice for a log with nothing recognised (wiring, baud rate) is printed, and the
+	 * command fails: the file is no bootloader log. */
+	if (rc == PV_OK) {
 		fputs(pv_buf_str(&text), stdout);
+		rc = pv_uart_report_check(report, argv[optind]);
+	}
 	pv_buf_release(&text);
 	free(report);
 	return rc ? cli_fail(rc) : CLI_EXIT_OK;
@@ -391,6 +416,6 @@ void cmd_uart_usage(FILE *out)
 const struct cli_command cli_uart_commands[] = {
 	{ "capture", cmd_capture, "read a serial device (or file) until done", CLI_JSON | CLI_WAITS },
 	{ "parse", cmd_parse, "what a log says: serial, MAC, DHCP/TFTP steps", CLI_JSON },
-	{ "diagnose", cmd_diagnose, "why a network boot failed" },
+	{ "diagnose", cmd_diagnose, "why a network boot failed", CLI_JSON },
 	{ NULL, NULL, NULL },
 };

@@ -268,11 +268,7 @@ static int run_boot(struct usb_args *a, struct cli_context *ctx)
 	a->run.mode = PV_USB_JOB_BOOT;
 	a->run.payload = pv_usb_payload_set_get;
 	a->run.payload_user = set;
-	status = usb_run_open_bus(&a->run);
-	if (status == CLI_EXIT_OK) {
-		status = usb_run_job(&a->run);
-		usb_run_close_bus(&a->run);
-	}
+	status = usb_run_job(&a->run);
 	pv_usb_payload_set_free(set);
 	pv_usb_files_free(files);
 	return status;
@@ -280,37 +276,13 @@ static int run_boot(struct usb_args *a, struct cli_context *ctx)
 
 static int run_flash(struct usb_args *a, struct cli_context *ctx)
 {
-	struct pv_usb_payload_set *set = NULL;
-	struct pv_buf placeholder = PV_BUF_INIT(1u << 20);
-	int status, rc;
-
-	status = usb_run_open_bus(&a->run);
-	if (status)
-		return status;
-	/* Virtual boards do not run what they are sent: on a machine without Raspberry Pi
-	 * firmware they get a placeholder recovery and a synthetic image (logged). */
-	if (a->run.only_virtual && pv_vpi_placeholder_recovery(&placeholder) == PV_OK) {
-		a->flash.placeholder_recovery = placeholder.data;
-		a->flash.placeholder_recovery_size = placeholder.len;
-		a->flash.allow_synthetic_image = true;
-	}
-	if (ctx->verbosity >= 2) {
+	/* The station builds the payloads (placeholder recovery and a synthetic image for
+	 * virtual boards on a machine without Raspberry Pi firmware, logged). */
+	if (ctx->verbosity >= 2)
 		a->flash.opened = log_opened;
-	}
-	rc = pv_usb_flash_payloads_new(&a->flash, &set);
-	if (rc) {
-		usb_run_close_bus(&a->run);
-		pv_buf_release(&placeholder);
-		return cli_fail(rc);
-	}
 	a->run.mode = PV_USB_JOB_FLASH;
-	a->run.payload = pv_usb_payload_set_get;
-	a->run.payload_user = set;
-	status = usb_run_job(&a->run);
-	usb_run_close_bus(&a->run);
-	pv_usb_payload_set_free(set);
-	pv_buf_release(&placeholder);
-	return status;
+	a->run.flash = &a->flash;
+	return usb_run_job(&a->run);
 }
 
 /* list, boot and flash share the options; sub says which one runs. argv[0] is the full

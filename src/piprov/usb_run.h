@@ -1,6 +1,7 @@
-/* What `piprov usb boot|flash` and `piprov rpiboot` share: building the bus (real, virtual
- * or both), running the job with progress lines (TTY / pipe / --json), the summary table,
- * the inventory update and the exit status. */
+/* What `piprov usb boot|flash` and `piprov rpiboot` share: the options turned into a
+ * station (piprov/station.h: the job, verification, recording and exports are the
+ * library's), its view (TTY / pipe / --json, station_view.h), the summary table and the exit
+ * status. */
 #ifndef PIPROV_CLI_USB_RUN_H
 #define PIPROV_CLI_USB_RUN_H
 
@@ -34,9 +35,10 @@ struct usb_run {
 	size_t virtual_count;
 	bool real;                    /* also the libusb bus when virtual specs are given */
 	struct pv_usb_timeouts timeouts;
-	pv_usb_payload_fn payload;
+	pv_usb_payload_fn payload;    /* boot: what to serve */
 	void *payload_user;
-	/* Filled by usb_run_open_bus(). */
+	const struct pv_usb_flash_options *flash; /* flash: what to flash */
+	/* Filled by usb_run_open_bus() (usb list). */
 	struct pv_usb_bus *bus;
 	struct pv_usb_bus *virtual_bus; /* inside bus, for dumps; NULL when none */
 	bool only_virtual;
@@ -47,13 +49,16 @@ void usb_run_init(struct usb_run *run, struct cli_context *ctx);
 /* Parse a duration in seconds ("30", "2.5"). */
 int usb_parse_seconds(const char *text, unsigned *ms);
 
-/* Create run->bus from the virtual specs (+ libusb when none or --real). Prints the error
- * and returns a cli exit status when it fails, CLI_EXIT_OK otherwise. */
+/* usb list: create run->bus from the virtual specs (+ libusb when none or --real). Prints
+ * the error and returns a cli exit status when it fails, CLI_EXIT_OK otherwise. (Jobs open
+ * their bus in the station.) */
 int usb_run_open_bus(struct usb_run *run);
 void usb_run_close_bus(struct usb_run *run);
 
-/* Run the job, print progress and the summary, update the inventory, write virtual dumps.
- * Returns the exit status: 0 all succeeded, 1 some failed or none appeared. */
+/* Check the outputs and options, then run the job as a station: progress, the summary,
+ * the inventory, virtual dumps. Returns the exit status: 0 every board verified (booted)
+ * and, with an inventory, recorded; 1 some failed or was not recorded, or none appeared;
+ * 2 a bad option found before waiting (spec, preset, ...). */
 int usb_run_job(struct usb_run *run);
 
 /* `usb list`: print the devices on the bus. */

@@ -4,9 +4,10 @@
  * library's locked upsert as each board is recorded (so the API can be checked against it).
  *
  *   pv_fake_station --listen ADDR:PORT --inventory FILE [--token-file FILE] [--boards N]
- *                   [--interval-ms MS] [--flash-ms MS] [--fail N] [--hostile N]
+ *                   [--first-ms MS] [--interval-ms MS] [--flash-ms MS] [--fail N]
+ *                   [--hostile N]
  *
- * Board i (0-based) arrives at i * interval; board --fail (default: the last) fails while
+ * Board i (0-based) arrives at first + i * interval; board --fail (default: the last) fails while
  * verifying; board --hostile (default 1) reports a metadata string holding <script>. Runs
  * until SIGTERM or SIGINT. */
 #include <jansson.h>
@@ -30,7 +31,7 @@
 struct station {
 	struct fake_source fs;
 	const char *inventory;
-	unsigned boards, interval_ms, flash_ms;
+	unsigned boards, first_ms, interval_ms, flash_ms;
 	int fail, hostile;
 	volatile sig_atomic_t stop;
 };
@@ -48,6 +49,12 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
+static int inventory_json(struct station *st);
+
+/* One writer thread at a time: the inventory's fcntl() lock is per process, so it keeps
+ * other processes out but not this one's other threads. */
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int record(struct station *st, const struct fake_board *b)
 {
 	struct pv_inventory_upsert_opts opts = { .source = PV_INVENTORY_SOURCE_USB };
@@ -64,8 +71,14 @@ static int record(struct station *st, const struct fake_board *b)
 		rc = pv_inventory_record_set(&rec, "hostname", b->hostname);
 	if (!rc)
 		rc = pv_inventory_record_set(&rec, "board_revision", "c03114");
-	if (!rc)
+	if (!rc) {
+		pthread_mutex_lock(&record_lock);
 		rc = pv_inventory_upsert(st->inventory, &rec, &opts, NULL);
+		/* What GET /api/inventory answers from now on: the file as written. */
+		if (!rc)
+			rc = inventory_json(st);
+		pthread_mutex_unlock(&record_lock);
+	}
 	pv_inventory_record_release(&rec);
 	return rc;
 }
@@ -77,12 +90,13 @@ static void *run_board(void *p)
 	unsigned i = run->index, step;
 	struct fake_board b;
 
-	sleep_ms(i * st->interval_ms);
+	sleep_ms(st->first_ms + i * st->interval_ms);
 	memset(&b, 0, sizeof(b));
-	snprintf(b.serial, sizeof(b.serial), "10000000c0ffee%02x", i + 1);
-	snprintf(b.port, sizeof(b.port), "100-1.%u", i + 1);
-	snprintf(b.mac, sizeof(b.mac), "dc:a6:32:c0:ff:%02x", i + 1);
-	snprintf(b.ip, sizeof(b.ip), "10.0.0.%u", 11 + i);
+	/* Numbered like the virtual Pi's boards: 7-port hubs on bus 100. */
+	snprintf(b.serial, sizeof(b.serial), "10000000c0ff%04x", i + 1);
+	snprintf(b.port, sizeof(b.port), "100-%u.%u", i / 7 + 1, i % 7 + 1);
+	snprintf(b.mac, sizeof(b.mac), "dc:a6:32:c0:%02x:%02x", (i + 1) >> 8, (i + 1) & 0xff);
+	snprintf(b.ip, sizeof(b.ip), "10.0.%u.%u", (11 + i) / 250, (11 + i) % 250 + 1);
 	snprintf(b.hostname, sizeof(b.hostname), "node-%02u", i + 1);
 	pv_strlcpy(b.chip, "2711", sizeof(b.chip));
 	pv_strlcpy(b.board, "Raspberry Pi 4 Model B", sizeof(b.board));
@@ -152,7 +166,7 @@ static int usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s --listen ADDR:PORT --inventory FILE [--token-file FILE] [--boards N]\n"
-		"       [--interval-ms MS] [--flash-ms MS] [--fail N] [--hostile N]\n",
+		"       [--first-ms MS] [--interval-ms MS] [--flash-ms MS] [--fail N] [--hostile N]\n",
 		argv0);
 	return 2;
 }
@@ -163,8 +177,8 @@ int main(int argc, char **argv)
 	struct pv_web_options opts = { 0 };
 	struct pv_web_source source;
 	struct pv_web_server *srv;
-	struct board_run runs[64];
-	pthread_t threads[64];
+	struct board_run runs[256];
+	pthread_t threads[256];
 	sigset_t set;
 	int sig, i;
 
@@ -187,8 +201,10 @@ int main(int argc, char **argv)
 			st.inventory = v;
 		else if (pv_parse_u32(v, 10, &n) != PV_OK)
 			return usage(argv[0]);
-		else if (strcmp(argv[i], "--boards") == 0 && n >= 1 && n <= 64)
+		else if (strcmp(argv[i], "--boards") == 0 && n >= 1 && n <= 256)
 			st.boards = n;
+		else if (strcmp(argv[i], "--first-ms") == 0)
+			st.first_ms = n;
 		else if (strcmp(argv[i], "--interval-ms") == 0)
 			st.interval_ms = n;
 		else if (strcmp(argv[i], "--flash-ms") == 0)
@@ -228,15 +244,9 @@ int main(int argc, char **argv)
 		runs[i].index = (unsigned)i;
 		pthread_create(&threads[i], NULL, run_board, &runs[i]);
 	}
-	/* Refresh the inventory the page reads while boards are recorded. */
-	for (;;) {
-		struct timespec tick = { 0, 200 * 1000000L };
-
-		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		inventory_json(&st);
-	}
+	do
+		sig = sigwaitinfo(&set, NULL);
+	while (sig != SIGTERM && sig != SIGINT);
 	st.stop = 1;
 	for (i = 0; i < (int)st.boards; i++)
 		pthread_join(threads[i], NULL);

@@ -32,6 +32,17 @@ static void check_bounds(const struct pv_uart_report *r)
 	for (unsigned i = 0; i < r->tftp_path_count; i++)
 		if (!memchr(r->tftp_paths[i], 0, PV_UART_PATH_MAX))
 			abort();
+	/* attempts: within the array, their requests within the paths kept */
+	if (r->attempt_count > PV_UART_ATTEMPTS_MAX)
+		abort();
+	for (unsigned i = 0; i < r->attempt_count; i++) {
+		const struct pv_uart_attempt *a = &r->attempts[i];
+
+		if (!memchr(a->mode, 0, sizeof(a->mode)) || !memchr(a->order, 0, sizeof(a->order)) ||
+		    !memchr(a->failed_path, 0, sizeof(a->failed_path)) ||
+		    a->first_path + a->path_count > r->tftp_path_count)
+			abort();
+	}
 }
 
 static void check_board(const struct pv_uart_report *report, void *user)
@@ -56,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_bounds(whole);
 	pv_uart_parser_set_board_callback(parser, check_board, NULL);
-	if (pv_uart_diagnose(whole, &text))
+	if (pv_uart_diagnose(whole, &text) || pv_uart_diagnose_json(whole, &text))
 		abort();
 	while (at < size) {
 		size_t piece = step < size - at ? step : size - at;

@@ -39,7 +39,8 @@ static int merge_batch(struct pv_inventory *inv, void *user)
 		if (rc)
 			return rc;
 		if (opts && opts->merged)
-			opts->merged(opts->user, call->report);
+			opts->merged(opts->user, call->report,
+				     pv_inventory_lookup(inv, call->report->serial));
 		call->summary.conflicts += call->report->n_conflicts;
 		if (call->report->created)
 			call->summary.created++;

@@ -40,6 +40,7 @@ struct net_attempt {
 	bool abandoned;         /* the bootloader went on to another boot mode */
 	bool incompatible;      /* the firmware that arrived refused this board */
 	bool gave_up;           /* "Firmware not found": no fallback left */
+	bool read_any;          /* bootcode.bin read a file over TFTP ("Read File:") */
 	char last_path[PV_UART_PATH_MAX];
 };
 
@@ -51,6 +52,17 @@ struct pv_uart_parser {
 	bool bootsys_pending;   /* a BOOTSYS header whose BOOTLOADER twin is still to come */
 	bool mac_from_primary;  /* mac came from NET_BOOT/NETWORK, not a cross-check source */
 	bool in_options;        /* inside an "OPTIONS:-" block of a DHCP packet dump */
+	int attempt;            /* report.attempts index of the mode under way, -1 when none */
+	/* the latest "Boot mode:" line (report.boot_mode names the verdict's mode at finish) */
+	bool mode_seen;
+	char latest_mode[16];
+	int latest_code;
+	char latest_order[17];
+	/* the mode of the latest network attempt, for report.boot_mode at finish */
+	bool net_mode_set;
+	char net_mode[16];
+	int net_code;
+	char net_order[17];
 	bool line_too_long;
 	size_t line_len;
 	char line[PV_UART_LINE_MAX + 1];
@@ -307,6 +319,69 @@ static bool attempt_failed(const struct net_attempt *net)
 		net->tftp_error || net->timeout || net->incompatible);
 }
 
+/* Mode 2 is NETWORK (TFTP) in every bootloader release; RESTART (0xf) and STOP (0xe) are
+ * no boot modes but steps of BOOT_ORDER. */
+#define MODE_NETWORK 2
+#define MODE_STOP 0xe
+#define MODE_RESTART 0xf
+
+static bool attempt_is_network(const struct pv_uart_attempt *a)
+{
+	return a->mode_code == MODE_NETWORK || strcmp(a->mode, "NETWORK") == 0;
+}
+
+static bool network_outcome(const struct pv_uart_parser *ps, bool closing, bool with_earlier,
+			    enum pv_uart_result *result, enum pv_uart_reason *reason);
+
+/* The outcome of the attempt under way: settled (closing: the bootloader left it) or as far
+ * as the log goes. */
+static void attempt_settle(struct pv_uart_parser *ps, bool closing)
+{
+	struct pv_uart_attempt *a;
+
+	if (ps->attempt < 0)
+		return;
+	a = &ps->report.attempts[ps->attempt];
+	a->failed_path[0] = '\0';
+	if (attempt_is_network(a)) {
+		network_outcome(ps, closing, false, &a->result, &a->reason);
+		if (a->result == PV_UART_RESULT_FAILED &&
+		    (a->reason == PV_UART_REASON_TFTP_NOT_FOUND ||
+		     a->reason == PV_UART_REASON_TFTP_ERROR ||
+		     a->reason == PV_UART_REASON_TFTP_TIMEOUT ||
+		     a->reason == PV_UART_REASON_FIRMWARE_INCOMPATIBLE))
+			pv_strlcpy(a->failed_path, ps->report.failed_path, sizeof(a->failed_path));
+	} else if (closing && a->mode_code != MODE_RESTART && a->mode_code != MODE_STOP) {
+		a->result = PV_UART_RESULT_FAILED;
+		a->reason = PV_UART_REASON_MOVED_ON;
+	} else {
+		a->result = PV_UART_RESULT_NOT_NETWORK;
+		a->reason = PV_UART_REASON_NONE;
+	}
+}
+
+/* A new mode begins: the one under way is settled, the new one listed (or counted). */
+static void attempt_open(struct pv_uart_parser *ps, const char *mode, int code, const char *order)
+{
+	struct pv_uart_report *r = &ps->report;
+	struct pv_uart_attempt *a;
+
+	attempt_settle(ps, true);
+	ps->attempt = -1;
+	if (r->attempt_count == PV_UART_ATTEMPTS_MAX) {
+		r->attempts_dropped++;
+		return;
+	}
+	ps->attempt = (int)r->attempt_count++;
+	a = &r->attempts[ps->attempt];
+	memset(a, 0, sizeof(*a));
+	pv_strlcpy(a->mode, mode, sizeof(a->mode));
+	a->mode_code = code;
+	pv_strlcpy(a->order, order, sizeof(a->order));
+	a->result = PV_UART_RESULT_INCOMPLETE;
+	a->first_path = r->tftp_path_count;
+}
+
 static void start_attempt(struct pv_uart_parser *ps)
 {
 	struct pv_uart_report *r = &ps->report;
@@ -324,6 +399,10 @@ static void start_attempt(struct pv_uart_parser *ps)
 	memset(&ps->net, 0, sizeof(ps->net));
 	ps->net.active = true;
 	r->network_attempts++;
+	ps->net_mode_set = true;
+	pv_strlcpy(ps->net_mode, ps->mode_seen ? ps->latest_mode : "NETWORK", sizeof(ps->net_mode));
+	ps->net_code = ps->mode_seen ? ps->latest_code : -1;
+	pv_strlcpy(ps->net_order, ps->mode_seen ? ps->latest_order : "", sizeof(ps->net_order));
 	r->dhcp_offers = 0;
 	r->pxe_option_seen = false;
 	r->link_up = false;
@@ -366,6 +445,9 @@ static void start_boot(struct pv_uart_parser *ps)
 	ps->prev_failure = PV_UART_REASON_NONE;
 	ps->current_mode_is_network = false;
 	ps->in_options = false;
+	r->attempt_count = r->attempts_dropped = 0;
+	ps->attempt = -1;
+	ps->mode_seen = ps->net_mode_set = false;
 }
 
 /* The serial of the board that is printing; a different one means another board is on the
@@ -418,9 +500,10 @@ static bool in_network_attempt(struct pv_uart_parser *ps)
 {
 	if (ps->current_mode_is_network)
 		return true;
-	if (ps->report.boot_mode[0])
+	if (ps->mode_seen)
 		return false;
 	ps->current_mode_is_network = true;
+	attempt_open(ps, "NETWORK", -1, "");
 	start_attempt(ps);
 	ps->net.implied = true;
 	return true;
@@ -474,6 +557,7 @@ static void on_header(struct pv_uart_parser *ps, const char *p)
 		}
 	}
 	r->recognised = true;
+	r->format = PV_UART_FORMAT_BOOTLOADER;
 	if (strstr(p, "BOOTMODE:"))
 		parse_identity_fields(ps, p);
 }
@@ -541,10 +625,23 @@ static void on_boot_mode(struct pv_uart_parser *ps, const char *p)
 	r->recognised = true;
 	ps->bootsys_pending = false;
 	ps->in_options = false;
-	/* Mode 2 is NETWORK (TFTP) in every bootloader release. */
-	if (ps->current_mode_is_network && code != 2)
+	ps->mode_seen = true;
+	pv_strlcpy(ps->latest_mode, r->boot_mode, sizeof(ps->latest_mode));
+	ps->latest_code = r->boot_mode_code;
+	pv_strlcpy(ps->latest_order, r->boot_order, sizeof(ps->latest_order));
+	if (ps->current_mode_is_network && code != MODE_NETWORK)
 		ps->net.abandoned = true;
-	ps->current_mode_is_network = code == 2;
+	if (ps->net.implied && ps->attempt >= 0 && code == MODE_NETWORK) {
+		/* the network lines before it were this attempt's: it gets its name */
+		struct pv_uart_attempt *a = &r->attempts[ps->attempt];
+
+		pv_strlcpy(a->mode, name, sizeof(a->mode));
+		a->mode_code = (int)code;
+		pv_strlcpy(a->order, r->boot_order, sizeof(a->order));
+	} else {
+		attempt_open(ps, name, (int)code, r->boot_order);
+	}
+	ps->current_mode_is_network = code == MODE_NETWORK;
 	if (ps->current_mode_is_network)
 		start_attempt(ps);
 }
@@ -612,16 +709,12 @@ static void on_umac_start(struct pv_uart_parser *ps, const char *p)
 	ps->report.recognised = true;
 }
 
-/* "TFTP_GET: <server mac> <server ip> <path>" */
-static void on_tftp_get(struct pv_uart_parser *ps, const char *p)
+/* A TFTP request for path (to server, when the line names it). */
+static void tftp_request(struct pv_uart_parser *ps, const char *server, const char *path)
 {
 	struct pv_uart_report *r = &ps->report;
-	char server_mac[PV_MAC_STRLEN], server[PV_UART_ADDR_MAX], path[PV_UART_PATH_MAX];
 
-	if (!take_mac(&p, server_mac) || !take_address(&p, server) || !take_path(&p, path) ||
-	    !in_network_attempt(ps))
-		return;
-	if (!r->tftp_server[0])
+	if (server && !r->tftp_server[0])
 		pv_strlcpy(r->tftp_server, server, sizeof(r->tftp_server));
 	if (r->tftp_path_count == 0 && r->tftp_paths_dropped == 0) {
 		const char *slash = strrchr(path, '/');
@@ -630,15 +723,29 @@ static void on_tftp_get(struct pv_uart_parser *ps, const char *p)
 			copy_span(r->tftp_prefix, sizeof(r->tftp_prefix), path,
 				  (size_t)(slash - path));
 	}
-	if (r->tftp_path_count < PV_UART_TFTP_PATHS_MAX)
+	if (r->tftp_path_count < PV_UART_TFTP_PATHS_MAX) {
 		pv_strlcpy(r->tftp_paths[r->tftp_path_count++], path, PV_UART_PATH_MAX);
-	else
+		if (ps->attempt >= 0)
+			r->attempts[ps->attempt].path_count++;
+	} else {
 		r->tftp_paths_dropped++;
+	}
 	pv_strlcpy(ps->net.last_path, path, sizeof(ps->net.last_path));
 	ps->net.tftp_requested = true;
 	ps->net.request_open = true;
 	ps->net.dhcp_done = true;
 	r->recognised = true;
+}
+
+/* "TFTP_GET: <server mac> <server ip> <path>" */
+static void on_tftp_get(struct pv_uart_parser *ps, const char *p)
+{
+	char server_mac[PV_MAC_STRLEN], server[PV_UART_ADDR_MAX], path[PV_UART_PATH_MAX];
+
+	if (!take_mac(&p, server_mac) || !take_address(&p, server) || !take_path(&p, path) ||
+	    !in_network_attempt(ps))
+		return;
+	tftp_request(ps, server, path);
 }
 
 static void file_arrived(struct pv_uart_parser *ps, const char *path)
@@ -651,6 +758,25 @@ static void file_arrived(struct pv_uart_parser *ps, const char *path)
 	pv_strlcpy(r->loaded_path, path, sizeof(r->loaded_path));
 	if (ps->net.not_found && !strchr(path, '/') && strchr(r->failed_path, '/'))
 		r->fell_back_to_root = true;
+}
+
+/* The latest request's file is not on the server (message: the server's words). */
+static void tftp_missing(struct pv_uart_parser *ps, const char *message)
+{
+	struct pv_uart_report *r = &ps->report;
+	struct net_attempt *net = &ps->net;
+
+	net->request_open = false;
+	r->recognised = true;
+	if (is_optional_probe(net->last_path))
+		return;
+	if (!net->not_found) {
+		pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
+		pv_strlcpy(r->tftp_error, message, sizeof(r->tftp_error));
+	}
+	net->not_found = true;
+	if (!strchr(net->last_path, '/'))
+		net->not_found_unprefixed = true;
 }
 
 /* "TFTP 1: File not found", "TFTP: 1: File not found", "TFTP 1: file /srv/x not found",
@@ -693,15 +819,7 @@ static void on_tftp(struct pv_uart_parser *ps, const char *p)
 		r->recognised = true;
 		/* TFTP error 1 is "File not found"; servers word the text their own way. */
 		if (code == 1 || contains_ci(rest, "not found")) {
-			if (is_optional_probe(net->last_path))
-				return;
-			if (!net->not_found) {
-				pv_strlcpy(r->failed_path, net->last_path, sizeof(r->failed_path));
-				pv_strlcpy(r->tftp_error, rest, sizeof(r->tftp_error));
-			}
-			net->not_found = true;
-			if (!strchr(net->last_path, '/'))
-				net->not_found_unprefixed = true;
+			tftp_missing(ps, rest);
 		} else if (!net->tftp_error) {
 			net->tftp_error = true;
 			pv_strlcpy(r->tftp_error, rest, sizeof(r->tftp_error));
@@ -833,6 +951,185 @@ static void on_arp(struct pv_uart_parser *ps, const char *p)
 	}
 }
 
+/* ---- a Pi 3's bootcode.bin (raspberrypi/firmware #941, #1041, #1292; netboot doc §1.1) ----
+ * It prints no serial, revision or "Boot mode:" line: "Raspberry Pi Bootcode", "Found SD
+ * card, ... start.elf = 0 ...", "Trying booting from Ethernet device addr 5", "Initialise
+ * ethernet with MAC b8:27:eb:85:c0:f2", "Wait for Link up", "Link up", "Sending DHCP
+ * request", "Waiting for dhcp_reply", "ARP request: my IP addr A my eth_addr M ARP for addr
+ * S", "Done ARP for S got M", "eth_open 7285c0f2/start.elf:" then "  file not found" on a
+ * line of its own, "Read File: start.elf, 2880356 (bytes)", and start.elf's "MESS:..." lines
+ * once the firmware runs. */
+
+/* "Raspberry Pi Bootcode": bootcode.bin starts. The same banner again after files came over
+ * the network, with no failure, is the next bootcode.bin starting [inferred from #1292's
+ * log], not a new power-on. */
+static void on_bootcode_banner(struct pv_uart_parser *ps)
+{
+	if (!(ps->report.format == PV_UART_FORMAT_BOOTCODE && ps->net.active &&
+	      ps->net.read_any && !attempt_failed(&ps->net)))
+		start_boot(ps);
+	ps->report.format = PV_UART_FORMAT_BOOTCODE;
+	ps->report.recognised = true;
+}
+
+/* A mode of bootcode.bin's own order (no "Boot mode:" line): an attempt of its own. */
+static void bootcode_mode(struct pv_uart_parser *ps, const char *mode, bool network)
+{
+	struct pv_uart_report *r = &ps->report;
+
+	if (ps->current_mode_is_network && !network)
+		ps->net.abandoned = true;
+	pv_strlcpy(r->boot_mode, mode, sizeof(r->boot_mode));
+	r->boot_mode_code = -1;
+	r->boot_order[0] = '\0';
+	ps->mode_seen = true;
+	pv_strlcpy(ps->latest_mode, mode, sizeof(ps->latest_mode));
+	ps->latest_code = -1;
+	ps->latest_order[0] = '\0';
+	attempt_open(ps, mode, -1, "");
+	ps->current_mode_is_network = network;
+	if (network)
+		start_attempt(ps);
+	r->format = PV_UART_FORMAT_BOOTCODE;
+	r->recognised = true;
+}
+
+/* "eth_open 7285c0f2/start.elf:": a TFTP request. A Pi 3 always asks its serial's folder
+ * first (§1.1), so the first folder of 8 hex digits is its serial's low 32 bits [inferred:
+ * bootcode.bin prints no serial; its MAC is b8:27:eb + the serial's low 3 bytes]. */
+static void on_eth_open(struct pv_uart_parser *ps, const char *p)
+{
+	char path[PV_UART_PATH_MAX];
+	size_t n;
+	const char *s = path;
+	uint64_t serial;
+
+	if (!take_path(&p, path) || !in_network_attempt(ps))
+		return;
+	n = strlen(path);
+	if (path[n - 1] == ':')
+		path[--n] = '\0';
+	if (n == 0)
+		return;
+	tftp_request(ps, NULL, path);
+	if (!ps->report.have_serial && n > 9 && path[8] == '/') {
+		path[8] = ' ';
+		if (take_hex(&s, 8, &serial) && s == path + 8)
+			set_serial(ps, (uint32_t)serial);
+		path[8] = '/';
+	}
+}
+
+/* "Read File: start.elf, 2880356 (bytes)": the name as the firmware asked for it, without
+ * the folder; the latest request tells which copy it was. */
+static void on_read_file(struct pv_uart_parser *ps, const char *p)
+{
+	char name[PV_UART_PATH_MAX];
+	size_t n;
+	const char *last = ps->net.last_path;
+
+	skip_spaces(&p);
+	if (!take_path(&p, name) || !ps->current_mode_is_network)
+		return;
+	n = strlen(name);
+	if (name[n - 1] == ',')
+		name[--n] = '\0';
+	ps->net.request_open = false;
+	ps->net.read_any = true;
+	ps->report.recognised = true;
+	file_arrived(ps, strcmp(base_name(last), name) == 0 ? last : name);
+}
+
+/* "ARP request: my IP addr A my eth_addr M ARP for addr S": DHCP gave A; S is the server
+ * the files come from [inferred: the log shows no other server address]. */
+static void on_bootcode_arp(struct pv_uart_parser *ps, const char *p)
+{
+	struct pv_uart_report *r = &ps->report;
+	char ip[PV_UART_ADDR_MAX], mac[PV_MAC_STRLEN], server[PV_UART_ADDR_MAX];
+
+	if (!take_address(&p, ip) || !take(&p, " my eth_addr") || !take_mac(&p, mac) ||
+	    !take(&p, " ARP for addr") || !take_address(&p, server) || !in_network_attempt(ps))
+		return;
+	pv_strlcpy(r->client_ip, ip, sizeof(r->client_ip));
+	if (!r->tftp_server[0])
+		pv_strlcpy(r->tftp_server, server, sizeof(r->tftp_server));
+	set_mac(ps, mac, false);
+	ps->net.dhcp_done = true;
+	ps->net.link_up = r->link_up = true;
+	r->recognised = true;
+}
+
+static void dispatch_bootcode(struct pv_uart_parser *ps, const char *p)
+{
+	char mac[PV_MAC_STRLEN];
+
+	switch (p[0]) {
+	case 'A':
+		if (take(&p, "ARP request: my IP addr"))
+			on_bootcode_arp(ps, p);
+		break;
+	case 'D':
+		if (take(&p, "Done ARP for ") && in_network_attempt(ps)) {
+			ps->net.arp_reply = true;
+			ps->report.recognised = true;
+		}
+		break;
+	case 'F':
+		/* "Found SD card, config.txt = 0, start.elf = 0, recovery.elf = 0, timeout = 0" */
+		if (starts_with(p, "Found SD card"))
+			bootcode_mode(ps, "SD", false);
+		break;
+	case 'I':
+		if (take(&p, "Initialise ethernet with MAC") && take_mac(&p, mac)) {
+			set_mac(ps, mac, true);
+			ps->report.recognised = true;
+		}
+		break;
+	case 'L':
+		if (strcmp(p, "Link up") == 0 && in_network_attempt(ps)) {
+			ps->net.link_up = ps->report.link_up = true;
+			ps->report.recognised = true;
+		}
+		break;
+	case 'M':
+		/* start.elf logs "MESS:00:00:07.427456:0: ...": the firmware runs */
+		if (starts_with(p, "MESS:") && ps->current_mode_is_network && !ps->net.loaded)
+			file_arrived(ps, ps->net.last_path[0] && is_boot_payload(ps->net.last_path)
+						 ? ps->net.last_path
+						 : "start.elf");
+		break;
+	case 'R':
+		if (strcmp(p, "Raspberry Pi Bootcode") == 0)
+			on_bootcode_banner(ps);
+		else if (take(&p, "Read File:"))
+			on_read_file(ps, p);
+		break;
+	case 'T':
+		if (starts_with(p, "Trying booting from Ethernet"))
+			bootcode_mode(ps, "NETWORK", true);
+		else if (strcmp(p, "Trying USB") == 0)
+			bootcode_mode(ps, "USB", false);
+		break;
+	case 'W':
+		if (strcmp(p, "Wait for Link up") == 0 && in_network_attempt(ps)) {
+			ps->net.waited_for_link = true;
+			ps->report.recognised = true;
+		}
+		break;
+	case 'e':
+		if (take(&p, "eth_open "))
+			on_eth_open(ps, p);
+		break;
+	case 'f':
+		if (strcmp(p, "file not found") == 0 && ps->current_mode_is_network &&
+		    ps->net.request_open)
+			tftp_missing(ps, "file not found");
+		break;
+	default:
+		break;
+	}
+}
+
 /* Remove "  2.52 " at the start (2024+ bootloaders) and, inside OPTIONS blocks, " 18.61"
  * at the end. */
 static const char *strip_timestamps(struct pv_uart_parser *ps, char *line, size_t *len)
@@ -892,7 +1189,7 @@ static bool is_hexdump_line(const char *p, size_t len)
 
 static void dispatch_line(struct pv_uart_parser *ps, char *line, size_t len)
 {
-	const char *p = strip_timestamps(ps, line, &len);
+	const char *p = strip_timestamps(ps, line, &len), *whole;
 
 	if (len == 0)
 		return;
@@ -906,6 +1203,7 @@ static void dispatch_line(struct pv_uart_parser *ps, char *line, size_t len)
 			return;
 		ps->in_options = false;
 	}
+	whole = p; /* the cases below step over what they match */
 	switch (p[0]) {
 	case 'A':
 		if (take(&p, "ARP "))
@@ -989,6 +1287,8 @@ static void dispatch_line(struct pv_uart_parser *ps, char *line, size_t len)
 	}
 	if (p[0] == 's' && ends_with(p, ": is not compatible"))
 		on_firmware_verdict(ps, p);
+	else
+		dispatch_bootcode(ps, whole);
 }
 
 static void end_line(struct pv_uart_parser *ps)
@@ -1088,55 +1388,87 @@ static enum pv_uart_reason stage_reason(const struct net_attempt *net)
 	return PV_UART_REASON_WAITING_FOR_LINK;
 }
 
-static void compute_verdict(const struct pv_uart_parser *ps, enum pv_uart_result *result,
-			    enum pv_uart_reason *reason, bool *final)
+/* The network attempt under way: its result as far as the log goes, or settled when the
+ * bootloader left it (closing). with_earlier: a retry that has not failed on its own yet
+ * takes the earlier attempt's reason (the overall verdict), not "incomplete" (the attempt's
+ * own). Returns whether the verdict is final. */
+static bool network_outcome(const struct pv_uart_parser *ps, bool closing, bool with_earlier,
+			    enum pv_uart_result *result, enum pv_uart_reason *reason)
 {
 	const struct net_attempt *net = &ps->net;
-	bool concluded = net->cancelled || net->init_failed;
+	bool concluded = closing || net->cancelled || net->init_failed ||
+			 !ps->current_mode_is_network;
 
 	*reason = PV_UART_REASON_NONE;
-	*final = false;
-	if (!ps->report.recognised) {
-		*result = PV_UART_RESULT_UNKNOWN;
-	} else if (net->active && net->loaded) {
+	if (net->loaded) {
 		*result = PV_UART_RESULT_OK;
-		*final = true;
-	} else if (net->active && (concluded || !ps->current_mode_is_network)) {
+		return true;
+	}
+	if (concluded) {
 		/* cancelled, or the board moved on to the next boot mode */
 		*result = PV_UART_RESULT_FAILED;
 		*reason = failure_reason(net);
-		*final = true;
-	} else if (net->active && net->incompatible) {
+		return true;
+	}
+	if (net->incompatible) {
 		*result = PV_UART_RESULT_FAILED;
 		*reason = PV_UART_REASON_FIRMWARE_INCOMPATIBLE;
-		*final = true;
-	} else if (net->active && (net->not_found || net->tftp_error || net->timeout)) {
+		return true;
+	}
+	if (net->not_found || net->tftp_error || net->timeout) {
 		/* The evidence is there even if the log stops before the bootloader gives up; a
 		 * missing file at the TFTP root leaves no fallback, so that one is final. */
 		*result = PV_UART_RESULT_FAILED;
 		*reason = failure_reason(net);
-		*final = net->not_found_unprefixed || net->gave_up;
-	} else if (net->active && ps->prev_failure != PV_UART_REASON_NONE) {
+		return net->not_found_unprefixed || net->gave_up;
+	}
+	if (with_earlier && ps->prev_failure != PV_UART_REASON_NONE) {
 		/* retrying after a failure that is likely to repeat */
 		*result = PV_UART_RESULT_FAILED;
 		*reason = ps->prev_failure;
-	} else if (net->active) {
-		*result = PV_UART_RESULT_INCOMPLETE;
-		*reason = stage_reason(net);
-	} else if (ps->report.boot_mode[0]) {
-		*result = PV_UART_RESULT_NOT_NETWORK;
-	} else {
-		*result = PV_UART_RESULT_INCOMPLETE;
+		return false;
 	}
+	*result = PV_UART_RESULT_INCOMPLETE;
+	*reason = stage_reason(net);
+	return false;
+}
+
+static void compute_verdict(const struct pv_uart_parser *ps, enum pv_uart_result *result,
+			    enum pv_uart_reason *reason, bool *final)
+{
+	*reason = PV_UART_REASON_NONE;
+	*final = false;
+	if (!ps->report.recognised)
+		*result = PV_UART_RESULT_UNKNOWN;
+	else if (ps->net.active)
+		*final = network_outcome(ps, false, true, result, reason);
+	else if (ps->mode_seen)
+		*result = PV_UART_RESULT_NOT_NETWORK;
+	else
+		*result = PV_UART_RESULT_INCOMPLETE;
 }
 
 void pv_uart_parser_finish(struct pv_uart_parser *ps)
 {
 	bool final;
 
+	struct pv_uart_report *r = &ps->report;
+
 	if (ps->line_len > 0 || ps->line_too_long)
 		end_line(ps);
-	compute_verdict(ps, &ps->report.result, &ps->report.reason, &final);
+	compute_verdict(ps, &r->result, &r->reason, &final);
+	attempt_settle(ps, false);
+	/* The verdict is the latest network attempt's: name its mode, not the RESTART or SD the
+	 * bootloader went on to (the attempts list has them all, in order). */
+	if (ps->net.active && ps->net_mode_set) {
+		pv_strlcpy(r->boot_mode, ps->net_mode, sizeof(r->boot_mode));
+		r->boot_mode_code = ps->net_code;
+		pv_strlcpy(r->boot_order, ps->net_order, sizeof(r->boot_order));
+	} else if (ps->mode_seen) {
+		pv_strlcpy(r->boot_mode, ps->latest_mode, sizeof(r->boot_mode));
+		r->boot_mode_code = ps->latest_code;
+		pv_strlcpy(r->boot_order, ps->latest_order, sizeof(r->boot_order));
+	}
 }
 
 bool pv_uart_parser_done(const struct pv_uart_parser *ps)
@@ -1161,6 +1493,7 @@ int pv_uart_parser_new(struct pv_uart_parser **out)
 	if (!ps)
 		return pv_fail(PV_ERR_NOMEM, "uart", "out of memory for the log parser");
 	ps->report.boot_mode_code = -1;
+	ps->attempt = -1;
 	*out = ps;
 	return PV_OK;
 }

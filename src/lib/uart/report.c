@@ -1,6 +1,7 @@
 /* What a parsed boot log means: stable names, JSON, and the plain-language diagnosis. */
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,7 @@ static const char *const reason_names[] = {
 	[PV_UART_REASON_DHCP_IN_PROGRESS] = "dhcp-in-progress",
 	[PV_UART_REASON_TFTP_IN_PROGRESS] = "tftp-in-progress",
 	[PV_UART_REASON_FIRMWARE_INCOMPATIBLE] = "firmware-incompatible",
+	[PV_UART_REASON_MOVED_ON] = "moved-on",
 };
 
 const char *pv_uart_result_name(enum pv_uart_result result)
@@ -58,20 +60,76 @@ static int put_text(json_t *obj, const char *key, const char *value)
 	return json_object_set_new(obj, key, value[0] ? json_string(value) : json_null());
 }
 
+static json_t *paths_json(const struct pv_uart_report *r, unsigned first, unsigned count)
+{
+	json_t *paths = json_array();
+
+	for (unsigned i = first; paths && i < first + count && i < r->tftp_path_count; i++)
+		if (json_array_append_new(paths, json_string(r->tftp_paths[i]))) {
+			json_decref(paths);
+			return NULL;
+		}
+	return paths;
+}
+
+/* [{mode, mode_code, order, result, reason, failed_path, tftp_paths}] in order */
+static json_t *attempts_json(const struct pv_uart_report *r)
+{
+	json_t *list = json_array();
+
+	for (unsigned i = 0; list && i < r->attempt_count; i++) {
+		const struct pv_uart_attempt *a = &r->attempts[i];
+		json_t *one = json_object();
+		int bad = !one;
+
+		bad |= json_object_set_new(one, "mode", json_string(a->mode));
+		bad |= json_object_set_new(one, "mode_code",
+					   a->mode_code >= 0 ? json_integer(a->mode_code) : json_null());
+		bad |= put_text(one, "order", a->order);
+		bad |= json_object_set_new(one, "result", json_string(pv_uart_result_name(a->result)));
+		bad |= json_object_set_new(one, "reason", json_string(pv_uart_reason_name(a->reason)));
+		bad |= put_text(one, "failed_path", a->failed_path);
+		bad |= json_object_set_new(one, "tftp_paths",
+					   paths_json(r, a->first_path, a->path_count));
+		if (bad || json_array_append_new(list, one)) {
+			json_decref(one);
+			json_decref(list);
+			return NULL;
+		}
+	}
+	return list;
+}
+
+/* The report's keys into obj; non-zero on allocation failure. */
+static int report_fields(const struct pv_uart_report *r, json_t *obj);
+static int explain(const struct pv_uart_report *r, struct pv_buf *out);
+
 int pv_uart_report_to_json(const struct pv_uart_report *r, struct pv_buf *out)
 {
 	json_t *obj = json_object();
-	json_t *paths = json_array();
 	char *text = NULL;
-	int bad = 0, rc;
+	int rc = PV_OK;
 
-	if (!obj || !paths) {
-		json_decref(paths);
+	if (!obj || report_fields(r, obj)) {
 		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory building the JSON report");
 		goto out_free_obj;
 	}
-	for (unsigned i = 0; i < r->tftp_path_count; i++)
-		bad |= json_array_append_new(paths, json_string(r->tftp_paths[i]));
+	text = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (!text) {
+		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the JSON report");
+		goto out_free_obj;
+	}
+	rc = pv_buf_append_str(out, text);
+	free(text);
+out_free_obj:
+	json_decref(obj);
+	return rc;
+}
+
+static int report_fields(const struct pv_uart_report *r, json_t *obj)
+{
+	int bad = 0;
+
 	bad |= put_text(obj, "serial8", r->serial8);
 	bad |= put_text(obj, "boardrev", r->boardrev_text);
 	bad |= put_text(obj, "mac", r->mac);
@@ -83,8 +141,7 @@ int pv_uart_report_to_json(const struct pv_uart_report *r, struct pv_buf *out)
 	bad |= put_text(obj, "tftp_server", r->tftp_server);
 	bad |= put_text(obj, "dhcp_server", r->dhcp_server);
 	bad |= put_text(obj, "tftp_prefix", r->tftp_prefix);
-	bad |= json_object_set_new(obj, "tftp_paths", paths);
-	paths = NULL; /* owned by obj now, even on failure */
+	bad |= json_object_set_new(obj, "tftp_paths", paths_json(r, 0, r->tftp_path_count));
 	bad |= json_object_set_new(obj, "tftp_paths_dropped", json_integer(r->tftp_paths_dropped));
 	bad |= put_text(obj, "bootloader_version", r->bootloader_version);
 	bad |= put_text(obj, "bootloader_date", r->bootloader_date);
@@ -105,21 +162,13 @@ int pv_uart_report_to_json(const struct pv_uart_report *r, struct pv_buf *out)
 	bad |= json_object_set_new(obj, "lines", json_integer((json_int_t)r->lines));
 	bad |= json_object_set_new(obj, "noise_bytes", json_integer((json_int_t)r->noise_bytes));
 	bad |= json_object_set_new(obj, "long_lines", json_integer((json_int_t)r->long_lines));
-	if (bad) {
-		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory building the JSON report");
-		goto out_free_obj;
-	}
-	text = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (!text) {
-		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the JSON report");
-		goto out_free_obj;
-	}
-	rc = pv_buf_append_str(out, text);
-	free(text);
-out_free_obj:
-	json_decref(paths);
-	json_decref(obj);
-	return rc;
+	bad |= json_object_set_new(obj, "log_format",
+				   json_string(r->format == PV_UART_FORMAT_BOOTCODE ? "bootcode"
+					       : r->format == PV_UART_FORMAT_BOOTLOADER ? "bootloader"
+											  : "unknown"));
+	bad |= json_object_set_new(obj, "attempts", attempts_json(r));
+	bad |= json_object_set_new(obj, "attempts_dropped", json_integer(r->attempts_dropped));
+	return bad;
 }
 
 /* ---- diagnosis ---- */
@@ -138,6 +187,57 @@ static void folder_of(const char *path, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)(slash - path), path);
 	else
 		out[0] = '\0';
+}
+
+/* The board's chip: from its revision, its MAC's OUI, or the log's program (bootcode.bin
+ * prints the log of a Pi 3 or older). NULL when none of them tells. */
+static const struct pv_soc_info *report_soc(const struct pv_uart_report *r)
+{
+	struct pv_revision rev;
+	uint8_t mac[6];
+	const struct pv_soc_info *soc = NULL;
+
+	if (r->boardrev && pv_revision_decode(r->boardrev, &rev) == PV_OK)
+		soc = rev.soc;
+	if (!soc && r->mac[0] && pv_mac_parse(r->mac, mac) == PV_OK)
+		soc = pv_soc_by_mac(mac);
+	if (!soc && r->format == PV_UART_FORMAT_BOOTCODE)
+		soc = pv_soc_info(PV_SOC_BCM2837);
+	return soc;
+}
+
+/* A board whose network boot is the Pi 3's (boot ROM / bootcode.bin, no EEPROM). */
+static bool is_pi3(const struct pv_uart_report *r)
+{
+	const struct pv_soc_info *soc = report_soc(r);
+
+	return soc && soc->eeprom_size == 0;
+}
+
+static int describe_attempts(const struct pv_uart_report *r, struct pv_buf *out)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < r->attempt_count; i++) {
+		const struct pv_uart_attempt *a = &r->attempts[i];
+		char code[16] = "";
+
+		if (a->mode_code >= 0)
+			snprintf(code, sizeof(code), " (%02x)", (unsigned)a->mode_code);
+		rc |= pv_buf_appendf(out, "%s%u. %s%s: %s", i == 0 ? "attempts:   " : "            ",
+				     i + 1, a->mode, code, pv_uart_result_name(a->result));
+		if (a->reason != PV_UART_REASON_NONE)
+			rc |= pv_buf_appendf(out, " (%s%s%s)", pv_uart_reason_name(a->reason),
+					     a->failed_path[0] ? ": " : "", a->failed_path);
+		rc |= pv_buf_appendf(out, "%s\n", a->path_count ? ", " : "");
+		/* the requests of each attempt, after it */
+		for (unsigned k = a->first_path; k < a->first_path + a->path_count &&
+						 k < r->tftp_path_count; k++)
+			rc |= pv_buf_appendf(out, "               %s\n", r->tftp_paths[k]);
+	}
+	if (r->attempts_dropped)
+		rc |= pv_buf_appendf(out, "            ... and %u more\n", r->attempts_dropped);
+	return rc;
 }
 
 static int describe_board(const struct pv_uart_report *r, struct pv_buf *out)
@@ -162,11 +262,16 @@ static int describe_board(const struct pv_uart_report *r, struct pv_buf *out)
 	if (r->client_ip[0] || r->tftp_server[0])
 		rc |= pv_buf_appendf(out, "network:    address %s, TFTP server %s\n",
 				     or_unknown(r->client_ip), or_unknown(r->tftp_server));
-	for (unsigned i = 0; i < r->tftp_path_count; i++)
-		rc |= pv_buf_appendf(out, "%s%s\n", i == 0 ? "requested:  " : "            ",
-				     r->tftp_paths[i]);
+	if (r->attempt_count > 1) {
+		rc |= describe_attempts(r, out);
+	} else {
+		for (unsigned i = 0; i < r->tftp_path_count; i++)
+			rc |= pv_buf_appendf(out, "%s%s\n", i == 0 ? "requested:  " : "            ",
+					     r->tftp_paths[i]);
+	}
 	if (r->tftp_paths_dropped)
-		rc |= pv_buf_appendf(out, "            ... and %u more\n", r->tftp_paths_dropped);
+		rc |= pv_buf_appendf(out, "            ... and %u more requests\n",
+				     r->tftp_paths_dropped);
 	rc |= pv_buf_appendf(out, "result:     %s (%s)\n\n", pv_uart_result_name(r->result),
 			     pv_uart_reason_name(r->reason));
 	return rc;
@@ -198,19 +303,32 @@ static int explain_not_found(const struct pv_uart_report *r, struct pv_buf *out)
 			"('piprov uart capture DEVICE --inventory FILE' records the board as well), or "
 			"copy the boot files into <tftp root>/%s/ yourself.\n",
 			folder);
-		if (r->serial8[0] && strcmp(folder, r->serial8) == 0)
+		if (is_pi3(r))
+			rc |= pv_buf_appendf(out, "A Pi 3 always asks for its serial's folder (it has "
+						  "no TFTP_PREFIX); bootcode.bin and bootsig.bin come "
+						  "from the root, and without start.elf in the folder it "
+						  "reads the root's boot files.\n");
+		else if (r->serial8[0] && strcmp(folder, r->serial8) == 0)
 			rc |= pv_buf_appendf(out, "The folder name is the board's serial "
 						  "(TFTP_PREFIX=0, the default).\n");
 		else
 			rc |= pv_buf_appendf(out, "The folder name comes from TFTP_PREFIX / "
 						  "TFTP_PREFIX_STR in the EEPROM config.\n");
 	} else {
-		rc |= pv_buf_appendf(out,
-				     "The file is missing from the root of the TFTP server.\n"
-				     "Next step: put the boot files (start4.elf, fixup4.dat, "
-				     "config.txt, kernel, device trees) into the TFTP root, or give "
-				     "each board its folder with 'piprov inventory export tftp "
-				     "--tftp-root DIR --template BOOTFILES'.\n");
+		const struct pv_soc_info *soc = report_soc(r);
+
+		rc |= pv_buf_appendf(
+			out,
+			"The file is missing from the root of the TFTP server.\n"
+			"Next step: put the boot files (%s) into the TFTP root, or give each board "
+			"its folder with 'piprov inventory export tftp --tftp-root DIR --template "
+			"BOOTFILES'.\n",
+			is_pi3(r) ? "bootcode.bin, start.elf, fixup.dat, config.txt, kernel, device "
+				    "trees: a Pi 3's boot ROM reads bootcode.bin from the root"
+			: soc && !soc->tftp_start_file
+				? "config.txt, the kernel (kernel_2712.img) and device trees: a Pi 5 "
+				  "has its firmware in the EEPROM"
+				: "start4.elf, fixup4.dat, config.txt, kernel, device trees");
 	}
 	return rc;
 }
@@ -228,7 +346,9 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			"%s"
 			"Next step: check the wiring (adapter RX to the Pi's TX = GPIO14, GND to "
 			"GND; Pi 5: the 3-pin debug UART), 115200 8N1, and turn the log on in the "
-			"EEPROM config:\n  piprov eeprom set IMAGE -o OUT BOOT_UART=1   (then flash OUT)\n",
+			"EEPROM config:\n  piprov eeprom set IMAGE -o OUT BOOT_UART=1   (then flash OUT)\n"
+			"(A Pi 3 has no EEPROM: its bootcode.bin logs once patched, "
+			"sed -i -e 's/BOOT_UART=0/BOOT_UART=1/' bootcode.bin.)\n",
 			r->lines, r->noise_bytes,
 			r->noise_bytes > r->lines ? "Much of it is noise: a wrong baud rate or a "
 						    "floating RX line looks like this.\n"
@@ -245,6 +365,16 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 				  "--template BOOTFILES' to give it its own folder.\n"
 				: "");
 	case PV_UART_RESULT_NOT_NETWORK:
+		if (is_pi3(r))
+			return pv_buf_appendf(
+				out,
+				"The board booted in mode %s and did not try network boot in this "
+				"log.\n"
+				"Next step: a Pi 3 has no BOOT_ORDER: a Pi 3B+ tries the network when "
+				"no SD card boots; a Pi 3B needs network boot turned on in its OTP "
+				"once ('piprov-node netboot' on the board, or program_usb_boot_mode=1 "
+				"in config.txt), or bootcode.bin alone on an SD card.\n",
+				r->boot_mode);
 		return pv_buf_appendf(
 			out,
 			"The board booted in mode %s and did not try network boot in this log.\n"
@@ -262,6 +392,16 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 	case PV_UART_REASON_TFTP_NOT_FOUND:
 		return explain_not_found(r, out);
 	case PV_UART_REASON_NO_DHCP_OFFER:
+		if (is_pi3(r))
+			return pv_buf_appendf(
+				out,
+				"The Ethernet link came up but no DHCP server answered the board "
+				"(\"Waiting for dhcp_reply\" without an answer).\n"
+				"Next step: the Pi 3B boot ROM has no DHCP relay support: run the "
+				"DHCP server (dnsmasq, proxy DHCP beside the router works) on this "
+				"segment; 'piprov inventory export dnsmasq -o "
+				"/etc/dnsmasq.d/piprov.conf' writes one that answers a Pi 3 (by its "
+				"b8:27:eb OUI) with the menu text it needs.\n");
 		return pv_buf_appendf(
 			out,
 			"The Ethernet link came up but no DHCP server answered the board.\n"
@@ -275,10 +415,14 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			"%u DHCP offer(s) arrived (first from %s), but none carried option 43 with "
 			"the PXE menu text \"Raspberry Pi Boot\", so the bootloader ignored them: "
 			"no DHCP offer with option 43.\n"
-			"Next step: add 'pxe-service=0,\"Raspberry Pi Boot\"' to dnsmasq (proxy DHCP "
-			"works beside an existing router), or export it with 'piprov inventory "
-			"export dnsmasq -o /etc/dnsmasq.d/piprov.conf'.\n",
-			r->dhcp_offers, or_unknown(r->dhcp_server));
+			"Next step: add '%s' to dnsmasq (proxy DHCP works beside an existing "
+			"router), or export it with 'piprov inventory export dnsmasq -o "
+			"/etc/dnsmasq.d/piprov.conf'%s.\n",
+			r->dhcp_offers, or_unknown(r->dhcp_server),
+			is_pi3(r) ? "pxe-service=0,\"Raspberry Pi Boot   \"" : "pxe-service=0,\"Raspberry Pi Boot\"",
+			is_pi3(r) ? "; a Pi 3B's boot ROM takes the menu text only with its three "
+				    "trailing spaces (\"Raspberry Pi Boot   \")"
+				  : " (a Pi 3B needs the text with three trailing spaces)");
 	case PV_UART_REASON_DHCP_INCOMPLETE:
 		return pv_buf_appendf(
 			out,
@@ -362,6 +506,7 @@ static int explain(const struct pv_uart_report *r, struct pv_buf *out)
 			r->tftp_path_count ? ", last request '" : "",
 			r->tftp_path_count ? r->tftp_paths[r->tftp_path_count - 1] : "",
 			r->tftp_path_count ? "'" : "");
+	case PV_UART_REASON_MOVED_ON: /* an attempt's reason, never the verdict's */
 	case PV_UART_REASON_NONE:
 		break;
 	}
@@ -423,4 +568,41 @@ int pv_uart_diagnose(const struct pv_uart_report *r, struct pv_buf *out)
 		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the diagnosis");
 	pv_buf_release(&text);
 	return rc;
+}
+
+int pv_uart_diagnose_json(const struct pv_uart_report *r, struct pv_buf *out)
+{
+	struct pv_buf text = PV_BUF_INIT(SIZE_MAX);
+	json_t *obj = json_object();
+	const char *all, *next;
+	char *dumped = NULL;
+	int rc = PV_OK, bad;
+
+	bad = !obj || explain(r, &text) || report_fields(r, obj);
+	if (!bad) {
+		/* "...what happened.\nNext step: what to do..." split at the first next step */
+		all = pv_buf_str(&text);
+		next = strstr(all, "Next step: ");
+		bad |= json_object_set_new(obj, "explanation",
+					   json_stringn(all, next ? (size_t)(next - all) : strlen(all)));
+		bad |= json_object_set_new(obj, "next_step",
+					   json_string(next ? next + strlen("Next step: ") : ""));
+	}
+	if (bad || !(dumped = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII)))
+		rc = pv_fail(PV_ERR_NOMEM, "uart", "out of memory writing the diagnosis");
+	else
+		rc = pv_buf_append_str(out, dumped);
+	free(dumped);
+	json_decref(obj);
+	pv_buf_release(&text);
+	return rc;
+}
+
+int pv_uart_report_check(const struct pv_uart_report *r, const char *name)
+{
+	if (r->recognised)
+		return PV_OK;
+	return pv_fail(PV_ERR_FORMAT, "uart",
+		       "'%s': no bootloader output in %" PRIu64 " line(s) (not a BOOT_UART=1 log, or "
+		       "captured at the wrong baud rate)", name, r->lines);
 }

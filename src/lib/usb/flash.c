@@ -3,6 +3,7 @@
  * through the EEPROM engine, and serve pieeprom.bin + pieeprom.sig + a recovery config.txt
  * from memory. */
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,8 @@ int pv_usb_flash_payloads_new(const struct pv_usb_flash_options *options,
 }
 
 /* Candidate folders for a SoC, in order: the given firmware folder (its
- * bootloader-27xx/{default,latest}, 27xx/ and itself), then the system ones. */
+ * bootloader-27xx/{default,latest} or {latest,default} per the channel, 27xx/ and itself),
+ * then the system ones. */
 static size_t firmware_folders(const struct pv_usb_flash_options *o,
 			       const struct pv_soc_info *soc, char folders[][512], size_t max)
 {
@@ -54,15 +56,19 @@ static size_t firmware_folders(const struct pv_usb_flash_options *o,
 		if (n < max && (size_t)snprintf(folders[n], 512, __VA_ARGS__) < 512) \
 			n++;                                                      \
 	} while (0)
+	const bool latest_first = o->channel && strcmp(o->channel, "latest") == 0;
+	const char *first = latest_first ? "latest" : "default";
+	const char *second = latest_first ? "default" : "latest";
+
 	if (o->firmware_dir) {
-		ADD("%s/%s/default", o->firmware_dir, soc->firmware_dir);
-		ADD("%s/%s/latest", o->firmware_dir, soc->firmware_dir);
+		ADD("%s/%s/%s", o->firmware_dir, soc->firmware_dir, first);
+		ADD("%s/%s/%s", o->firmware_dir, soc->firmware_dir, second);
 		ADD("%s/%s", o->firmware_dir, soc->chip);
 		ADD("%s", o->firmware_dir);
 	}
 	for (size_t i = 0; i < PV_ARRAY_SIZE(system_firmware_roots); i++) {
-		ADD("%s/%s/default", system_firmware_roots[i], soc->firmware_dir);
-		ADD("%s/%s/latest", system_firmware_roots[i], soc->firmware_dir);
+		ADD("%s/%s/%s", system_firmware_roots[i], soc->firmware_dir, first);
+		ADD("%s/%s/%s", system_firmware_roots[i], soc->firmware_dir, second);
 	}
 #undef ADD
 	return n;
@@ -140,10 +146,9 @@ static int find_recovery(const struct pv_usb_flash_options *o, const struct pv_s
 		memcpy(e->second_stage, o->placeholder_recovery, o->placeholder_recovery_size);
 		e->payload.second_stage = e->second_stage;
 		e->payload.second_stage_size = o->placeholder_recovery_size;
-		pv_log(PV_LOG_WARN, "usb",
-		       "no recovery.bin for %s is installed: virtual boards get a placeholder "
-		       "recovery program (they do not execute it)",
-		       soc->name);
+		/* Warned about when a board gets it (pv_usb_payload_set_get), not when a check
+		 * builds it for a chip no board may have. */
+		e->stand_in = true;
 		return PV_OK;
 	}
 	return pv_fail(PV_ERR_NOT_FOUND, "usb",
@@ -198,10 +203,7 @@ static int find_image(const struct pv_usb_flash_options *o, const struct pv_soc_
 	pv_buf_release(&synth);
 	if (rc)
 		return rc;
-	pv_log(PV_LOG_WARN, "usb",
-	       "no release image for %s is installed: virtual boards get a synthetic image "
-	       "with the real layout (made by piprov's EEPROM writer, not bootloader code)",
-	       soc->name);
+	e->synthetic = true;
 	e->image_source = strdup("synthetic");
 	return e->image_source ? PV_OK : pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 }
@@ -340,4 +342,89 @@ out_release_sig:
 out_release_image:
 	pv_eeprom_release(&img);
 	return rc;
+}
+
+/* A file the user named must be there and readable now, not when the first board arrives. */
+static int check_readable(const char *option, const char *path)
+{
+	FILE *f;
+
+	if (!path)
+		return PV_OK;
+	f = fopen(path, "rb");
+	if (!f)
+		return pv_fail_errno(errno, "usb", "%s '%s'", option, path);
+	fclose(f);
+	return PV_OK;
+}
+
+int pv_usb_flash_payloads_check(struct pv_usb_payload_set *set)
+{
+	const struct pv_usb_flash_options *o = &set->flash_options;
+	const struct pv_soc_info *soc;
+	bool preset_found = false;
+	int rc;
+
+	if (!set->flash)
+		return PV_OK;
+	if (o->channel && strcmp(o->channel, "default") != 0 && strcmp(o->channel, "latest") != 0)
+		return pv_fail(PV_ERR_INVALID, "usb",
+			       "release channel '%.64s': 'default' or 'latest'", o->channel);
+	for (size_t i = 0; i < o->setting_count; i++) {
+		const char *eq = strchr(o->settings[i], '=');
+
+		if (!eq || eq == o->settings[i] ||
+		    (size_t)(eq - o->settings[i]) > PV_EEPROM_CONF_MAX_KEY)
+			return pv_fail(PV_ERR_INVALID, "usb", "'%s' is not KEY=VALUE",
+				       o->settings[i]);
+	}
+	rc = check_readable("--config", o->config_path);
+	if (!rc)
+		rc = check_readable("--image", o->image_path);
+	if (!rc)
+		rc = check_readable("--recovery", o->recovery_path);
+	if (rc)
+		return rc;
+	if (o->config_path) {
+		struct pv_eeprom_conf *conf = NULL;
+
+		rc = pv_eeprom_conf_load(o->config_path, &conf);
+		pv_eeprom_conf_free(conf);
+		if (rc)
+			return rc;
+	}
+	if (o->preset) {
+		for (size_t i = 0; (soc = pv_soc_at(i)) != NULL; i++) {
+			struct pv_eeprom_conf *preset = NULL;
+
+			if (!soc->eeprom_size)
+				continue;
+			if (pv_eeprom_preset_load(NULL, soc, o->preset, &preset) == PV_OK)
+				preset_found = true;
+			pv_eeprom_conf_free(preset);
+		}
+		pv_clear_error();
+		if (!preset_found)
+			return pv_fail(PV_ERR_INVALID, "usb",
+				       "--preset '%.64s': no such preset (firmware-templates/<chip>/"
+				       "NAME.conf: network, sd, usb, nvme, http)", o->preset);
+	}
+	/* Build each chip now: the config is validated against its image, and the first
+	 * board of that chip does not wait for it. Firmware not installed is left for the
+	 * board to report. */
+	for (size_t i = 0; (soc = pv_soc_at(i)) != NULL; i++) {
+		const struct pv_usb_payload *payload;
+
+		if (!soc->eeprom_size)
+			continue;
+		rc = usb_payload_get(set, soc, &payload, false);
+		if (rc == PV_ERR_NOT_FOUND || rc == PV_ERR_UNSUPPORTED) {
+			pv_log(PV_LOG_INFO, "usb", "%s: %s", soc->name, pv_last_error());
+			pv_clear_error();
+			continue;
+		}
+		if (rc)
+			return rc;
+	}
+	return PV_OK;
 }

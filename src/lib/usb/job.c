@@ -205,6 +205,10 @@ static void emit(struct slot *slot, enum pv_usb_phase phase, const char *detail,
 		.bytes = slot->result.bytes,
 		.elapsed_ms = pv_usb_now_ms() - slot->started_ms,
 		.attempt = attempt,
+		.result = phase == PV_USB_PHASE_VERIFIED || phase == PV_USB_PHASE_BOOTED ||
+				  phase == PV_USB_PHASE_FAILED
+			  ? &slot->result
+			  : NULL,
 	};
 
 	bool abandoned;
@@ -712,6 +716,7 @@ static void abandon(struct job *job, struct slot *s, uint64_t now)
 			.chip = r->soc ? r->soc->chip : "",
 			.detail = r->reason,
 			.elapsed_ms = r->elapsed_ms,
+			.result = r,
 		};
 		/* Lock order: job lock, then event lock (emit never holds both). */
 		if (lock_events(job)) {
@@ -766,13 +771,25 @@ static struct slot *find_slot(struct job *job, const char *port_path)
 	return NULL;
 }
 
+static bool draining(struct job *job)
+{
+	return job->cfg->drain && *job->cfg->drain;
+}
+
 static bool accepting(struct job *job)
 {
-	if (cancelled(job))
+	if (cancelled(job) || draining(job))
 		return false;
 	if (job->cfg->loop)
 		return true;
 	return !job->target_known || job->started < job->target;
+}
+
+static int port_policy(struct job *job, const char *port_path)
+{
+	if (!job->cfg->port_policy)
+		return PV_USB_PORT_SERVE;
+	return job->cfg->port_policy(job->cfg->port_policy_user, port_path);
 }
 
 static int start_slot(struct job *job, const struct pv_usb_device_info *info)
@@ -832,7 +849,7 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 			slot->sightings++;
 			continue;
 		}
-		if (!accepting(job))
+		if (!accepting(job) || port_policy(job, info->port_path) == PV_USB_PORT_HOLD)
 			continue;
 		rc = start_slot(job, info);
 		if (rc)
@@ -846,7 +863,8 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 	for (struct slot **link = &job->slots; *link;) {
 		struct slot *s = *link;
 
-		if (s->finished && !s->present && !s->abandoned) {
+		if (s->finished && !s->abandoned &&
+		    (!s->present || port_policy(job, s->port_path) == PV_USB_PORT_AGAIN)) {
 			*link = s->next;
 			pthread_mutex_unlock(&job->lock);
 			pthread_join(s->thread, NULL);
@@ -864,7 +882,7 @@ static bool job_done(struct job *job)
 {
 	if (job->active > 0)
 		return false;
-	if (cancelled(job))
+	if (cancelled(job) || draining(job))
 		return true;
 	if (job->cfg->loop)
 		return false;
@@ -936,7 +954,7 @@ int pv_usb_job_run(const struct pv_usb_job_config *config, struct pv_usb_job_res
 		}
 		/* Finished workers and bus changes wake us; a cancel flag set from a signal
 		 * handler cannot, so with one the loop looks at it once a second. */
-		wait = config->cancel ? CANCEL_POLL_MS : 60000;
+		wait = config->cancel || config->drain ? CANCEL_POLL_MS : 60000;
 		if (job->stop)
 			wait = CANCEL_POLL_MS;
 		if (next_watch != UINT64_MAX && next_watch - now < wait)

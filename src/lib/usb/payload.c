@@ -78,7 +78,12 @@ static int build_boot(struct pv_usb_payload_set *set, const struct pv_soc_info *
 int pv_usb_payload_set_get(void *user, const struct pv_soc_info *soc,
 			   const struct pv_usb_payload **payload)
 {
-	struct pv_usb_payload_set *set = user;
+	return usb_payload_get(user, soc, payload, true);
+}
+
+int usb_payload_get(struct pv_usb_payload_set *set, const struct pv_soc_info *soc,
+		    const struct pv_usb_payload **payload, bool serving)
+{
 	struct usb_payload_entry *e;
 	int rc;
 
@@ -94,6 +99,20 @@ int pv_usb_payload_set_get(void *user, const struct pv_soc_info *soc,
 			pv_strlcpy(e->reason, pv_last_error(), sizeof(e->reason));
 	}
 	rc = e->status;
+	if (!rc && serving && !e->warned) {
+		e->warned = true;
+		if (e->stand_in)
+			pv_log(PV_LOG_WARN, "usb",
+			       "no recovery.bin for %s is installed: virtual boards get a "
+			       "placeholder recovery program (they do not execute it)",
+			       soc->name);
+		if (e->synthetic)
+			pv_log(PV_LOG_WARN, "usb",
+			       "no release image for %s is installed: virtual boards get a "
+			       "synthetic image with the real layout (made by piprov's EEPROM "
+			       "writer, not bootloader code)",
+			       soc->name);
+	}
 	if (rc)
 		pv_fail(rc, "usb", "%s", e->reason);
 	else

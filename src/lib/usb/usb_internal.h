@@ -24,6 +24,8 @@ struct usb_payload_entry {
 	char *bootconf;
 	char *image_source;
 	char *recovery_source;
+	bool stand_in, synthetic;         /* placeholder recovery / synthetic image used */
+	bool warned;                      /* ...and said so */
 };
 
 struct pv_usb_payload_set {
@@ -35,6 +37,11 @@ struct pv_usb_payload_set {
 	struct pv_usb_flash_options flash_options; /* flash sets: pointers are the caller's */
 	struct usb_payload_entry entries[USB_PAYLOAD_SLOTS];
 };
+
+/* payload.c: pv_usb_payload_set_get; `serving`: for a board (a check builds without it, so
+ * warnings about stand-ins come when a board gets them). */
+int usb_payload_get(struct pv_usb_payload_set *set, const struct pv_soc_info *soc,
+		    const struct pv_usb_payload **payload, bool serving);
 
 /* flash.c: build the flash payload of one SoC into e. */
 int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_info *soc,

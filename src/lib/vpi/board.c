@@ -215,7 +215,10 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	b->port_given = b->opts.port_path[0] != '\0';
 	if (!b->port_given)
 		pv_strlcpy(b->opts.port_path, "1-1", sizeof(b->opts.port_path));
-	attach(b);
+	if (opts->arrive_after_ms)
+		b->reattach_at_ms = vpi_now_ms() + opts->arrive_after_ms; /* advance() plugs it */
+	else
+		attach(b);
 	*board = b;
 	return PV_OK;
 

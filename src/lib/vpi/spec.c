@@ -11,6 +11,7 @@
 #define FLASH_MS_MAX 600000u    /* 10 minutes: far beyond any real EEPROM write */
 #define USB_MBPS_MAX 10000u
 #define REENUMERATE_MS_MAX 60000u /* a minute: far beyond any real board */
+#define ARRIVE_MS_MAX 86400000u /* a day */
 #define ROM_EXEC_MS_MAX 60000u
 /* A window in which a host that sleeps like rpiboot (sleep(1) after the upload, then the
  * return-code read) still finds the ROM, as real boards mostly do (usbboot #36, #75, #130
@@ -127,7 +128,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 {
 	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
 					    "usb-mbps", "dump", "fault", "reenumerate-ms",
-					    "rom-exec-ms", "second-stage", "meta" };
+					    "rom-exec-ms", "second-stage", "meta",
+					    "arrive-after", "arrive-every" };
 	size_t k;
 	int digits;
 
@@ -138,7 +140,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		return pv_fail(PV_ERR_INVALID, "vpi",
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
 			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms, "
-			       "rom-exec-ms, second-stage, meta)", text, key);
+			       "rom-exec-ms, second-stage, meta, arrive-after, arrive-every)", text,
+			       key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
 			       key);
@@ -189,6 +192,17 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	case 9:
 		s->has_rom_exec_ms = true;
 		return parse_bounded(text, key, value, 0, ROM_EXEC_MS_MAX, &s->rom_exec_ms);
+	case 10: /* second-stage */
+		if (strcmp(value, "auto") == 0)
+			s->second_stage = PV_VPI_SECOND_STAGE_AUTO;
+		else if (strcmp(value, "recovery") == 0)
+			s->second_stage = PV_VPI_SECOND_STAGE_RECOVERY;
+		else if (strcmp(value, "bootloader") == 0)
+			s->second_stage = PV_VPI_SECOND_STAGE_BOOTLOADER;
+		else
+			return spec_error(text, key, value,
+					  "is not one of auto, recovery, bootloader");
+		return PV_OK;
 	case 11: {
 		/* KEY as the host accepts metadata keys; VALUE any printable text the spec can
 		 * hold (no ','), as a hostile board would send. */
@@ -207,17 +221,10 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		s->extra_metadata = strdup(value);
 		return s->extra_metadata ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
 	}
-	default: /* second-stage */
-		if (strcmp(value, "auto") == 0)
-			s->second_stage = PV_VPI_SECOND_STAGE_AUTO;
-		else if (strcmp(value, "recovery") == 0)
-			s->second_stage = PV_VPI_SECOND_STAGE_RECOVERY;
-		else if (strcmp(value, "bootloader") == 0)
-			s->second_stage = PV_VPI_SECOND_STAGE_BOOTLOADER;
-		else
-			return spec_error(text, key, value,
-					  "is not one of auto, recovery, bootloader");
-		return PV_OK;
+	case 12:
+		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_after_ms);
+	default: /* arrive-every */
+		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_every_ms);
 	}
 }
 
@@ -317,6 +324,12 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	o.usb_mbps = spec->usb_mbps;
 	o.dump_dir = spec->dump_dir;
 	o.extra_metadata = spec->extra_metadata;
+	/* Both at most a day, index below PV_VPI_COUNT_MAX: no overflow in 64 bits. */
+	{
+		uint64_t arrive = spec->arrive_after_ms + (uint64_t)index * spec->arrive_every_ms;
+
+		o.arrive_after_ms = arrive > UINT32_MAX ? UINT32_MAX : (unsigned)arrive;
+	}
 	if (spec->has_fault)
 		o.fault = (enum pv_vpi_fault)(vpi_mix64(spec->fault_seed ^ vpi_mix64(index + 1u)) %
 					      PV_VPI_FAULT_COUNT);

@@ -74,7 +74,8 @@ int pv_web_token_load(const char *path, char token[PV_WEB_TOKEN_MAX])
 	ssize_t got;
 	int fd, rc;
 
-	/* O_NONBLOCK: a FIFO put in its place must not hang the start; it is refused below. */
+	/* O_NONBLOCK: a FIFO put in its place must not hang the start (pv_file_check_input
+	 * refuses it). O_NOFOLLOW: the file itself must be the service user's, not a link. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		rc = create_token_file(path);
@@ -82,14 +83,16 @@ int pv_web_token_load(const char *path, char token[PV_WEB_TOKEN_MAX])
 			return rc;
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	}
+	if (fd < 0 && errno == ELOOP)
+		return pv_fail(PV_ERR_ACCESS, "web",
+			       "'%s': the token file is a symbolic link (use the file itself)", path);
 	if (fd < 0)
 		return pv_fail_errno(errno, "web", "'%s': cannot open the token file", path);
+	rc = pv_file_check_input(fd, path);
+	if (rc)
+		goto out_close;
 	if (fstat(fd, &st) < 0) {
 		rc = pv_fail_errno(errno, "web", "'%s': cannot stat the token file", path);
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = pv_fail(PV_ERR_ACCESS, "web", "'%s': the token file is not a regular file", path);
 		goto out_close;
 	}
 	if (st.st_uid != geteuid()) {

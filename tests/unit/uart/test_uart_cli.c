@@ -91,6 +91,22 @@ static void test_parse_text_and_errors(void **state)
 	assert_contains(&out, "--until");
 	assert_int_equal(run(&out, 1, "capture '%s' --baud 12345", a), 2);
 	assert_int_equal(run(&out, 1, "frobnicate"), 2);
+	/* a file that is no bootloader log: named, exit 1, no report of dashes */
+	assert_int_equal(run(&out, 1, "parse /etc/passwd"), 1);
+	assert_contains(&out, "'/etc/passwd': no bootloader output in ");
+	assert_null(strstr(pv_buf_str(&out), "serial8:"));
+	assert_int_equal(run(&out, 1, "--json parse /etc/passwd '%s'", a), 1);
+	assert_null(strstr(pv_buf_str(&out), "\"file\":\"/etc/passwd\""));
+	assert_contains(&out, "\"file\":\"");
+	/* attempts, in order */
+	assert_contains(&out, "\"attempts\":[{\"mode\":\"NETWORK\"");
+	free(a);
+	a = uart_test_log_path("pi4-network-restart.log");
+	assert_int_equal(run(&out, 0, "parse '%s'", a), 0);
+	assert_contains(&out, "boot_mode:          NETWORK\n");
+	assert_contains(&out, "attempts:           1. NETWORK failed tftp-file-not-found "
+			      "25a12658/start4.elf (3 requests)\n"
+			      "                    2. RESTART not-network none\n");
 	free(a);
 	pv_buf_release(&out);
 }
@@ -104,6 +120,23 @@ static void test_diagnose_folder_missing(void **state)
 	assert_int_equal(run(&out, 0, "diagnose '%s'", a), 0);
 	assert_contains(&out, "asked for '1234abcd/start4.elf' on 10.0.0.2");
 	assert_contains(&out, "piprov inventory export tftp");
+	/* --json (before or after the command): one object, the advice in its fields */
+	{
+		json_t *obj;
+
+		assert_int_equal(run(&out, 0, "diagnose '%s' --json", a), 0);
+		obj = json_loads(pv_buf_str(&out), 0, NULL);
+		assert_non_null(obj);
+		assert_string_equal(json_string_value(json_object_get(obj, "reason")),
+				    "tftp-file-not-found");
+		assert_non_null(strstr(json_string_value(json_object_get(obj, "next_step")),
+				       "piprov inventory export tftp"));
+		json_decref(obj);
+	}
+	/* no bootloader output: the wiring advice, and exit 1 naming the file */
+	assert_int_equal(run(&out, 1, "diagnose /etc/passwd"), 1);
+	assert_contains(&out, "No bootloader output was recognised");
+	assert_contains(&out, "'/etc/passwd': no bootloader output");
 	free(a);
 	pv_buf_release(&out);
 }

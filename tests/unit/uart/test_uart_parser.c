@@ -114,7 +114,7 @@ static void test_synthetic_logs(void **state)
 
 	(void)state;
 	assert_true(asprintf(&dir, "%s/tests/unit/uart/logs", pv_test_source_dir()) > 0);
-	assert_int_equal(check_expected_tsv(dir), 12);
+	assert_int_equal(check_expected_tsv(dir), 16);
 	free(dir);
 }
 
@@ -125,6 +125,8 @@ static const char *const synthetic_logs[] = {
 	"no-dhcp-offer.log",      "no-option43.log",      "tftp-unreachable.log",
 	"tftp-timeout.log",       "sd-boot.log",          "two-boards.log",
 	"pi5-arp-sender.log",     "tftp-transfer-timeout.log", "firmware-incompatible.log",
+	"pi3-bootcode-ok.log",    "pi3-folder-missing.log", "pi3-no-dhcp.log",
+	"pi4-network-restart.log",
 };
 
 static char *parse_whole(const unsigned char *data, size_t len)
@@ -506,6 +508,17 @@ static void test_diagnose_explains_and_advises(void **state)
 		    "piprov inventory export tftp", NULL } },
 		{ "cm4-2024-ok-crlf.log", { "Network boot works", "'9ffefdef/start4.elf'", NULL } },
 		{ "sd-boot.log", { "BOOT_ORDER", NULL } },
+		/* NETWORK failed, then RESTART: the network's failure, not a RESTART boot */
+		{ "pi4-network-restart.log",
+		  { "asked for '25a12658/start4.elf'", "1. NETWORK (02): failed (tftp-file-not-found",
+		    "2. RESTART (0f): not-network", "result:     failed (tftp-file-not-found)" } },
+		/* a Pi 3: no TFTP_PREFIX, its boot files by name */
+		{ "pi3-folder-missing.log",
+		  { "Network boot works", "fell back to the TFTP root", "MAC b8:27:eb:44:56:a2",
+		    NULL } },
+		{ "pi3-bootcode-ok.log",
+		  { "Network boot works", "'7285c0f2/start.elf' from 10.0.3.2",
+		    "3. NETWORK: ok", NULL } },
 	};
 
 	(void)state;
@@ -566,6 +579,194 @@ static void test_diagnose_cancel_and_unknown(void **state)
 }
 
 /* ---- JSON and the inventory record ---- */
+
+/* Every boot mode in order, with its own result and requests. */
+static void test_attempts(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_report *r = malloc(sizeof(*r));
+	const struct pv_uart_attempt *a;
+
+	(void)state;
+	assert_non_null(r);
+	uart_read_test_log("pi4-network-restart.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, r), PV_OK);
+	assert_int_equal(r->attempt_count, 2);
+	a = &r->attempts[0];
+	assert_string_equal(a->mode, "NETWORK");
+	assert_int_equal(a->mode_code, 2);
+	assert_string_equal(a->order, "f");
+	assert_int_equal(a->result, PV_UART_RESULT_FAILED);
+	assert_int_equal(a->reason, PV_UART_REASON_TFTP_NOT_FOUND);
+	assert_string_equal(a->failed_path, "25a12658/start4.elf");
+	assert_int_equal(a->first_path, 0);
+	assert_int_equal(a->path_count, 3);
+	a = &r->attempts[1];
+	assert_string_equal(a->mode, "RESTART");
+	assert_int_equal(a->mode_code, 0xf);
+	assert_int_equal(a->result, PV_UART_RESULT_NOT_NETWORK);
+	assert_int_equal(a->path_count, 0);
+	/* the verdict and its mode are the network attempt's */
+	assert_int_equal(r->result, PV_UART_RESULT_FAILED);
+	assert_string_equal(r->boot_mode, "NETWORK");
+	assert_string_equal(r->boot_order, "f");
+	pv_buf_release(&log);
+
+	/* NETWORK failed, then USB-MSD: that one is where the log ends */
+	uart_read_test_log("no-dhcp-offer.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, r), PV_OK);
+	assert_int_equal(r->attempt_count, 2);
+	assert_int_equal(r->attempts[0].result, PV_UART_RESULT_FAILED);
+	assert_int_equal(r->attempts[0].reason, PV_UART_REASON_NO_DHCP_OFFER);
+	assert_string_equal(r->attempts[1].mode, "USB-MSD");
+	assert_int_equal(r->attempts[1].result, PV_UART_RESULT_NOT_NETWORK);
+	pv_buf_release(&log);
+
+	/* SD and NETWORK, NETWORK again after RESTART: each one listed; SD left for the next
+	 * mode is "moved-on"; the log ends in the second network attempt */
+	{
+		static const char text[] =
+			"RPi: BOOTLOADER release VERSION:8ba17717 DATE: 2023/01/11 TIME: 17:40:52\n"
+			"BOOTMODE: 0x06 partition 0 build-ts BUILD_TIMESTAMP=1673458852 serial "
+			"25a12658 boardrev c03112 stc 544141\n"
+			"Boot mode: SD (01) order f2\n"
+			"Boot mode: NETWORK (02) order f\n"
+			"NET_BOOT: dc:a6:32:25:a1:26 wait for link TFTP: 0.0.0.0\n"
+			"NETBOOT CANCEL\n"
+			"Boot mode: RESTART (0f) order 0\n"
+			"Boot mode: SD (01) order f2\n"
+			"Boot mode: NETWORK (02) order f\n"
+			"NET_BOOT: dc:a6:32:25:a1:26 wait for link TFTP: 0.0.0.0\n"
+			"LINK STATUS: speed: 1000 full duplex\n";
+
+		assert_int_equal(pv_uart_parse_buffer(text, sizeof(text) - 1, r), PV_OK);
+		assert_int_equal(r->attempt_count, 5);
+		assert_int_equal(r->attempts[0].reason, PV_UART_REASON_MOVED_ON);
+		assert_int_equal(r->attempts[1].reason, PV_UART_REASON_NO_LINK);
+		assert_string_equal(r->attempts[2].mode, "RESTART");
+		assert_int_equal(r->attempts[3].reason, PV_UART_REASON_MOVED_ON);
+		assert_int_equal(r->attempts[4].result, PV_UART_RESULT_INCOMPLETE);
+		assert_int_equal(r->attempts[4].reason, PV_UART_REASON_WAITING_FOR_DHCP);
+		/* overall: the retry has not failed on its own; the earlier reason stands */
+		assert_int_equal(r->result, PV_UART_RESULT_FAILED);
+		assert_int_equal(r->reason, PV_UART_REASON_NO_LINK);
+	}
+	/* more modes than kept: counted */
+	{
+		struct pv_buf many = PV_BUF_INIT(SIZE_MAX);
+
+		pv_buf_append_str(&many, "RPi: BOOTLOADER release VERSION:8ba17717 DATE: 2023/01/11 "
+					 "TIME: 17:40:52\n");
+		for (unsigned i = 0; i < PV_UART_ATTEMPTS_MAX + 3; i++)
+			pv_buf_append_str(&many, "Boot mode: SD (01) order f1\n");
+		assert_int_equal(pv_uart_parse_buffer(many.data, many.len, r), PV_OK);
+		assert_int_equal(r->attempt_count, PV_UART_ATTEMPTS_MAX);
+		assert_int_equal(r->attempts_dropped, 3);
+		assert_int_equal(r->result, PV_UART_RESULT_NOT_NETWORK);
+		pv_buf_release(&many);
+	}
+	free(r);
+}
+
+/* The diagnosis of r as one line (it is wrapped for a terminal). */
+static const char *diagnosis_line(const struct pv_uart_report *r, struct pv_buf *text)
+{
+	pv_buf_reset(text);
+	assert_int_equal(pv_uart_diagnose(r, text), PV_OK);
+	for (size_t i = 0; i < text->len; i++)
+		if (text->data[i] == '\n')
+			text->data[i] = ' ';
+	return pv_buf_str(text);
+}
+
+/* A Pi 3's bootcode.bin log: no header, its serial from the folder it asks for. */
+static void test_pi3_bootcode(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX), text = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_report *r = malloc(sizeof(*r));
+
+	(void)state;
+	assert_non_null(r);
+	uart_read_test_log("pi3-bootcode-ok.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, r), PV_OK);
+	assert_int_equal(r->format, PV_UART_FORMAT_BOOTCODE);
+	assert_true(r->have_serial);
+	assert_string_equal(r->serial8, "7285c0f2");
+	assert_string_equal(r->loaded_path, "7285c0f2/start.elf");
+	assert_false(r->fell_back_to_root);
+	assert_false(r->mac_mismatch);
+	/* SD (no start.elf), USB, then the network */
+	assert_int_equal(r->attempt_count, 3);
+	assert_string_equal(r->attempts[0].mode, "SD");
+	assert_int_equal(r->attempts[0].reason, PV_UART_REASON_MOVED_ON);
+	assert_int_equal(r->attempts[2].mode_code, -1);
+	assert_int_equal(r->attempts[2].result, PV_UART_RESULT_OK);
+	assert_int_equal(r->attempts[2].path_count, 6);
+	assert_int_equal(pv_uart_report_to_json(r, &text), PV_OK);
+	assert_non_null(strstr(pv_buf_str(&text), "\"log_format\":\"bootcode\""));
+	pv_buf_release(&text);
+	pv_buf_release(&log);
+
+	/* the ROM's DHCP retries with no answer: waiting, not failed, and said so */
+	uart_read_test_log("pi3-no-dhcp.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, r), PV_OK);
+	assert_int_equal(r->result, PV_UART_RESULT_INCOMPLETE);
+	assert_int_equal(r->reason, PV_UART_REASON_WAITING_FOR_DHCP);
+	assert_false(r->have_serial);
+	pv_buf_release(&log);
+
+	/* the advice for a Pi 3: the three spaces of the menu text, no BOOT_ORDER */
+	uart_read_test_log("no-option43.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, r), PV_OK);
+	r->boardrev = 0xa02082; /* a Pi 3 Model B */
+	assert_contains(diagnosis_line(r, &text), "pxe-service=0,\"Raspberry Pi Boot   \"");
+	assert_contains(diagnosis_line(r, &text), "three trailing spaces");
+	r->boardrev = 0xc03111; /* a Pi 4 is told about the Pi 3B too */
+	assert_contains(diagnosis_line(r, &text), "pxe-service=0,\"Raspberry Pi Boot\"'");
+	assert_contains(diagnosis_line(r, &text), "a Pi 3B needs");
+	pv_buf_release(&log);
+	uart_read_test_log("sd-boot.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, r), PV_OK);
+	r->boardrev = 0xa22082;
+	assert_contains(diagnosis_line(r, &text), "piprov-node netboot");
+	assert_null(strstr(diagnosis_line(r, &text), "BOOT_ORDER=0xf21"));
+	pv_buf_release(&text);
+	pv_buf_release(&log);
+	free(r);
+}
+
+/* diagnose --json: the report's keys, the explanation and the next step apart */
+static void test_diagnose_json(void **state)
+{
+	struct pv_buf log = PV_BUF_INIT(SIZE_MAX), text = PV_BUF_INIT(SIZE_MAX);
+	struct pv_uart_report *r = malloc(sizeof(*r));
+	json_t *obj;
+
+	(void)state;
+	assert_non_null(r);
+	uart_read_test_log("pi4-folder-missing.log", &log);
+	assert_int_equal(pv_uart_parse_buffer(log.data, log.len, r), PV_OK);
+	assert_int_equal(pv_uart_diagnose_json(r, &text), PV_OK);
+	obj = json_loads(pv_buf_str(&text), 0, NULL);
+	assert_non_null(obj);
+	assert_string_equal(json_string_value(json_object_get(obj, "reason")),
+			    "tftp-file-not-found");
+	assert_contains(json_string_value(json_object_get(obj, "explanation")),
+			"folder '1234abcd/' is missing");
+	assert_null(strstr(json_string_value(json_object_get(obj, "explanation")), "Next step"));
+	assert_contains(json_string_value(json_object_get(obj, "next_step")),
+			"piprov inventory add --serial 1234abcd");
+	assert_true(json_is_array(json_object_get(obj, "attempts")));
+	json_decref(obj);
+	pv_buf_release(&text);
+	pv_buf_release(&log);
+
+	/* nothing recognised: the check names the file */
+	assert_int_equal(pv_uart_parse_buffer("root:x:0:0:root:/root:/bin/bash\n", 32, r), PV_OK);
+	assert_int_equal(pv_uart_report_check(r, "/etc/passwd"), PV_ERR_FORMAT);
+	assert_contains(pv_last_error(), "'/etc/passwd': no bootloader output in 1 line");
+	free(r);
+}
 
 static void test_json_report(void **state)
 {
@@ -672,6 +873,9 @@ int main(void)
 		cmocka_unit_test(test_diagnose_cancel_and_unknown),
 		cmocka_unit_test(test_json_report),
 		cmocka_unit_test(test_inventory_record),
+		cmocka_unit_test(test_attempts),
+		cmocka_unit_test(test_pi3_bootcode),
+		cmocka_unit_test(test_diagnose_json),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -167,7 +167,7 @@ static void test_sigterm_during_the_second_stage_upload(void **state)
 		/* 1 MB at 1 Mbit/s: eight seconds of upload. */
 		const char *args[] = { piprov, "usb", "boot", "-d", dir, "--json", "--virtual",
 				 "pi4,usb-mbps=1", NULL };
-		check_ends("usb boot, uploading", SIGTERM, "\"event\":\"rom\"", args);
+		check_ends("usb boot, uploading", SIGTERM, "\"stage\":\"rom\"", args);
 	}
 	free(dir);
 	free(piprov);
@@ -180,7 +180,7 @@ static void test_sigterm_while_waiting_for_the_reenumeration(void **state)
 			 "pi4,reenumerate-ms=30000", NULL };
 
 	(void)state;
-	check_ends("usb flash, re-enumerating", SIGTERM, "\"event\":\"reenumerate\"", args);
+	check_ends("usb flash, re-enumerating", SIGTERM, "\"stage\":\"reenumerate\"", args);
 	free(piprov);
 }
 
@@ -191,7 +191,7 @@ static void test_sigterm_while_sending_the_image(void **state)
 	const char *args[] = { piprov, "usb", "flash", "--json", "--virtual", "pi4,usb-mbps=1", NULL };
 
 	(void)state;
-	check_ends("usb flash, sending pieeprom.bin", SIGTERM, "\"detail\":\"pieeprom.sig\"",
+	check_ends("usb flash, sending pieeprom.bin", SIGTERM, "\"file\":\"pieeprom.sig\"",
 		   args);
 	free(piprov);
 }
@@ -204,8 +204,8 @@ static void test_sigterm_and_sigint_while_the_board_flashes(void **state)
 			 NULL };
 
 	(void)state;
-	check_ends("usb flash, flashing", SIGTERM, "\"detail\":\"pieeprom.bin\"", args);
-	check_ends("usb flash, flashing", SIGINT, "\"detail\":\"pieeprom.bin\"", args);
+	check_ends("usb flash, flashing", SIGTERM, "\"file\":\"pieeprom.bin\"", args);
+	check_ends("usb flash, flashing", SIGINT, "\"file\":\"pieeprom.bin\"", args);
 	free(piprov);
 }
 
@@ -229,7 +229,7 @@ static void test_sigterm_with_a_hung_firmware(void **state)
 	assert_non_null(spec);
 	{
 		const char *args[] = { piprov, "usb", "flash", "--json", "--virtual", spec, NULL };
-		check_ends("usb flash, firmware hung", SIGTERM, "\"detail\":\"config.txt\"", args);
+		check_ends("usb flash, firmware hung", SIGTERM, "\"file\":\"config.txt\"", args);
 	}
 	free(spec);
 	free(piprov);

@@ -1,7 +1,10 @@
 /* piprov usb on a terminal: the board table is redrawn in place. The program runs on a real
- * pseudo-terminal of 80 columns; what it writes is replayed through a small terminal model
- * (cursor up/down, carriage return, erase line / below, auto-wrap at the right margin), and
- * the final screen must show each board once, in its final state, above the summary. */
+ * pseudo-terminal of 80 columns and a given height; what it writes is replayed through a
+ * small terminal model (cursor up/down, carriage return, erase line / below, auto-wrap at
+ * the right margin, scrolling at the bottom, colours), and the final screen must show each
+ * board once, in its final state, above the summary. More boards than rows: the table is
+ * cut to fit and the cursor never has to go above the top row (where a redraw would
+ * overwrite what is there: the rows that scrolled off cannot be reached). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,14 +20,18 @@
 #include "piprov/buf.h"
 #include "test_support.h"
 
-#define SCREEN_ROWS 200
+#define SCREEN_LINES 400 /* the visible rows and the history above them */
 #define SCREEN_COLS 80
 
 struct screen {
-	char cells[SCREEN_ROWS][SCREEN_COLS + 1];
-	int row, col;
+	char cells[SCREEN_LINES][SCREEN_COLS + 1];
+	int rows;          /* visible rows */
+	int top;           /* first visible line */
+	int row, col;      /* cursor, row as a line number */
 	bool pending_wrap; /* the cursor sits past the last column, as on a VT100 */
 	unsigned escapes;  /* cursor movements seen: proves the redraw mode was used */
+	unsigned colors;   /* SGR sequences seen */
+	unsigned clamped;  /* cursor-up requests that went past the top row */
 };
 
 static void screen_clear_row(struct screen *s, int row, int from)
@@ -33,17 +40,21 @@ static void screen_clear_row(struct screen *s, int row, int from)
 		s->cells[row][c] = ' ';
 }
 
-static void screen_init(struct screen *s)
+static void screen_init(struct screen *s, int rows)
 {
 	memset(s, 0, sizeof(*s));
-	for (int r = 0; r < SCREEN_ROWS; r++)
+	s->rows = rows;
+	for (int r = 0; r < SCREEN_LINES; r++)
 		screen_clear_row(s, r, 0);
 }
 
+/* Down n lines; past the bottom row the screen scrolls (the top row goes to history). */
 static void screen_down(struct screen *s, int n)
 {
 	s->row += n;
-	assert_true(s->row < SCREEN_ROWS); /* the test's screen is taller than any output */
+	assert_true(s->row < SCREEN_LINES); /* the model is taller than any output */
+	if (s->row - s->top >= s->rows)
+		s->top = s->row - s->rows + 1;
 }
 
 /* Interpret the bytes the program wrote: the subset of ECMA-48 a progress table needs. */
@@ -64,10 +75,20 @@ static void screen_feed(struct screen *s, const char *data, size_t len)
 			assert_true(j < len);
 			if (!had_number)
 				n = data[j] == 'A' || data[j] == 'B' ? 1 : 0;
+			if (data[j] == 'm') { /* colour: takes no column */
+				s->colors++;
+				i = j;
+				continue;
+			}
 			s->pending_wrap = false;
 			switch (data[j]) {
 			case 'A':
-				s->row = s->row >= n ? s->row - n : 0;
+				if (s->row - n < s->top) {
+					s->clamped++;
+					s->row = s->top;
+				} else {
+					s->row -= n;
+				}
 				break;
 			case 'B':
 				screen_down(s, n);
@@ -80,7 +101,7 @@ static void screen_feed(struct screen *s, const char *data, size_t len)
 				break;
 			case 'J':
 				screen_clear_row(s, s->row, s->col);
-				for (int r = s->row + 1; r < SCREEN_ROWS; r++)
+				for (int r = s->row + 1; r < SCREEN_LINES; r++)
 					screen_clear_row(s, r, 0);
 				break;
 			default:
@@ -110,10 +131,11 @@ static void screen_feed(struct screen *s, const char *data, size_t len)
 }
 
 /* Run piprov ARGS on a new pseudo-terminal (stdin, stdout and stderr) of 80 columns and
- * return its exit status; everything it wrote goes to out. */
-static int run_on_terminal(char *const argv[], struct pv_buf *out)
+ * `rows` rows and return its exit status; everything it wrote goes to out. no_color sets
+ * NO_COLOR for the program. */
+static int run_on_terminal(char *const argv[], int rows, bool no_color, struct pv_buf *out)
 {
-	struct winsize ws = { .ws_row = 50, .ws_col = SCREEN_COLS };
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = SCREEN_COLS };
 	char slave_path[128], chunk[4096];
 	int master, status;
 	pid_t pid;
@@ -143,6 +165,10 @@ static int run_on_terminal(char *const argv[], struct pv_buf *out)
 		if (slave > 2)
 			close(slave);
 		close(master);
+		if (no_color)
+			setenv("NO_COLOR", "1", 1);
+		else
+			unsetenv("NO_COLOR");
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -168,7 +194,7 @@ static unsigned rows_with(const struct screen *s, const char *needle, const char
 {
 	unsigned n = 0;
 
-	for (int r = 0; r < SCREEN_ROWS; r++)
+	for (int r = 0; r < SCREEN_LINES; r++)
 		if (strstr(s->cells[r], needle) && (!also || strstr(s->cells[r], also)) &&
 		    (!unless || !strstr(s->cells[r], unless)))
 			n++;
@@ -178,7 +204,7 @@ static unsigned rows_with(const struct screen *s, const char *needle, const char
 /* The final screen, for the test log. */
 static void screen_print(const struct screen *s)
 {
-	int last = SCREEN_ROWS - 1;
+	int last = SCREEN_LINES - 1;
 
 	while (last > 0 && strspn(s->cells[last], " ") == SCREEN_COLS)
 		last--;
@@ -186,15 +212,16 @@ static void screen_print(const struct screen *s)
 		fprintf(stderr, "|%s|\n", s->cells[r]);
 }
 
-static void check_table(const char *verbosity, unsigned boards)
+static void check_table(const char *verbosity, unsigned boards, int rows, bool no_color)
 {
 	struct pv_buf out = PV_BUF_INIT(1u << 24);
 	struct screen *s = calloc(1, sizeof(*s));
-	char *piprov = pv_test_program("piprov"), count[32];
+	char *piprov = pv_test_program("piprov"), count[32], summary[64];
 	char flash[] = "flash", usb[] = "usb", virt[] = "--virtual", preset[] = "--preset",
 	     network[] = "network", verbose[4];
 	char *argv[9];
 	size_t n = 0;
+	bool fits = (int)boards + 2 <= rows;
 
 	assert_non_null(s);
 	snprintf(count, sizeof(count), "pi4,count=%u", boards);
@@ -210,22 +237,39 @@ static void check_table(const char *verbosity, unsigned boards)
 	argv[n++] = preset;
 	argv[n++] = network;
 	argv[n] = NULL;
-	assert_int_equal(run_on_terminal(argv, &out), 0);
-	screen_init(s);
+	assert_int_equal(run_on_terminal(argv, rows, no_color, &out), 0);
+	screen_init(s, rows);
 	screen_feed(s, (const char *)out.data, out.len);
 	screen_print(s);
 	/* The table was drawn in place, not appended line by line as in a pipe. */
 	assert_true(s->escapes > 0);
-	/* Each board's progress row (the one with KiB) is on the final screen exactly once,
-	 * in its final state, and no row was left half-overwritten by a wrapped line. */
-	assert_int_equal(rows_with(s, "KiB", NULL, NULL), boards);
-	assert_int_equal(rows_with(s, " verified ", "KiB", NULL), boards);
+	/* The cursor never had to go above the top row: nothing was drawn over it. */
+	assert_int_equal(s->clamped, 0);
+	/* The summary line, once, in its final state. */
+	snprintf(summary, sizeof(summary), "%u of %u verified, 0 failed, 0 in flight", boards,
+		 boards);
+	assert_int_equal(rows_with(s, summary, NULL, NULL), 1);
+	if (fits) {
+		/* Each board's progress row (the one with KiB) is on the screen exactly once,
+		 * in its final state, and no row was left half-overwritten by a wrapped line. */
+		assert_int_equal(rows_with(s, "KiB", NULL, NULL), boards);
+		assert_int_equal(rows_with(s, " verified ", "KiB", NULL), boards);
+	} else {
+		/* As many rows as fit, and a line saying how many are not shown. */
+		assert_int_equal(rows_with(s, " verified ", "KiB", NULL), (unsigned)rows - 3);
+		assert_int_equal(rows_with(s, "more boards (not shown", NULL, NULL), 1);
+	}
 	/* The summary: its header, a row per board, the count line. */
 	assert_int_equal(rows_with(s, "PORT ", "RESULT", NULL), 1);
 	assert_int_equal(rows_with(s, " verified ", NULL, "KiB"), boards);
 	assert_int_equal(rows_with(s, "succeeded, 0 failed", NULL, NULL), 1);
 	if (verbosity) /* log lines stayed above the table */
 		assert_true(rows_with(s, "piprov", NULL, "waiting") > 0);
+	/* Colour on a terminal, none with NO_COLOR. */
+	if (no_color)
+		assert_int_equal(s->colors, 0);
+	else
+		assert_true(s->colors > 0);
 	free(piprov);
 	free(s);
 	pv_buf_release(&out);
@@ -234,14 +278,22 @@ static void check_table(const char *verbosity, unsigned boards)
 static void test_table_redrawn_in_place(void **state)
 {
 	(void)state;
-	check_table(NULL, 3);
+	check_table(NULL, 3, 50, false);
 }
 
 /* -v: log lines from the boards' threads go above the table, which is drawn again below. */
 static void test_log_lines_above_table(void **state)
 {
 	(void)state;
-	check_table("-v", 2);
+	check_table("-v", 2, 50, true);
+}
+
+/* 32 boards on a 24-row terminal: the summary line and 21 rows, never redrawn over the top
+ * row (before, the rows that had scrolled off were redrawn over it). */
+static void test_more_boards_than_rows(void **state)
+{
+	(void)state;
+	check_table(NULL, 32, 24, false);
 }
 
 int main(void)
@@ -249,6 +301,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_redrawn_in_place),
 		cmocka_unit_test(test_log_lines_above_table),
+		cmocka_unit_test(test_more_boards_than_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

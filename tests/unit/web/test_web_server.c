@@ -340,6 +340,11 @@ static void test_token_file(void **state)
 	/* A FIFO in its place does not hang the start. */
 	snprintf(path, sizeof(path), "%s/fifo-token", rig->dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(pv_web_token_load(path, token), PV_ERR_INVALID);
+	assert_non_null(strstr(pv_last_error(), "FIFO"));
+	/* A symbolic link to a token is not the service user's own file. */
+	snprintf(path, sizeof(path), "%s/link-token", rig->dir);
+	assert_int_equal(symlink(rig->token_path, path), 0);
 	assert_int_equal(pv_web_token_load(path, token), PV_ERR_ACCESS);
 
 	/* Without a token file every action is refused. */

@@ -1,0 +1,497 @@
+/* The station library over virtual boards, in process: each board's events in order, the
+ * JSON of the events agrees with the inventory file, a board is never recorded unless
+ * verified, boards verified close together are recorded, the exports are refreshed after
+ * them, stopping finishes or abandons boards in flight, pause/retry, the board order of the
+ * views, the checks made before any board is waited for. */
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "piprov/error.h"
+#include "piprov/inventory.h"
+#include "piprov/station.h"
+#include "piprov/text.h"
+#include "piprov/vpi.h"
+#include "test_support.h"
+
+/* Every event's JSON, one per line. */
+struct collector {
+	pthread_mutex_t lock;
+	struct pv_buf lines;
+	unsigned count;
+	unsigned verifying;           /* VERIFYING events seen */
+	pthread_cond_t changed;
+	/* A thread stops the station (mode) at the first VERIFYING: subscribers never call
+	 * back into the station. */
+	bool stop_on_verifying;
+	enum pv_station_stop_mode stop_mode;
+	struct pv_station *station;
+	pthread_t stopper;
+};
+
+static void collect(void *user, const struct pv_station_event *ev)
+{
+	struct collector *c = user;
+
+	pthread_mutex_lock(&c->lock);
+	assert_int_equal(pv_buf_append(&c->lines, ev->json, ev->json_len), 0);
+	assert_int_equal(pv_buf_putc(&c->lines, '\n'), 0);
+	c->count++;
+	if (ev->kind == PV_STATION_EV_VERIFYING)
+		c->verifying++;
+	pthread_cond_broadcast(&c->changed);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void *stopper_main(void *arg)
+{
+	struct collector *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->verifying == 0)
+		pthread_cond_wait(&c->changed, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	pv_station_stop(c->station, c->stop_mode);
+	return NULL;
+}
+
+static void collector_init(struct collector *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->changed, NULL);
+	pv_buf_init(&c->lines, 1u << 26);
+}
+
+static void collector_release(struct collector *c)
+{
+	pv_buf_release(&c->lines);
+	pthread_cond_destroy(&c->changed);
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* The events of one kind (and, when port is not NULL, of one port), as parsed objects in
+ * order; the caller json_decref()s the array. */
+static json_t *events(struct collector *c, const char *kind, const char *port)
+{
+	json_t *out = json_array();
+	const char *p = pv_buf_str(&c->lines);
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		json_t *ev = json_loadb(p, (size_t)(nl - p), 0, NULL);
+
+		assert_non_null(ev);
+		if ((!kind || strcmp(json_string_value(json_object_get(ev, "event")), kind) == 0) &&
+		    (!port || (json_object_get(ev, "port") &&
+			       strcmp(json_string_value(json_object_get(ev, "port")), port) == 0)))
+			json_array_append(out, ev);
+		json_decref(ev);
+		p = nl + 1;
+	}
+	return out;
+}
+
+/* A fault=SEED whose board `index` gets `fault` (the draw is the spec's, see vpi.h). */
+static uint64_t seed_for(const char *model, unsigned index, enum pv_vpi_fault fault)
+{
+	for (uint64_t seed = 1; seed < 100000; seed++) {
+		char text[96];
+		struct pv_vpi_spec spec;
+		struct pv_vpi_options o;
+
+		snprintf(text, sizeof(text), "%s,count=%u,fault=%llu", model, index + 1,
+			 (unsigned long long)seed);
+		assert_int_equal(pv_vpi_spec_parse(text, &spec), PV_OK);
+		assert_int_equal(pv_vpi_spec_board_options(&spec, index, &o), PV_OK);
+		pv_vpi_spec_release(&spec);
+		if (o.fault == fault)
+			return seed;
+	}
+	fail_msg("no seed gives fault %d", (int)fault);
+	return 0;
+}
+
+struct run_opts {
+	const char *specs[4];
+	size_t spec_count;
+	const char *inventory;
+	unsigned count;
+	bool loop;
+	struct pv_station_exports exports;
+	const char *pool;             /* IP pool for new boards, or NULL */
+	struct pv_station_summary summary;
+};
+
+static void run_station(struct run_opts *o, struct collector *c)
+{
+	struct pv_station_config cfg;
+	struct pv_station *st;
+
+	pv_station_config_init(&cfg);
+	cfg.profile.flash.preset = "network";
+	cfg.virtual_specs = o->specs;
+	cfg.virtual_count = o->spec_count;
+	cfg.inventory = o->inventory;
+	cfg.count = o->count;
+	cfg.loop = o->loop;
+	cfg.wait_ms = 20000;
+	if (o->exports.file_count || o->exports.tftp_root)
+		cfg.profile.exports = o->exports;
+	if (o->pool) {
+		assert_int_equal(pv_inventory_parse_pool(o->pool, &cfg.profile.alloc), PV_OK);
+		assert_int_equal(pv_inventory_set_hostname_pattern(&cfg.profile.alloc, "node-%02d"),
+				 PV_OK);
+		cfg.profile.has_alloc = true;
+	}
+	assert_int_equal(pv_station_new(&cfg, &st), PV_OK);
+	assert_int_equal(pv_station_subscribe(st, collect, c, NULL), PV_OK);
+	c->station = st;
+	if (c->stop_on_verifying)
+		assert_int_equal(pthread_create(&c->stopper, NULL, stopper_main, c), 0);
+	assert_int_equal(pv_station_run(st, &o->summary, NULL), PV_OK);
+	if (c->stop_on_verifying)
+		pthread_join(c->stopper, NULL);
+	pv_station_free(st);
+}
+
+static void test_events_in_order_and_json_agrees_with_inventory(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *inv_path;
+	struct run_opts o = { .specs = { "pi4,count=3", "pi5" }, .spec_count = 2, .count = 4 };
+	struct collector c;
+	struct pv_inventory inv;
+	json_t *recorded;
+	size_t i;
+	json_t *ev;
+
+	(void)state;
+	collector_init(&c);
+	assert_true(asprintf(&inv_path, "%s/inv.cfg", dir) > 0);
+	o.inventory = inv_path;
+	run_station(&o, &c);
+	assert_int_equal(o.summary.verified, 4);
+	assert_int_equal(o.summary.recorded, 4);
+	assert_int_equal(o.summary.failed, 0);
+	/* Each board: arrived, rom, reenumerate, serving, files, verifying, metadata,
+	 * verified, recorded; t_ms never goes back. */
+	recorded = events(&c, "recorded", NULL);
+	assert_int_equal(json_array_size(recorded), 4);
+	json_array_foreach(recorded, i, ev) {
+		const char *port = json_string_value(json_object_get(ev, "port"));
+		static const char *const order[] = { "arrived", "stage", "file", "verifying",
+						     "metadata", "verified", "recorded" };
+		json_t *mine = events(&c, NULL, port), *e;
+		size_t k, at = 0;
+		json_int_t last_t = 0;
+
+		json_array_foreach(mine, k, e) {
+			const char *kind = json_string_value(json_object_get(e, "event"));
+			json_int_t t = json_integer_value(json_object_get(e, "t_ms"));
+
+			assert_true(t >= last_t);
+			last_t = t;
+			while (at < 7 && strcmp(order[at], kind) != 0)
+				at++;
+			if (at == 7)
+				fail_msg("%s: event '%s' out of order", port, kind);
+		}
+		assert_string_equal(json_string_value(json_object_get(
+					    json_array_get(mine, json_array_size(mine) - 1), "event")),
+				    "recorded");
+		json_decref(mine);
+	}
+	/* The recorded events say what the inventory file holds: serial and MAC. */
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_load(inv_path, &inv), PV_OK);
+	assert_int_equal(inv.count, 4);
+	json_array_foreach(recorded, i, ev) {
+		json_t *board = json_object_get(ev, "board");
+		struct pv_inventory_record *rec =
+			pv_inventory_lookup(&inv, json_string_value(json_object_get(ev, "serial")));
+		char mac[PV_MAC_STRLEN];
+
+		assert_non_null(rec);
+		pv_mac_format(rec->mac, ':', mac);
+		assert_string_equal(json_string_value(json_object_get(board, "mac")), mac);
+		assert_string_equal(json_string_value(json_object_get(board, "state")), "recorded");
+		assert_true(rec->flashed_at > 0);
+		assert_int_equal(strlen(rec->eeprom_hash), 64);
+	}
+	pv_inventory_release(&inv);
+	json_decref(recorded);
+	collector_release(&c);
+	pv_test_rmtree(dir);
+	free(inv_path);
+	free(dir);
+}
+
+/* Boards whose flash is not verified (a corrupt write reported as success, a failed write)
+ * are failed with the reason and never in the inventory; the others are. */
+static void test_never_recorded_unless_verified(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *inv_path, corrupt[96], fails[96];
+	struct run_opts o = { .spec_count = 3, .count = 3 };
+	struct collector c;
+	struct pv_inventory inv;
+	json_t *failed;
+
+	(void)state;
+	collector_init(&c);
+	snprintf(corrupt, sizeof(corrupt), "pi4,serial=10000000aaaa0000,fault=%llu",
+		 (unsigned long long)seed_for("pi4,serial=10000000aaaa0000", 0,
+					      PV_VPI_FAULT_CORRUPT_WRITE));
+	snprintf(fails, sizeof(fails), "pi4,serial=10000000bbbb0000,fault=%llu",
+		 (unsigned long long)seed_for("pi4,serial=10000000bbbb0000", 0,
+					      PV_VPI_FAULT_WRITE_FAILS));
+	o.specs[0] = corrupt;
+	o.specs[1] = fails;
+	o.specs[2] = "pi4,serial=10000000cccc0000";
+	assert_true(asprintf(&inv_path, "%s/inv.cfg", dir) > 0);
+	o.inventory = inv_path;
+	run_station(&o, &c);
+	assert_int_equal(o.summary.failed, 2);
+	assert_int_equal(o.summary.recorded, 1);
+	failed = events(&c, "failed", NULL);
+	assert_int_equal(json_array_size(failed), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *board = json_object_get(json_array_get(failed, i), "board");
+
+		assert_string_equal(json_string_value(json_object_get(board, "state")), "failed");
+		assert_true(strstr(json_string_value(json_object_get(board, "reason")), "EEPROM_"));
+	}
+	json_decref(failed);
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_load(inv_path, &inv), PV_OK);
+	assert_int_equal(inv.count, 1);
+	assert_non_null(pv_inventory_lookup(&inv, "10000000cccc0000"));
+	pv_inventory_release(&inv);
+	collector_release(&c);
+	pv_test_rmtree(dir);
+	free(inv_path);
+	free(dir);
+}
+
+/* After the boards are recorded the exports are written (atomically) and the pid file's
+ * process gets SIGHUP. */
+static volatile sig_atomic_t hups;
+static void on_hup(int sig)
+{
+	(void)sig;
+	hups++;
+}
+
+static void test_exports_refreshed_and_reload_signalled(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *inv_path, *ethers, *hosts, *pid_file, pid_text[32];
+	struct run_opts o = { .specs = { "pi4,count=2" }, .spec_count = 1, .count = 2 };
+	struct collector c;
+	struct sigaction sa = { .sa_handler = on_hup }, old;
+	struct pv_buf text = PV_BUF_INIT(1u << 20);
+	json_t *exported;
+
+	(void)state;
+	collector_init(&c);
+	assert_true(asprintf(&inv_path, "%s/inv.cfg", dir) > 0);
+	assert_true(asprintf(&ethers, "%s/ethers", dir) > 0);
+	assert_true(asprintf(&hosts, "%s/dnsmasq.conf", dir) > 0);
+	assert_true(asprintf(&pid_file, "%s/dnsmasq.pid", dir) > 0);
+	snprintf(pid_text, sizeof(pid_text), "%ld\n", (long)getpid());
+	pv_test_write_file(pid_file, pid_text, strlen(pid_text));
+	o.inventory = inv_path;
+	o.exports.files[0].format = "ethers";
+	o.exports.files[0].path = ethers;
+	o.exports.files[1].format = "dnsmasq";
+	o.exports.files[1].path = hosts;
+	o.exports.file_count = 2;
+	o.exports.reload_pid_file = pid_file;
+	pv_export_opts_init(&o.exports.opts);
+	o.exports.opts.proxy_network = "192.168.1.0";
+	o.pool = "192.168.1.10-192.168.1.20";
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, &old);
+	hups = 0;
+	run_station(&o, &c);
+	sigaction(SIGHUP, &old, NULL);
+	assert_int_equal(o.summary.recorded, 2);
+	exported = events(&c, "exported", NULL);
+	assert_true(json_array_size(exported) >= 1);
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(exported, 0),
+								  "detail")),
+			       "SIGHUP"));
+	json_decref(exported);
+	assert_true(hups >= 1);
+	pv_test_read_file(ethers, &text);
+	/* a line per board with the address the pool gave it; the recorded events say so */
+	assert_non_null(strstr(pv_buf_str(&text), " 192.168.1.10\n"));
+	assert_non_null(strstr(pv_buf_str(&text), " 192.168.1.11\n"));
+	{
+		json_t *recorded = events(&c, "recorded", NULL);
+
+		assert_int_equal(json_array_size(recorded), 2);
+		for (size_t i = 0; i < 2; i++) {
+			json_t *board = json_object_get(json_array_get(recorded, i), "board");
+
+			assert_true(strncmp(json_string_value(json_object_get(board, "ip")),
+					    "192.168.1.1", 11) == 0);
+			assert_true(strncmp(json_string_value(json_object_get(board, "hostname")),
+					    "node-0", 6) == 0);
+		}
+		json_decref(recorded);
+	}
+	pv_buf_reset(&text);
+	pv_test_read_file(hosts, &text);
+	assert_non_null(strstr(pv_buf_str(&text), "dhcp-host="));
+	pv_buf_release(&text);
+	collector_release(&c);
+	pv_test_rmtree(dir);
+	free(inv_path);
+	free(ethers);
+	free(hosts);
+	free(pid_file);
+	free(dir);
+}
+
+/* Stop(FINISH) while a board is being written: it finishes, is verified and recorded; a
+ * board that arrives later is not started. Stop(ABANDON): it is abandoned, not recorded. */
+static void check_stop(enum pv_station_stop_mode mode)
+{
+	char *dir = pv_test_mkdtemp(), *inv_path;
+	struct run_opts o = { .specs = { "pi4,serial=10000000dddd0000,flash-ms=600",
+					 "pi5,arrive-after=3000" },
+			      .spec_count = 2, .loop = true };
+	struct collector c;
+	struct pv_inventory inv;
+
+	collector_init(&c);
+	c.stop_on_verifying = true;
+	c.stop_mode = mode;
+	assert_true(asprintf(&inv_path, "%s/inv.cfg", dir) > 0);
+	o.inventory = inv_path;
+	run_station(&o, &c);
+	assert_true(o.summary.stopped);
+	assert_int_equal(o.summary.boards, 1); /* the Pi 5 arrived after the stop: not started */
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_load(inv_path, &inv), PV_OK);
+	if (mode == PV_STATION_STOP_FINISH) {
+		assert_int_equal(o.summary.recorded, 1);
+		assert_int_equal(inv.count, 1);
+	} else {
+		json_t *abandoned = events(&c, "abandoned", NULL);
+
+		assert_int_equal(o.summary.abandoned, 1);
+		assert_int_equal(o.summary.recorded, 0);
+		assert_int_equal(inv.count, 0);
+		assert_int_equal(json_array_size(abandoned), 1);
+		assert_non_null(strstr(json_string_value(json_object_get(
+						json_object_get(json_array_get(abandoned, 0), "board"),
+						"reason")),
+				       "station stopped"));
+		json_decref(abandoned);
+	}
+	pv_inventory_release(&inv);
+	collector_release(&c);
+	pv_test_rmtree(dir);
+	free(inv_path);
+	free(dir);
+}
+
+static void test_stop_finishes_in_flight_board(void **state)
+{
+	(void)state;
+	check_stop(PV_STATION_STOP_FINISH);
+}
+
+static void test_stop_abandons_in_flight_board(void **state)
+{
+	(void)state;
+	check_stop(PV_STATION_STOP_ABANDON);
+}
+
+/* Boards that need a person first, then by port in numeric order. */
+static void test_board_order(void **state)
+{
+	struct pv_station_board b[4];
+
+	(void)state;
+	memset(b, 0, sizeof(b));
+	pv_strlcpy(b[0].port, "1-1.10", sizeof(b[0].port));
+	pv_strlcpy(b[1].port, "1-1.9", sizeof(b[1].port));
+	pv_strlcpy(b[2].port, "1-1.2", sizeof(b[2].port));
+	b[2].state = PV_STATION_FAILED;
+	pv_strlcpy(b[3].port, "1-1.1", sizeof(b[3].port));
+	b[0].state = b[1].state = b[3].state = PV_STATION_RECORDED;
+	for (unsigned i = 0; i < 4; i++)
+		b[i].id = i + 1;
+	qsort(b, 4, sizeof(b[0]), pv_station_board_compare);
+	assert_string_equal(b[0].port, "1-1.2");
+	assert_string_equal(b[1].port, "1-1.1");
+	assert_string_equal(b[2].port, "1-1.9");
+	assert_string_equal(b[3].port, "1-1.10");
+}
+
+/* Before any board is waited for: an inventory that does not parse, a metadata folder
+ * that is a file, a preset no chip has, an unknown export format, a bad spec. */
+static void test_checks_before_waiting(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *path, *file;
+	struct pv_station_config cfg;
+	struct pv_station *st = NULL;
+	const char *spec = "pi4";
+	static const char bad[] = "version = 1;\nboards = ( { serial = \"zz\"; } );\n";
+
+	(void)state;
+	assert_true(asprintf(&path, "%s/inv.cfg", dir) > 0);
+	assert_true(asprintf(&file, "%s/file", dir) > 0);
+	pv_test_write_file(path, bad, strlen(bad));
+	pv_test_write_file(file, "x", 1);
+	pv_station_config_init(&cfg);
+	cfg.virtual_specs = &spec;
+	cfg.virtual_count = 1;
+	cfg.inventory = path;
+	assert_int_equal(pv_station_new(&cfg, &st), PV_ERR_FORMAT);
+	assert_non_null(strstr(pv_last_error(), "inv.cfg"));
+	cfg.inventory = NULL;
+	cfg.metadata_dir = file;
+	assert_int_not_equal(pv_station_new(&cfg, &st), PV_OK);
+	assert_non_null(strstr(pv_last_error(), "not a folder"));
+	cfg.metadata_dir = NULL;
+	cfg.profile.flash.preset = "netwrok";
+	assert_int_equal(pv_station_new(&cfg, &st), PV_ERR_INVALID);
+	assert_non_null(strstr(pv_last_error(), "netwrok"));
+	cfg.profile.flash.preset = "network";
+	cfg.inventory = file; /* not parsed: a one-byte file "x" */
+	assert_int_not_equal(pv_station_new(&cfg, &st), PV_OK);
+	cfg.inventory = NULL;
+	cfg.profile.exports.files[0].format = "dnsmask";
+	cfg.profile.exports.files[0].path = file;
+	cfg.profile.exports.file_count = 1;
+	assert_int_equal(pv_station_new(&cfg, &st), PV_ERR_INVALID);
+	cfg.profile.exports.file_count = 0;
+	spec = "pi4,flash-ms=nope";
+	assert_int_equal(pv_station_new(&cfg, &st), PV_ERR_INVALID);
+	assert_null(st);
+	pv_test_rmtree(dir);
+	free(path);
+	free(file);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_events_in_order_and_json_agrees_with_inventory),
+		cmocka_unit_test(test_never_recorded_unless_verified),
+		cmocka_unit_test(test_exports_refreshed_and_reload_signalled),
+		cmocka_unit_test(test_stop_finishes_in_flight_board),
+		cmocka_unit_test(test_stop_abandons_in_flight_board),
+		cmocka_unit_test(test_board_order),
+		cmocka_unit_test(test_checks_before_waiting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
