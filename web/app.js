@@ -195,8 +195,11 @@
       if (ev.event === 'forgotten' || ev.event === 'forget') removeBoard(str(b.port) || str(b.serial));
       else upsertBoard(b);
       renderSummary();
-      if (selected !== null && str(b.serial) === selected && ev.detail)
-        appendLog(`${str(ev.event)}: ${str(ev.detail)}`);
+      if (selected !== null && str(b.serial) === selected) {
+        if (ev.event === 'metadata' && ev.key !== undefined)
+          appendLog(`metadata: ${str(ev.key)}=${str(ev.value)}`);
+        else if (ev.detail) appendLog(`${str(ev.event)}: ${str(ev.detail)}`);
+      }
     }
     if (typeof ev.time_ms === 'number') recordLatency(ev.time_ms);
     if (ev.event === 'recorded' || ev.event === 'verified') scheduleInventory();
@@ -267,6 +270,7 @@
       renderFields(b);
       const meta = b.metadata && typeof b.metadata === 'object' ? Object.entries(b.metadata) : [];
       fill($('detail-meta'), meta.map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : v]));
+      $('detail-meta-section').hidden = meta.length === 0;
       const lines = Array.isArray(b.log) ? b.log.map(str) : [];
       $('detail-log').textContent = lines.length ? `${lines.join('\n')}\n` : '';
     } catch (e) {

@@ -48,6 +48,7 @@ def main():
     fresh_folder(args.out)
 
     driver = WebDriver(args.chromedriver, args.chromium, args.out)
+    driver.warm_up()
     station = None
     url = args.url
     try:

@@ -38,6 +38,7 @@
  *   "board"    for an event about a board: the board object as `snapshot` would show it
  *              after this event (the page replaces its tile with it)
  *   "detail"   optional: one line for that board's log
+ *   "key", "value"   of a "metadata" event: one item the board reported (a log line too)
  * Unknown events and fields are ignored by the page.
  */
 #ifndef PIPROV_WEB_H
@@ -77,7 +78,8 @@ struct pv_web_source_ops {
 
 	/* Append the board object of `serial` (the "serial" field of the snapshot) with one more
 	 * field, "log": an array of strings, the board's log lines oldest first (the last few
-	 * hundred; the station bounds it).
+	 * hundred; the station bounds it; metadata items among them as "metadata: KEY=VALUE"),
+	 * and optionally "metadata": an object of the items the board reported.
 	 * Returns: PV_OK, PV_ERR_NOT_FOUND (no such board), PV_ERR_NOMEM, PV_ERR_TOO_BIG. */
 	int (*board)(void *ctx, const char *serial, struct pv_buf *out);
 

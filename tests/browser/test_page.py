@@ -9,7 +9,8 @@ reason; keeps screenshots in --out; checks that the JSON API agrees with the inv
 shows it as text. Prints the time it took and the page's event latency (event emitted ->
 DOM updated, measured in the page against the event's wall-clock time).
 
-  test_page.py --out DIR --piprov BIN (--fake-station BIN | --station)
+  test_page.py --out DIR --piprov BIN [--station-program BIN] --virtual SPEC...
+  test_page.py --out DIR --piprov BIN --fake-station BIN
 
 Exit 77 (skipped) when chromium or chromedriver is not installed (scripts/deps/test-web.txt).
 """
@@ -38,9 +39,10 @@ def start_station(args, port, out):
                "--token-file", token, "--boards", "4", "--first-ms", str(FIRST_MS),
                "--interval-ms", "1000"]
     else:
-        cmd = [args.piprov, "station", "--listen", f"127.0.0.1:{port}", "--preset", "network",
-               "--inventory", inventory, "--token-file", token,
-               "--ip-pool", "10.0.0.11-10.0.0.50", "--hostname-pattern", "node-%02d"]
+        station = [args.station_program] if args.station_program else [args.piprov, "station"]
+        cmd = station + ["--listen", f"127.0.0.1:{port}", "--preset", "network",
+                         "--inventory", inventory, "--token-file", token,
+                         "--ip-pool", "10.0.0.11-10.0.0.50", "--hostname-pattern", "node-%02d"]
         for spec in args.virtual:
             cmd += ["--virtual", spec]
     log = open(os.path.join(out, "station.log"), "w")
@@ -53,6 +55,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--piprov", required=True)
     ap.add_argument("--fake-station")
+    ap.add_argument("--station-program",
+                    help="runs instead of `piprov station`, with the same options")
     ap.add_argument("--virtual", action="append", default=[])
     add_browser_options(ap)
     args = ap.parse_args()
@@ -65,6 +69,7 @@ def main():
     # The browser first: it takes seconds to start, and the page should see the boards
     # arrive, not only a snapshot of boards that are done.
     driver = WebDriver(args.chromedriver, args.chromium, args.out)
+    driver.warm_up()
     t_browser = time.monotonic() - t_start
     station, station_log, inventory = start_station(args, port, args.out)
     try:

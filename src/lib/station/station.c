@@ -526,6 +526,7 @@ void station_emit(struct pv_station *st, const struct station_event_args *a)
 	};
 	struct subscriber subs[STATION_SUBSCRIBERS_MAX];
 	struct pv_station_board copy;
+	char meta[200]; /* KEY=VALUE, cut to fit one log line */
 	size_t nsubs;
 	char *json;
 
@@ -542,8 +543,17 @@ void station_emit(struct pv_station *st, const struct station_event_args *a)
 				a->update(st, e, a->user);
 			copy = e->b;
 			ev.board = &copy;
-			board_log(st, e, ev.t_ms, pv_station_event_name(a->kind),
-				  a->kind == PV_STATION_EV_FILE ? a->file : ev.detail);
+			const char *text = ev.detail;
+
+			if (a->kind == PV_STATION_EV_FILE) {
+				text = a->file;
+			} else if (a->kind == PV_STATION_EV_METADATA && a->file) {
+				/* The board's own words, shown on the page's log (escaped there). */
+				snprintf(meta, sizeof(meta), "%s=%s", a->file,
+					 a->value ? a->value : "");
+				text = meta;
+			}
+			board_log(st, e, ev.t_ms, pv_station_event_name(a->kind), text);
 		}
 	}
 	nsubs = st->subscriber_count;
