@@ -5,7 +5,8 @@
 # tftp`, `export exports`). Every board boots (kernel and cmdline.txt read, its nfsroot
 # exported to the address it got) and its UART log reads back as a successful network boot;
 # `netboot check` gives the same verdicts without the boards. Then the failures, each with
-# its reason: a board missing from the inventory, a wrong TFTP_PREFIX, a missing folder.
+# its reason: a board missing from the inventory, a wrong TFTP_PREFIX, a missing folder; and
+# the check following a recorded TFTP_PREFIX / BOOT_ORDER.
 # Usage: dnsmasq_full.sh PIPROV SOURCE_DIR BUILD_DIR
 set -eu
 PIPROV=$1 SRC=$2 BUILD=$3
@@ -159,3 +160,18 @@ expect "$W/check2.json" 10000000aa000002 tftp-file-not-found "check: missing fol
 expect "$W/check3.json" 10000000dd000001 tftp-file-not-found "check --as: wrong TFTP_PREFIX"
 expect "$W/check3.json" 10000000cc000001 tftp-file-not-found "check --as: not in the inventory"
 echo "ok: netboot check gives the boards' verdicts"
+
+# The check follows what the inventory records of a board's EEPROM (usb flash does not record
+# TFTP_PREFIX / BOOT_ORDER yet: set by hand here, as after reading `eeprom-config`): the
+# prefix string the board really asks for gives the board's own verdict without --as, and a
+# BOOT_ORDER without the network mode would not netboot at all.
+"$PIPROV" inventory set 10000000dd000001 tftp_prefix=string tftp_prefix_str=lost >/dev/null
+"$PIPROV" inventory set 10000000aa000001 boot_order=0xf1 >/dev/null
+"$PIPROV" netboot check --netns "$CHK" --interface eth0 --json 10000000dd000001 \
+	10000000aa000001 >"$W/check4.json" 2>"$W/check4.err" &&
+	fail "netboot check passed boards whose records say they cannot boot"
+expect "$W/check4.json" 10000000dd000001 tftp-file-not-found "check: recorded TFTP_PREFIX_STR"
+[ "$(board "$W/check4.json" 10000000dd000001 .first_file)" = '"lost/start4.elf"' ] ||
+	fail "check: the recorded prefix was not asked: $(board "$W/check4.json" 10000000dd000001)"
+expect "$W/check4.json" 10000000aa000001 no-network-mode "check: recorded BOOT_ORDER 0xf1"
+echo "ok: netboot check uses the recorded TFTP_PREFIX and BOOT_ORDER"
