@@ -42,3 +42,41 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/firmware-templates/"
 # dpkg-buildflags adds the same option to package builds.)
 add_compile_options("-ffile-prefix-map=${PROJECT_SOURCE_DIR}=."
   "-ffile-prefix-map=${PROJECT_BINARY_DIR}=build")
+
+# piprov_install_configured(SOURCE DESTINATION COMPONENT)
+# Install SOURCE (without a final ".in") into DESTINATION (relative: under the prefix) configured at install time,
+# from the prefix of that very install (`cmake --install build --prefix P`, or CPack's /usr):
+# @PIPROV_PREFIX@, @PIPROV_BINDIR@, @PIPROV_SBINDIR@, @PIPROV_LIBDIR@, @PIPROV_INCLUDEDIR@,
+# @PIPROV_DATADIR@ (share/piprov) are absolute folders of that install, @PIPROV_VERSION@ the
+# version. So a unit's ExecStart= or a .pc's libdir names where the files really went.
+# The configured copy is kept beside the build, one folder per prefix, so installs to two
+# prefixes at once do not race.
+function(piprov_install_configured source destination component)
+  get_filename_component(name "${source}" NAME)
+  string(REGEX REPLACE "\\.in$" "" name "${name}") # piprov.pc.in installs as piprov.pc
+  set(code "")
+  foreach(var BINDIR SBINDIR LIBDIR INCLUDEDIR)
+    set(rel "${CMAKE_INSTALL_${var}}")
+    if(IS_ABSOLUTE "${rel}")
+      string(APPEND code "set(PIPROV_${var} \"${rel}\")\n")
+    else()
+      string(APPEND code "set(PIPROV_${var} \"\${CMAKE_INSTALL_PREFIX}/${rel}\")\n")
+    endif()
+  endforeach()
+  if(IS_ABSOLUTE "${destination}")
+    set(dest "${destination}")
+  else()
+    set(dest "\${CMAKE_INSTALL_PREFIX}/${destination}")
+  endif()
+  # Plain code, not a function: file(INSTALL) records the file in the install manifest
+  # through a variable of the calling scope.
+  install(CODE "${code}
+    set(PIPROV_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+    set(PIPROV_DATADIR \"\${CMAKE_INSTALL_PREFIX}/${PIPROV_DATA_DIR}\")
+    set(PIPROV_VERSION \"${PROJECT_VERSION}\")
+    string(MD5 _pv_key \"\${CMAKE_INSTALL_PREFIX}\")
+    set(_pv_configured \"${CMAKE_BINARY_DIR}/install-configured/\${_pv_key}/${name}\")
+    configure_file(\"${source}\" \"\${_pv_configured}\" @ONLY)
+    file(INSTALL DESTINATION \"${dest}\" TYPE FILE FILES \"\${_pv_configured}\")
+  " COMPONENT ${component})
+endfunction()

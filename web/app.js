@@ -23,6 +23,11 @@
   let inventoryRows = [];
   let inventoryTimer = null;
   const counts = { events: 0, snapshots: 0, opens: 0 };
+  // port -> the states its tile went through from events on this page load, in order
+  // (snapshots not included; a repeated state once): what a test or a person can ask "did
+  // the page see that board at work?". At most STATE_LOG_KEEP states per port.
+  const stateLog = new Map();
+  const STATE_LOG_KEEP = 32;
 
   const str = (v) => (v === undefined || v === null ? '' : String(v));
 
@@ -192,7 +197,11 @@
     if (!ev || typeof ev !== 'object') return;
     const b = ev.board && typeof ev.board === 'object' ? ev.board : null;
     if (b) {
-      if (ev.event === 'forgotten' || ev.event === 'forget') removeBoard(str(b.port) || str(b.serial));
+      const key = str(b.port) || str(b.serial);
+      const seen = stateLog.get(key) || [];
+      if (seen[seen.length - 1] !== str(b.state) && seen.length < STATE_LOG_KEEP) seen.push(str(b.state));
+      stateLog.set(key, seen);
+      if (ev.event === 'forgotten' || ev.event === 'forget') removeBoard(key);
       else upsertBoard(b);
       renderSummary();
       if (selected !== null && str(b.serial) === selected) {
@@ -424,6 +433,7 @@
   window.pvStation = {
     latencies: () => latencies.slice(),
     counts: () => ({ ...counts }),
+    stateLog: () => Object.fromEntries([...stateLog].map(([port, states]) => [port, states.slice()])),
     tiles: () => [...document.querySelectorAll('#tiles .tile')].map((t) => ({
       port: t.dataset.port,
       serial: t.dataset.serial,

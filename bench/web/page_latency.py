@@ -3,7 +3,8 @@
 
 Each event carries its wall-clock emission time (time_ms); the page records, after it
 updated the DOM, now - time_ms (window.pvStation.latencies()). This opens the page in
-Debian's headless chromium before the boards arrive, waits until every board has ended
+Debian's headless chromium before the boards arrive (with its own stand-in station the
+boards wait until the page has subscribed: --arrive-when), waits until every board has ended
 (verified, recorded, failed or abandoned tile), and prints the latency distribution.
 
   page_latency.py --url http://127.0.0.1:PORT/ --boards N     a station that runs already
@@ -51,6 +52,7 @@ def main():
     driver.warm_up()
     station = None
     url = args.url
+    gate = os.path.join(args.out, "boards-may-arrive")
     try:
         if args.fake_station:
             port = free_port()
@@ -60,12 +62,18 @@ def main():
             station = subprocess.Popen(
                 [args.fake_station, "--listen", f"127.0.0.1:{port}", "--inventory",
                  os.path.join(args.out, "inventory.cfg"), "--boards", str(args.boards),
-                 "--interval-ms", str(interval), "--flash-ms", str(args.flash_ms)],
+                 "--interval-ms", str(interval), "--flash-ms", str(args.flash_ms),
+                 "--arrive-when", gate],
                 stdout=log, stderr=subprocess.STDOUT)
         wait_for("the station's HTTP server", lambda: http("GET", url + "api/boards")[0] == 200,
                  15)
         t0 = time.monotonic()
         driver.cmd("POST", "/url", {"url": url})
+        if station:
+            wait_for("the page's event stream", lambda: driver.js(
+                "return window.pvStation && window.pvStation.counts().snapshots > 0"), 90)
+            with open(gate, "w"):
+                pass
 
         def ended():
             tiles = driver.js(TILES) or []

@@ -41,6 +41,17 @@ int pv_record_from_uart(const struct pv_uart_report *report, struct pv_inventory
 int pv_record_from_usb(const struct pv_usb_board_result *board, int64_t now,
 		       struct pv_inventory_record *rec, char *warning, size_t warning_size);
 
+/* What the bootconf.txt a board was flashed with says about its network boot: BOOT_ORDER
+ * (the firmware default 0xf41 when the config leaves it out), TFTP_PREFIX (serial when
+ * left out; TFTP_PREFIX_STR for the string mode) and config_hash = sha256_hex (the
+ * config's digest, may be NULL). For a verified flash only: what the EEPROM now holds.
+ * A value the bootloader would not read as written (BOOT_ORDER not 0x-hex, TFTP_PREFIX
+ * not 0/1/2, a TFTP_PREFIX_STR the inventory refuses) is left out and named in warning
+ * (appended, "; "-separated; may be NULL). */
+void pv_record_set_flashed_config(struct pv_inventory_record *rec, const char *bootconf,
+				  size_t len, const char *sha256_hex, char *warning,
+				  size_t warning_size);
+
 /* ---- Import files ------------------------------------------------------------------- */
 
 /* What a file holds; AUTO decides by content. */

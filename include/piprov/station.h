@@ -125,6 +125,9 @@ struct pv_station_event {
 	uint64_t size;                       /* FILE: its size */
 	bool created;                        /* RECORDED: a new inventory record */
 	unsigned conflicts;                  /* RECORDED: facts the inventory refused */
+	/* The USB engine's event this one came from (board events of the engine), else
+	 * NULL: for renderers that show what the engine saw (piprov rpiboot's lines). */
+	const struct pv_usb_event *usb;
 	/* The event as one JSON object (docs/station.md), NUL-terminated, no newline. */
 	const char *json;
 	size_t json_len;
@@ -160,6 +163,42 @@ struct pv_station_profile {
 	struct pv_station_exports exports;
 };
 
+/* ---- The profile file (`piprov station --profile FILE`, docs/station.md) ------------- */
+
+/* A profile file read with libconfig: the pv_station_profile plus the service's own
+ * settings. Every string is owned by the file (pv_station_profile_file_release). A setting
+ * the file does not give is NULL / false / 0: the command's flags and defaults apply. */
+struct pv_station_profile_file {
+	struct pv_station_profile profile;
+	const char *inventory;     /* inventory = "FILE" */
+	const char *metadata_dir;  /* metadata_dir = "DIR" (rpiboot -j) */
+	const char *log_dir;       /* log_dir = "DIR" */
+	const char *listen;        /* listen = "ADDR:PORT" (the web page) */
+	const char *token_file;    /* token_file = "FILE" */
+	bool has_stop_grace;
+	unsigned stop_grace_ms;    /* stop_grace = SECONDS */
+	bool has_board_timeout;
+	unsigned board_timeout_ms; /* board_timeout = SECONDS */
+	void *storage;             /* the strings and arrays above */
+};
+
+#define PV_STATION_PROFILE_MAX (64 * 1024)
+
+/* Parse a profile from text (len bytes, no NUL needed; at most PV_STATION_PROFILE_MAX).
+ * `name` is the file name used in messages. Fails with PV_ERR_INVALID and a message naming
+ * the file, the line and the setting: a syntax error, an unknown setting (a typo must not
+ * be ignored), a value of the wrong type, a bad IP pool / hostname pattern / address,
+ * more than PV_STATION_EXPORTS_MAX export files, an @include (a profile is one file). The
+ * values are not checked against the machine (preset, files, folders): pv_station_new
+ * and pv_station_reload do that. On failure *out is released. */
+int pv_station_profile_parse(const char *text, size_t len, const char *name,
+			     struct pv_station_profile_file *out);
+/* Read and parse a profile file (a FIFO or device is refused; PV_ERR_TOO_BIG past
+ * PV_STATION_PROFILE_MAX). */
+int pv_station_profile_load(const char *path, struct pv_station_profile_file *out);
+/* Free what a parse or load filled (twice is harmless; a zeroed struct is accepted). */
+void pv_station_profile_file_release(struct pv_station_profile_file *file);
+
 struct pv_station_config {
 	enum pv_usb_job_mode mode;           /* FLASH: profile.flash; BOOT: payload below */
 	struct pv_station_profile profile;
@@ -189,6 +228,12 @@ struct pv_station_config {
 	unsigned stop_grace_ms;
 	/* Keep the last this many log lines per board for pv_station_board_json (0: 200). */
 	unsigned log_lines;
+	/* Optional: every event of the USB engine, before the station's own events made from
+	 * it, on the engine's thread, in order (also those that make no station event: a
+	 * file request answered "not found", ...). Must return quickly; never call into the
+	 * station. */
+	pv_usb_event_fn engine_event;
+	void *engine_event_user;
 };
 
 /* Defaults: FLASH, port_number -1, timeouts per pv_usb_timeouts_default, export options
@@ -295,11 +340,19 @@ struct pv_web_source;
 /* Fill source with ops reading this station; valid while the station exists. */
 void pv_station_web_source(struct pv_station *station, struct pv_web_source *source);
 
+/* ---- The service manager ------------------------------------------------------------ */
+
+/* Tell the service manager a state ("READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."):
+ * systemd's Type=notify protocol, one datagram to the socket $NOTIFY_SOCKET names. PV_OK
+ * without doing anything when $NOTIFY_SOCKET is not set. */
+int pv_station_notify(const char *state);
+
 /* ---- Bus helper --------------------------------------------------------------------- */
 
 /* The bus of `usb list` and the station: virtual boards from specs (virtual_bus receives
  * it, inside *bus) plus libusb when there are no specs or `real`. A bad spec fails with
- * PV_ERR_INVALID naming it. */
+ * PV_ERR_INVALID naming it; a spec's dump=DIR folder is created when missing and must be
+ * writable (checked here, before any board is served, not after the run). */
 int pv_station_open_bus(const char *const *virtual_specs, size_t virtual_count, bool real,
 			struct pv_usb_bus **bus, struct pv_usb_bus **virtual_bus);
 

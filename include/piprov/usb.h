@@ -145,12 +145,16 @@ struct pv_usb_job_config {
 	/* Optional, asked on every scan (engine thread, job lock held: return at once, never
 	 * call into the job): PV_USB_PORT_SERVE (the default), PV_USB_PORT_HOLD (start
 	 * nothing on that port for now: paused), PV_USB_PORT_AGAIN (a board that ended there
-	 * is served again on the next scan although it never left: retry). */
+	 * is served again on the next scan although it never left: retry), PV_USB_PORT_SERVED
+	 * (the board there was served by an earlier job on this bus, e.g. before a station
+	 * reloaded its profile: it is left alone until its port is seen empty, as if this
+	 * job had served it). */
 	int (*port_policy)(void *user, const char *port_path);
 	void *port_policy_user;
 };
 
-enum pv_usb_port_policy { PV_USB_PORT_SERVE, PV_USB_PORT_HOLD, PV_USB_PORT_AGAIN };
+enum pv_usb_port_policy { PV_USB_PORT_SERVE, PV_USB_PORT_HOLD, PV_USB_PORT_AGAIN,
+			  PV_USB_PORT_SERVED };
 
 /* Defaults: BOOT mode, timeouts per pv_usb_timeouts_default, port_number -1. */
 void pv_usb_job_config_init(struct pv_usb_job_config *config);

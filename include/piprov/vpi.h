@@ -142,6 +142,11 @@ struct pv_vpi_options {
 	/* The board is plugged in this long after it was made (0: at once): boards that arrive
 	 * over time, for a station (spec keys arrive-after= and arrive-every=). */
 	unsigned arrive_after_ms;
+	/* arrive-when=PATH: the board stays unplugged until PATH exists (looked at every
+	 * 50 ms), and arrive_after_ms counts from the moment it was seen instead of from
+	 * board_new: a test plugs its boards in once it is ready for them (e.g. a page has
+	 * subscribed), not after a guessed delay. NULL: no wait. Copied by pv_vpi_board_new(). */
+	const char *arrive_when;
 };
 
 /* Defaults for a model; PV_ERR_UNSUPPORTED when the board has no USB boot ROM model here.
@@ -169,6 +174,7 @@ struct pv_vpi_spec {
 	unsigned arrive_after_ms;           /* board 0 is plugged in this long after the bus
 					     * made it, board i arrive_every_ms later each */
 	unsigned arrive_every_ms;
+	char *arrive_when;                  /* arrive-when=PATH, malloc'd, NULL when not given */
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
 	char *extra_metadata;               /* meta=KEY:VALUE, malloc'd "KEY:VALUE" or NULL */
@@ -181,7 +187,7 @@ struct pv_vpi_spec {
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
  * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms, rom-exec-ms, second-stage,
- * meta=KEY:VALUE, arrive-after=MS, arrive-every=MS. Errors (PV_ERR_INVALID) name the key
+ * meta=KEY:VALUE, arrive-after=MS, arrive-every=MS, arrive-when=PATH. Errors (PV_ERR_INVALID) name the key
  * and the value. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);

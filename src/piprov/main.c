@@ -22,6 +22,8 @@ static const struct cli_command commands[] = {
 	{ "usb", NULL, "list, boot and flash boards attached over USB (or virtual ones)", 0,
 	  cli_usb_commands, cmd_usb_usage },
 	{ "rpiboot", cmd_rpiboot, "drop-in replacement for rpiboot", CLI_JSON | CLI_WAITS },
+	{ "station", cmd_station, "flash, record and export boards as they are plugged in",
+	  CLI_JSON | CLI_WAITS },
 	{ "inventory", NULL, "the board inventory and its netboot exports", 0,
 	  cli_inventory_commands, cmd_inventory_usage },
 	{ "uart", NULL, "capture and explain bootloader serial logs", 0, cli_uart_commands,

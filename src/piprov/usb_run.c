@@ -16,6 +16,7 @@
 #include "piprov/station.h"
 #include "piprov/text.h"
 #include "piprov/vpi.h"
+#include "piprov/web.h"
 #include "station_view.h"
 #include "usb_run.h"
 #include "banned.h"
@@ -29,7 +30,9 @@ static volatile int cancel_requested;
 struct signal_watch {
 	pthread_t thread;
 	struct pv_station *station;
+	const struct usb_run *run;
 	bool started;
+	bool term_seen;               /* service: the first SIGTERM asked to finish */
 	volatile int stopping;
 };
 
@@ -38,8 +41,9 @@ static sigset_t mask_before_job;
 static bool stop_signals_blocked;
 
 /* Called before any thread exists (libusb_init starts its own: they must inherit the
- * blocked signals, or one of them takes a SIGTERM by its default action). */
-static void block_stop_signals(void)
+ * blocked signals, or one of them takes a SIGTERM by its default action). SIGHUP too when
+ * the job reloads on it (the station service). */
+static void block_stop_signals(bool hup)
 {
 	sigset_t set;
 
@@ -48,6 +52,8 @@ static void block_stop_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	if (hup)
+		sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, &mask_before_job);
 	stop_signals_blocked = true;
 }
@@ -70,6 +76,8 @@ static void *signal_main(void *arg)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGUSR1);
+	if (w->run->reload)
+		sigaddset(&set, SIGHUP);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
@@ -77,18 +85,35 @@ static void *signal_main(void *arg)
 			break;
 		if (sig == SIGUSR1)
 			continue;
+		if (sig == SIGHUP) {
+			pv_station_notify("RELOADING=1");
+			w->run->reload(w->run->reload_user, w->station);
+			pv_station_notify("READY=1");
+			continue;
+		}
 		cancel_requested = 1;
+		if (w->run->service && sig == SIGTERM && !w->term_seen) {
+			/* systemctl stop: the boards being flashed finish (up to the grace), no
+			 * new one is started; a second SIGTERM or a SIGINT abandons them. */
+			w->term_seen = true;
+			pv_station_notify("STOPPING=1");
+			pv_station_stop(w->station, PV_STATION_STOP_FINISH);
+			continue;
+		}
+		pv_station_notify("STOPPING=1");
 		pv_station_stop(w->station, PV_STATION_STOP_ABANDON);
 	}
 	return NULL;
 }
 
-static void signal_watch_start(struct signal_watch *w, struct pv_station *station)
+static void signal_watch_start(struct signal_watch *w, struct pv_station *station,
+			       const struct usb_run *run)
 {
 	sigset_t usr1, before;
 
-	block_stop_signals();
+	block_stop_signals(run->reload != NULL);
 	w->station = station;
+	w->run = run;
 	/* SIGUSR1 (sent to this thread only) tells it to end: blocked in it from the start. */
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
@@ -140,7 +165,7 @@ int usb_run_open_bus(struct usb_run *run)
 {
 	int rc;
 
-	block_stop_signals();
+	block_stop_signals(false);
 	rc = pv_station_open_bus(run->virtual_specs, run->virtual_count, run->real,
 				     &run->bus, &run->virtual_bus);
 
@@ -262,6 +287,30 @@ static void station_config_from(const struct usb_run *run, struct pv_station_con
 	cfg->payload_user = run->payload_user;
 	cfg->metadata_dir = run->metadata_dir;
 	cfg->inventory = run->inventory;
+	cfg->stop_grace_ms = run->stop_grace_ms;
+	if (run->profile)
+		cfg->profile = *run->profile;
+}
+
+/* The page and API of a running station (piprov/web.h); the port is printed, as "--listen
+ * HOST:0" picks a free one. */
+static int start_web(const struct usb_run *run, struct pv_station *st,
+		     struct pv_web_server **web)
+{
+	struct pv_web_options wo = { .listen = run->listen, .token_file = run->token_file };
+	struct pv_web_source source;
+	const char *colon = strrchr(run->listen, ':');
+	int rc;
+
+	pv_station_web_source(st, &source);
+	rc = pv_web_server_start(&wo, &source, web);
+	if (rc)
+		return cli_fail(rc);
+	if (!run->ctx->quiet)
+		fprintf(stderr, "piprov: station page on http://%.*s:%u/\n",
+			colon ? (int)(colon - run->listen) : 0, run->listen,
+			pv_web_server_port(*web));
+	return CLI_EXIT_OK;
 }
 
 int usb_run_job(struct usb_run *run)
@@ -273,7 +322,9 @@ int usb_run_job(struct usb_run *run)
 	struct station_view_options vo;
 	struct station_view *view = NULL;
 	struct signal_watch signals = { .started = false };
+	struct pv_web_server *web = NULL;
 	int status = CLI_EXIT_OK;
+	bool dump_failed = false;
 	int rc;
 
 	if (run->log_dir && mkdir(run->log_dir, 0755) < 0 && errno != EEXIST)
@@ -291,7 +342,7 @@ int usb_run_job(struct usb_run *run)
 	station_config_from(run, &cfg);
 	/* Before the station opens the bus: libusb's threads must inherit the blocked
 	 * signals. */
-	block_stop_signals();
+	block_stop_signals(run->reload != NULL);
 	/* Everything else a board needs is checked here, before any waiting: the flash
 	 * options and config, the inventory (parses, writable: a board that cannot be
 	 * recorded is a failure), the metadata folder. */
@@ -307,8 +358,18 @@ int usb_run_job(struct usb_run *run)
 		unblock_stop_signals();
 		goto out_free_station;
 	}
+	if (run->listen) {
+		status = start_web(run, st, &web);
+		if (status) {
+			station_view_finish(view);
+			unblock_stop_signals();
+			goto out_free_station;
+		}
+	}
 	cancel_requested = 0;
-	signal_watch_start(&signals, st);
+	signal_watch_start(&signals, st, run);
+	if (run->service)
+		pv_station_notify("READY=1");
 	if (!run->json && !run->ctx->quiet)
 		fprintf(stderr, "piprov: waiting for %s (%s)...\n",
 			pv_station_only_virtual(st) ? "virtual boards" : "boards in USB boot mode",
@@ -316,6 +377,8 @@ int usb_run_job(struct usb_run *run)
 			: run->timeout_s ? "--timeout applies" : "no timeout");
 	rc = pv_station_run(st, &summary, &result);
 	signal_watch_stop(&signals);
+	/* No page request may read the station once it is freed. */
+	pv_web_server_stop(web);
 	station_view_finish(view);
 	if (rc) {
 		status = cli_fail(rc);
@@ -341,9 +404,15 @@ int usb_run_job(struct usb_run *run)
 		_exit(CLI_EXIT_FAILURE);
 	}
 	if (pv_station_virtual_bus(st) &&
-	    pv_vpi_bus_write_dumps(pv_station_virtual_bus(st)) != PV_OK)
+	    pv_vpi_bus_write_dumps(pv_station_virtual_bus(st)) != PV_OK) {
 		fprintf(stderr, "piprov: error: virtual EEPROM dump: %s\n", pv_last_error());
-	if (result.failed > 0 || summary.not_recorded > 0 || summary.abandoned > 0) {
+		dump_failed = true;
+	}
+	if (run->service && summary.stopped) {
+		/* Stopped as a service is stopped: boards that failed were shown and are not
+		 * recorded; only a verified board the inventory did not take is a failure. */
+		status = summary.not_recorded > 0 ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
+	} else if (result.failed > 0 || summary.not_recorded > 0 || summary.abandoned > 0) {
 		status = CLI_EXIT_FAILURE;
 	} else if (result.count == 0) {
 		if (result.cancelled || summary.stopped)
@@ -356,6 +425,8 @@ int usb_run_job(struct usb_run *run)
 	} else if (result.cancelled || summary.stopped) {
 		status = CLI_EXIT_FAILURE;
 	}
+	if (dump_failed)
+		status = CLI_EXIT_FAILURE;
 	pv_usb_job_result_release(&result);
 out_free_station:
 	pv_station_free(st);

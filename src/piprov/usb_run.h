@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "piprov/inventory.h"
+#include "piprov/station.h"
 #include "piprov/usb.h"
 
 struct usb_run {
@@ -38,6 +39,20 @@ struct usb_run {
 	pv_usb_payload_fn payload;    /* boot: what to serve */
 	void *payload_user;
 	const struct pv_usb_flash_options *flash; /* flash: what to flash */
+	/* piprov station (cmd_station.c): the whole profile (replaces flash, ports, alloc
+	 * above when set), how long a stop waits for boards in flight, the web page. */
+	const struct pv_station_profile *profile;
+	unsigned stop_grace_ms;       /* 0: the library's default */
+	const char *listen;           /* serve the page and API here (NULL: no web server) */
+	const char *token_file;
+	/* A service: SIGTERM finishes the boards in flight (a second SIGTERM or SIGINT
+	 * abandons them), the exit status after a stop is 0 unless a verified board was not
+	 * recorded, and the service manager hears READY/RELOADING/STOPPING. */
+	bool service;
+	/* SIGHUP (service): called on the signal thread to read the profile again and hand
+	 * it to pv_station_reload(); NULL: SIGHUP is not taken. */
+	void (*reload)(void *user, struct pv_station *station);
+	void *reload_user;
 	/* Filled by usb_run_open_bus() (usb list). */
 	struct pv_usb_bus *bus;
 	struct pv_usb_bus *virtual_bus; /* inside bus, for dumps; NULL when none */

@@ -5,9 +5,10 @@
  *
  *   pv_fake_station --listen ADDR:PORT --inventory FILE [--token-file FILE] [--boards N]
  *                   [--first-ms MS] [--interval-ms MS] [--flash-ms MS] [--fail N]
- *                   [--hostile N]
+ *                   [--hostile N] [--arrive-when PATH]
  *
- * Board i (0-based) arrives at first + i * interval; board --fail (default: the last) fails while
+ * Board i (0-based) arrives at first + i * interval (counted from when PATH exists, with
+ * --arrive-when: the test creates it once its page is ready, as the virtual Pi's key does); board --fail (default: the last) fails while
  * verifying; board --hostile (default 1) reports a metadata string holding <script>. Runs
  * until SIGTERM or SIGINT. */
 #include <jansson.h>
@@ -166,7 +167,8 @@ static int usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s --listen ADDR:PORT --inventory FILE [--token-file FILE] [--boards N]\n"
-		"       [--first-ms MS] [--interval-ms MS] [--flash-ms MS] [--fail N] [--hostile N]\n",
+		"       [--first-ms MS] [--interval-ms MS] [--flash-ms MS] [--fail N] [--hostile N]\n"
+		"       [--arrive-when PATH]\n",
 		argv0);
 	return 2;
 }
@@ -179,8 +181,10 @@ int main(int argc, char **argv)
 	struct pv_web_server *srv;
 	struct board_run runs[256];
 	pthread_t threads[256];
+	const char *arrive_when = NULL;
+	struct timespec look = { 0, 50 * 1000000L };
 	sigset_t set;
-	int sig, i;
+	int sig = 0, i;
 
 	st.boards = 4;
 	st.interval_ms = 1000;
@@ -199,6 +203,8 @@ int main(int argc, char **argv)
 			opts.token_file = v;
 		else if (strcmp(argv[i], "--inventory") == 0)
 			st.inventory = v;
+		else if (strcmp(argv[i], "--arrive-when") == 0)
+			arrive_when = v;
 		else if (pv_parse_u32(v, 10, &n) != PV_OK)
 			return usage(argv[0]);
 		else if (strcmp(argv[i], "--boards") == 0 && n >= 1 && n <= 256)
@@ -239,14 +245,21 @@ int main(int argc, char **argv)
 	}
 	printf("listening on http://127.0.0.1:%u/\n", pv_web_server_port(srv));
 	fflush(stdout);
+	/* No board before the path exists (a stop signal ends the wait). */
+	while (arrive_when && access(arrive_when, F_OK) != 0) {
+		sig = sigtimedwait(&set, NULL, &look);
+		if (sig == SIGTERM || sig == SIGINT) {
+			st.boards = 0;
+			break;
+		}
+	}
 	for (i = 0; i < (int)st.boards; i++) {
 		runs[i].st = &st;
 		runs[i].index = (unsigned)i;
 		pthread_create(&threads[i], NULL, run_board, &runs[i]);
 	}
-	do
+	while (sig != SIGTERM && sig != SIGINT)
 		sig = sigwaitinfo(&set, NULL);
-	while (sig != SIGTERM && sig != SIGINT);
 	st.stop = 1;
 	for (i = 0; i < (int)st.boards; i++)
 		pthread_join(threads[i], NULL);

@@ -71,7 +71,7 @@ class WebDriver:
                                      stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{self.port}"
         wait_for("chromedriver", lambda: http("GET", self.base + "/status")[1]["value"]["ready"],
-                 15)
+                 60)
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -79,7 +79,7 @@ class WebDriver:
                 "args": CHROMIUM_FLAGS + [f"--user-data-dir={os.path.join(out, 'profile')}"],
             },
         }}}
-        status, reply, _ = http("POST", self.base + "/session", caps, timeout=60)
+        status, reply, _ = http("POST", self.base + "/session", caps, timeout=120)
         if status != 200:
             fail(f"chromedriver would not start chromium: {reply}")
         self.session = f"{self.base}/session/{reply['value']['sessionId']}"
@@ -90,7 +90,7 @@ class WebDriver:
         self.cmd("POST", "/url", {"url": "data:text/html,<title>warm-up</title>"})
 
     def cmd(self, method, path, body=None):
-        status, reply, _ = http(method, self.session + path, body, timeout=30)
+        status, reply, _ = http(method, self.session + path, body, timeout=90)
         if status != 200:
             fail(f"webdriver {path}: {status} {reply}")
         return reply["value"]

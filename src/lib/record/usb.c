@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "piprov/eeprom_config.h"
 #include "piprov/record.h"
 #include "piprov/text.h"
 #include "piprov/usb.h"
@@ -82,4 +83,66 @@ int pv_record_from_usb(const struct pv_usb_board_result *board, int64_t now,
 	}
 	*rec = out;
 	return PV_OK;
+}
+
+/* Append a message to warning ("; "-separated), as set_field does for its own. */
+static void add_warning(char *warning, size_t warning_size, const char *message)
+{
+	size_t used;
+
+	if (!warning || warning_size == 0)
+		return;
+	used = strlen(warning);
+	if (used + 3 < warning_size)
+		snprintf(warning + used, warning_size - used, "%s%s", used ? "; " : "", message);
+}
+
+void pv_record_set_flashed_config(struct pv_inventory_record *rec, const char *bootconf,
+				  size_t len, const char *sha256_hex, char *warning,
+				  size_t warning_size)
+{
+	struct pv_eeprom_conf *conf = NULL;
+	const char *prefix, *prefix_str;
+	uint32_t order;
+	char text[64];
+
+	if (!bootconf || len == 0)
+		return;
+	if (pv_eeprom_conf_parse(bootconf, len, "bootconf.txt", &conf) != PV_OK) {
+		add_warning(warning, warning_size, pv_last_error());
+		pv_clear_error();
+		return;
+	}
+	if (pv_eeprom_conf_boot_order(conf, &order) == PV_OK) {
+		snprintf(text, sizeof(text), "0x%x", order);
+		set_field(rec, "boot_order", text, warning, warning_size);
+	} else {
+		add_warning(warning, warning_size, pv_last_error());
+		pv_clear_error();
+	}
+	/* The bootloader reads TFTP_PREFIX as a number: 0 serial (also when left out),
+	 * 1 TFTP_PREFIX_STR, 2 the MAC (docs/eeprom-format.md in ../shared). */
+	prefix = pv_eeprom_conf_get(conf, "TFTP_PREFIX");
+	if (!prefix || !*prefix) {
+		set_field(rec, "tftp_prefix", "serial", warning, warning_size);
+	} else if (strcmp(prefix, "0") == 0 || strcmp(prefix, "2") == 0) {
+		set_field(rec, "tftp_prefix", prefix, warning, warning_size);
+	} else if (strcmp(prefix, "1") == 0) {
+		prefix_str = pv_eeprom_conf_get(conf, "TFTP_PREFIX_STR");
+		if (!prefix_str || !*prefix_str)
+			add_warning(warning, warning_size,
+				    "TFTP_PREFIX=1 without TFTP_PREFIX_STR: prefix not recorded");
+		else if (pv_inventory_record_set(rec, "tftp_prefix_str", prefix_str) != PV_OK) {
+			add_warning(warning, warning_size, pv_last_error());
+			pv_clear_error();
+		} else {
+			set_field(rec, "tftp_prefix", "string", warning, warning_size);
+		}
+	} else {
+		snprintf(text, sizeof(text), "TFTP_PREFIX=%.8s is not 0, 1 or 2", prefix);
+		add_warning(warning, warning_size, text);
+	}
+	if (sha256_hex)
+		set_field(rec, "config_hash", sha256_hex, warning, warning_size);
+	pv_eeprom_conf_free(conf);
 }

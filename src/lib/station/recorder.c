@@ -23,6 +23,9 @@
 int station_recorder_queue(struct pv_station *st, uint64_t board_id,
 			   const struct pv_usb_board_result *result)
 {
+	const struct pv_usb_payload_report *report;
+	struct pending_record *item;
+
 	if (st->queue_count == st->queue_cap) {
 		size_t cap = st->queue_cap ? st->queue_cap * 2 : 16;
 		struct pending_record *grown = realloc(st->queue, cap * sizeof(*grown));
@@ -32,8 +35,22 @@ int station_recorder_queue(struct pv_station *st, uint64_t board_id,
 		st->queue = grown;
 		st->queue_cap = cap;
 	}
-	st->queue[st->queue_count].board_id = board_id;
-	st->queue[st->queue_count].result = *result;
+	item = &st->queue[st->queue_count];
+	item->board_id = board_id;
+	item->result = *result;
+	item->bootconf_len = 0;
+	item->bootconf_sha256[0] = '\0';
+	/* Under the lock, during the job that flashed it: st->set is what it was flashed
+	 * with. */
+	report = result->outcome == PV_USB_PHASE_VERIFIED && st->set && result->soc
+			 ? pv_usb_payload_set_report(st->set, result->soc)
+			 : NULL;
+	if (report && report->bootconf && strlen(report->bootconf) < sizeof(item->bootconf)) {
+		item->bootconf_len = strlen(report->bootconf);
+		memcpy(item->bootconf, report->bootconf, item->bootconf_len + 1);
+		pv_strlcpy(item->bootconf_sha256, report->bootconf_sha256,
+			   sizeof(item->bootconf_sha256));
+	}
 	st->queue_count++;
 	pthread_cond_broadcast(&st->changed);
 	return PV_OK;
@@ -267,6 +284,10 @@ static void record_batch(struct pv_station *st, struct pending_record *items, si
 			board_not_recorded(st, items[i].board_id, pv_last_error());
 			continue;
 		}
+		pv_record_set_flashed_config(&rec, items[i].bootconf, items[i].bootconf_len,
+					     items[i].bootconf_sha256[0] ? items[i].bootconf_sha256
+									 : NULL,
+					     warning, sizeof(warning));
 		if (warning[0])
 			board_log_event(st, items[i].board_id, warning);
 		if (pv_import_batch_add(&batch, &rec, PV_INVENTORY_SOURCE_USB)) {

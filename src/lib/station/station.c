@@ -225,15 +225,25 @@ static int check_exports(const struct pv_station_exports *ex, const char *invent
 	if ((ex->file_count || ex->tftp_root) && !inventory)
 		return pv_fail(PV_ERR_INVALID, "station", "exports need an inventory to export");
 	for (size_t i = 0; i < ex->file_count; i++) {
+		char names[256] = "";
+		size_t len = 0;
 		bool known = false;
 
 		for (size_t k = 0; formats[k]; k++)
 			known |= strcmp(formats[k], ex->files[i].format) == 0;
-		if (!known)
+		if (!known) {
+			/* The library's own list, so a new format is named here too. */
+			for (size_t k = 0; formats[k] && len < sizeof(names); k++) {
+				int n = snprintf(names + len, sizeof(names) - len, "%s%s",
+						 k ? ", " : "", formats[k]);
+				if (n < 0)
+					break;
+				len += (size_t)n;
+			}
 			return pv_fail(PV_ERR_INVALID, "station",
-				       "export format '%.64s' is not one of dnsmasq, ethers, hosts, "
-				       "csv, json, exports, kea, tinkerbell, ansible",
-				       ex->files[i].format);
+				       "export format '%.64s' is not one of %s",
+				       ex->files[i].format, names);
+		}
 		rc = check_export_path(ex->files[i].path);
 		if (rc)
 			return rc;
@@ -292,6 +302,21 @@ static int check_profile(struct pv_station *st, const struct pv_station_profile 
 	return PV_OK;
 }
 
+/* A spec's dump=DIR is written after the run: the folder is made usable now, before any
+ * board is served, rather than found missing when every board is done. */
+static int check_virtual_dump(const char *spec_text)
+{
+	struct pv_vpi_spec spec;
+	int rc = pv_vpi_spec_parse(spec_text, &spec);
+
+	if (rc)
+		return rc;
+	if (spec.dump_dir)
+		rc = check_output_folder("virtual EEPROM dump folder", spec.dump_dir);
+	pv_vpi_spec_release(&spec);
+	return rc;
+}
+
 int pv_station_open_bus(const char *const *virtual_specs, size_t virtual_count, bool real,
 			struct pv_usb_bus **bus, struct pv_usb_bus **virtual_bus)
 {
@@ -305,7 +330,9 @@ int pv_station_open_bus(const char *const *virtual_specs, size_t virtual_count, 
 		if (rc)
 			return rc;
 		for (size_t i = 0; i < virtual_count; i++) {
-			rc = pv_vpi_bus_add_spec(buses[0], virtual_specs[i]);
+			rc = check_virtual_dump(virtual_specs[i]);
+			if (!rc)
+				rc = pv_vpi_bus_add_spec(buses[0], virtual_specs[i]);
 			if (rc)
 				goto out_destroy;
 		}
@@ -523,6 +550,7 @@ void station_emit(struct pv_station *st, const struct station_event_args *a)
 		.size = a->size,
 		.created = a->created,
 		.conflicts = a->conflicts,
+		.usb = a->usb,
 	};
 	struct subscriber subs[STATION_SUBSCRIBERS_MAX];
 	struct pv_station_board copy;
@@ -710,11 +738,14 @@ static void on_usb_event(void *user, const struct pv_usb_event *ev)
 	struct pv_station *st = user;
 	struct board_entry *e;
 	struct usb_update u = { .ev = ev };
-	struct station_event_args a = { .update = apply_usb, .user = &u };
+	struct station_event_args a = { .update = apply_usb, .user = &u, .usb = ev };
 	char key[PV_USB_METADATA_KEY_MAX + 1], reason[PV_STATION_REASON_MAX];
 	uint64_t previous_bytes;
 	enum pv_station_state previous_state;
 	char previous_stage[PV_STATION_STAGE_MAX];
+
+	if (st->cfg.engine_event)
+		st->cfg.engine_event(st->cfg.engine_event_user, ev);
 
 	pthread_mutex_lock(&st->lock);
 	e = ev->phase == PV_USB_PHASE_FOUND ? new_board(st, ev) : in_flight_at(st, ev->port_path);
@@ -782,7 +813,7 @@ static void on_usb_event(void *user, const struct pv_usb_event *ev)
 				     strcmp(ev->detail, "pieeprom.upd") == 0)) {
 			struct station_event_args v = { .kind = PV_STATION_EV_VERIFYING,
 							.board_id = e->b.id, .update = apply_usb,
-							.user = &u };
+							.user = &u, .usb = ev };
 
 			u.state = PV_STATION_VERIFYING;
 			u.stage = "verifying";
@@ -907,7 +938,11 @@ static int station_port_policy(void *user, const char *port_path)
 		policy = PV_USB_PORT_HOLD;
 	} else if (rule && rule->again) {
 		rule->again = false;
+		rule->served = false;
 		policy = PV_USB_PORT_AGAIN;
+	} else if (rule && rule->served) {
+		rule->served = false;
+		policy = PV_USB_PORT_SERVED;
 	}
 	pthread_mutex_unlock(&st->lock);
 	return policy;
@@ -1025,6 +1060,15 @@ int pv_station_run(struct pv_station *st, struct pv_station_summary *summary,
 			st->pending = NULL;
 			st->drain = 0;
 			st->abandoning = false;
+			/* Boards that ended and may still be on their port were served: the new
+			 * job must not flash them again (it would not know them). */
+			for (size_t i = 0; i < st->board_count; i++) {
+				struct port_rule *rule =
+					port_rule(st, st->boards[i]->b.port, true);
+
+				if (rule && !st->boards[i]->in_flight)
+					rule->served = true;
+			}
 			memset(st->totals, 0, sizeof(st->totals));
 			again = true;
 		}
@@ -1080,12 +1124,16 @@ void pv_station_stop(struct pv_station *st, enum pv_station_stop_mode mode)
 
 	pthread_mutex_lock(&st->lock);
 	first = !st->stop_requested || (mode == PV_STATION_STOP_ABANDON && !st->abandoning);
-	stop_locked(st, mode);
 	pthread_mutex_unlock(&st->lock);
-	pv_usb_bus_wakeup(st->bus);
+	/* Announced before the stop takes effect, so "stopping" comes before the events it
+	 * causes ("abandoned", "stopped"). */
 	if (first)
 		emit_station(st, PV_STATION_EV_STOPPING,
 			     mode == PV_STATION_STOP_ABANDON ? "abandon" : "finish");
+	pthread_mutex_lock(&st->lock);
+	stop_locked(st, mode);
+	pthread_mutex_unlock(&st->lock);
+	pv_usb_bus_wakeup(st->bus);
 }
 
 void pv_station_watch_flag(struct pv_station *st, volatile const int *stop_flag)

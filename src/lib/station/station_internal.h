@@ -36,6 +36,8 @@ struct port_rule {
 	char port[PV_USB_PORT_PATH_MAX];
 	bool paused;
 	bool again;                /* retry: serve once more, then cleared */
+	bool served;               /* its board ended under the previous job (reload): the
+				    * next job leaves it alone until it leaves the port */
 };
 
 struct subscriber {
@@ -45,9 +47,17 @@ struct subscriber {
 };
 
 /* A verified board waiting for the recorder. */
+/* The bootconf.txt a verified board was flashed with, copied when it is queued (the
+ * payload set is replaced on reload while the recorder may still hold the board). The
+ * EEPROM holds at most 4076 bytes of it. */
+#define STATION_BOOTCONF_MAX 4096u
+
 struct pending_record {
 	uint64_t board_id;
 	struct pv_usb_board_result result;
+	size_t bootconf_len;                 /* 0: not flashed, or nothing known */
+	char bootconf[STATION_BOOTCONF_MAX];
+	char bootconf_sha256[65];
 };
 
 struct pv_station {
@@ -120,6 +130,7 @@ struct station_event_args {
 	unsigned conflicts;
 	void (*update)(struct pv_station *st, struct board_entry *e, void *user);
 	void *user;
+	const struct pv_usb_event *usb;     /* the engine's event it came from, or NULL */
 };
 void station_emit(struct pv_station *st, const struct station_event_args *args);
 

@@ -827,12 +827,31 @@ static int start_slot(struct job *job, const struct pv_usb_device_info *info)
 	return PV_OK;
 }
 
+/* A board an earlier job served (PV_USB_PORT_SERVED): a finished slot without a worker,
+ * so the port is not served again until it was seen empty. */
+static int keep_served_slot(struct job *job, const struct pv_usb_device_info *info)
+{
+	struct slot *slot = calloc(1, sizeof(*slot));
+
+	if (!slot)
+		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+	slot->job = job;
+	pv_strlcpy(slot->port_path, info->port_path, sizeof(slot->port_path));
+	slot->latest = *info;
+	slot->present = true;
+	slot->sightings = 1;
+	slot->finished = true;
+	slot->next = job->slots;
+	job->slots = slot;
+	return PV_OK;
+}
+
 /* Apply one scan: update sightings, start workers for new boards, free finished slots
  * whose port is empty. Job lock held. */
 static int apply_scan(struct job *job, const struct pv_usb_device_info *devices, size_t count)
 {
 	unsigned new_boards = 0;
-	int rc = PV_OK;
+	int rc = PV_OK, policy;
 
 	for (struct slot *s = job->slots; s; s = s->next)
 		s->present = false;
@@ -849,8 +868,17 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 			slot->sightings++;
 			continue;
 		}
-		if (!accepting(job) || port_policy(job, info->port_path) == PV_USB_PORT_HOLD)
+		if (!accepting(job))
 			continue;
+		policy = port_policy(job, info->port_path);
+		if (policy == PV_USB_PORT_HOLD)
+			continue;
+		if (policy == PV_USB_PORT_SERVED) {
+			rc = keep_served_slot(job, info);
+			if (rc)
+				break;
+			continue;
+		}
 		rc = start_slot(job, info);
 		if (rc)
 			break;
@@ -866,9 +894,11 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 		if (s->finished && !s->abandoned &&
 		    (!s->present || port_policy(job, s->port_path) == PV_USB_PORT_AGAIN)) {
 			*link = s->next;
-			pthread_mutex_unlock(&job->lock);
-			pthread_join(s->thread, NULL);
-			pthread_mutex_lock(&job->lock);
+			if (s->thread_started) {
+				pthread_mutex_unlock(&job->lock);
+				pthread_join(s->thread, NULL);
+				pthread_mutex_lock(&job->lock);
+			}
 			free(s);
 			continue;
 		}

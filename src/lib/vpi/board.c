@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -125,11 +126,32 @@ static void attach(struct pv_vpi_board *b)
 	notify_bus(b);
 }
 
-/* Time-driven changes: re-attach after re-enumeration, ROM running its upload, leaving. */
+/* arrive-when=PATH: a cheap look (access, no open) every VPI_ARRIVE_CHECK_MS until the path
+ * exists; then the board is plugged in at once or arrive_after_ms later. */
+static void check_arrive_when(struct pv_vpi_board *b, uint64_t now)
+{
+	if (now < b->arrive_check_at_ms)
+		return;
+	b->arrive_check_at_ms = now + VPI_ARRIVE_CHECK_MS;
+	if (access(b->arrive_when, F_OK) != 0)
+		return;
+	vpi_note(b, "arrive-when: %s is there", b->arrive_when);
+	free(b->arrive_when);
+	b->arrive_when = NULL;
+	if (b->opts.arrive_after_ms)
+		b->reattach_at_ms = now + b->opts.arrive_after_ms;
+	else
+		attach(b);
+}
+
+/* Time-driven changes: plugging in (arrive-when, arrive-after), re-attach after
+ * re-enumeration, ROM running its upload, leaving. */
 static void advance(struct pv_vpi_board *b, uint64_t now)
 {
 	if (b->unplugged)
 		return;
+	if (b->arrive_when)
+		check_arrive_when(b, now);
 	if (!b->attached && b->reattach_at_ms && now >= b->reattach_at_ms)
 		attach(b);
 	if (b->attached && b->detach_at_ms && now >= b->detach_at_ms)
@@ -142,6 +164,8 @@ static uint64_t next_event(const struct pv_vpi_board *b)
 
 	if (b->unplugged)
 		return next;
+	if (b->arrive_when)
+		next = b->arrive_check_at_ms;
 	if (!b->attached && b->reattach_at_ms)
 		next = b->reattach_at_ms;
 	if (b->attached && b->detach_at_ms && b->detach_at_ms < next)
@@ -168,6 +192,7 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	b->opts.dump_dir = NULL;
 	b->opts.script = NULL;
 	b->opts.extra_metadata = NULL;
+	b->opts.arrive_when = NULL;
 	b->profile = vpi_profile_for(opts->soc->soc);
 	pv_serial_format(opts->serial, 16, b->serial16);
 	pv_serial8_format(opts->serial, b->serial8);
@@ -180,6 +205,8 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	if (opts->dump_dir && !(b->dump_dir = strdup(opts->dump_dir)))
 		goto out_free_board;
 	if (opts->extra_metadata && !(b->extra_metadata = strdup(opts->extra_metadata)))
+		goto out_free_board;
+	if (opts->arrive_when && !(b->arrive_when = strdup(opts->arrive_when)))
 		goto out_free_board;
 	if (opts->script_len) {
 		b->script = calloc(opts->script_len, sizeof(*b->script));
@@ -215,7 +242,9 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	b->port_given = b->opts.port_path[0] != '\0';
 	if (!b->port_given)
 		pv_strlcpy(b->opts.port_path, "1-1", sizeof(b->opts.port_path));
-	if (opts->arrive_after_ms)
+	if (b->arrive_when)
+		b->arrive_check_at_ms = 0; /* advance() looks for the path, then plugs it */
+	else if (opts->arrive_after_ms)
 		b->reattach_at_ms = vpi_now_ms() + opts->arrive_after_ms; /* advance() plugs it */
 	else
 		attach(b);
@@ -232,6 +261,7 @@ out_free_board:
 	free(b->script_answers);
 	free(b->dump_dir);
 	free(b->extra_metadata);
+	free(b->arrive_when);
 	free(b);
 	return pv_fail(rc ? rc : PV_ERR_NOMEM, "vpi", "out of memory");
 }
@@ -252,6 +282,7 @@ void pv_vpi_board_free(struct pv_vpi_board *b)
 	free(b->script_answers);
 	free(b->dump_dir);
 	free(b->extra_metadata);
+	free(b->arrive_when);
 	free(b);
 }
 

@@ -101,6 +101,8 @@ void pv_vpi_spec_release(struct pv_vpi_spec *spec)
 	spec->dump_dir = NULL;
 	free(spec->extra_metadata);
 	spec->extra_metadata = NULL;
+	free(spec->arrive_when);
+	spec->arrive_when = NULL;
 }
 
 static int spec_error(const char *text, const char *key, const char *value, const char *why)
@@ -129,7 +131,7 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
 					    "usb-mbps", "dump", "fault", "reenumerate-ms",
 					    "rom-exec-ms", "second-stage", "meta",
-					    "arrive-after", "arrive-every" };
+					    "arrive-after", "arrive-every", "arrive-when" };
 	size_t k;
 	int digits;
 
@@ -140,7 +142,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		return pv_fail(PV_ERR_INVALID, "vpi",
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
 			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms, "
-			       "rom-exec-ms, second-stage, meta, arrive-after, arrive-every)", text,
+			       "rom-exec-ms, second-stage, meta, arrive-after, arrive-every, "
+			       "arrive-when)", text,
 			       key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
@@ -223,8 +226,11 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	}
 	case 12:
 		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_after_ms);
-	default: /* arrive-every */
+	case 13:
 		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_every_ms);
+	default: /* arrive-when: bounded by SPEC_TEXT_MAX; only looked at, never opened */
+		s->arrive_when = strdup(value);
+		return s->arrive_when ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
 	}
 }
 
@@ -324,6 +330,7 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	o.usb_mbps = spec->usb_mbps;
 	o.dump_dir = spec->dump_dir;
 	o.extra_metadata = spec->extra_metadata;
+	o.arrive_when = spec->arrive_when;
 	/* Both at most a day, index below PV_VPI_COUNT_MAX: no overflow in 64 bits. */
 	{
 		uint64_t arrive = spec->arrive_after_ms + (uint64_t)index * spec->arrive_every_ms;

@@ -13,6 +13,9 @@
 #include "piprov/buf.h"
 #include "piprov/vpi.h"
 
+/* How often a board waiting for its arrive-when=PATH looks for it. */
+#define VPI_ARRIVE_CHECK_MS 50
+
 /* Metadata items the recovery firmware reports (`*KEY*VALUE` requests). */
 enum vpi_meta_key {
 	VPI_META_USER_SERIAL_NUM,
@@ -147,6 +150,8 @@ struct pv_vpi_board {
 	uint8_t configuration;
 	enum pv_vpi_stage stage;
 	uint64_t reattach_at_ms;    /* 0 = none pending */
+	char *arrive_when;          /* arrive-when=PATH while the board waits for it, else NULL */
+	uint64_t arrive_check_at_ms; /* when to look for arrive_when next */
 	uint64_t detach_at_ms;
 	uint64_t link_free_at_us;
 	void (*notify)(void *user);

@@ -51,6 +51,20 @@ expect_rc 0 "PIPROV_INVENTORY=flash.cfg piprov usb flash"
 run "$PIPROV" inventory list --inventory flash.cfg
 expect_in 1234abcd "$out" "usb flash recorded in \$PIPROV_INVENTORY"
 
+# piprov station: --inventory and --json before or after the command (read from ctx),
+# PIPROV_INVENTORY as the default inventory.
+for form in "--json station --inventory st1.cfg" "station --json --inventory=st1.cfg" \
+	"station --inventory st1.cfg --json"; do
+	# shellcheck disable=SC2086
+	run "$PIPROV" $form --preset network -n 1 --virtual pi4,serial=100000005ca1ab1e
+	expect_rc 0 "piprov $form"
+	expect_in '"event":"recorded"' "$out" "piprov $form"
+done
+run env PIPROV_INVENTORY=st2.cfg "$PIPROV" -q station --preset network -n 1 --virtual pi4,serial=100000005ca1ab1e
+expect_rc 0 "PIPROV_INVENTORY=st2.cfg piprov station"
+run "$PIPROV" inventory list --inventory st2.cfg
+expect_in 5ca1ab1e "$out" "piprov station recorded in \$PIPROV_INVENTORY"
+
 # piprov-node: --root before or after the command (after was refused), and $PIPROV_ROOT.
 root=$SYSROOTS/pi4b
 for form in "--root $root status --json" "status --root $root --json" \

@@ -102,6 +102,80 @@ static void test_bad_metadata_value_is_named_and_left_out(void **state)
 	pv_inventory_record_release(&rec);
 }
 
+static void flashed(const char *bootconf, struct pv_inventory_record *rec, char *warning,
+		    size_t size)
+{
+	pv_inventory_record_init(rec);
+	warning[0] = '\0';
+	pv_record_set_flashed_config(rec, bootconf, strlen(bootconf),
+				     "ab00000000000000000000000000000000000000000000000000000000"
+				     "0000cd",
+				     warning, size);
+}
+
+/* netboot check uses the board's real settings: the config it was flashed with. */
+static void test_flashed_config_gives_boot_order_and_prefix(void **state)
+{
+	struct pv_inventory_record rec;
+	char warning[256];
+
+	(void)state;
+	flashed("[all]\nBOOT_UART=1\nBOOT_ORDER=0xf21\nTFTP_PREFIX=2\n", &rec, warning,
+		sizeof(warning));
+	assert_string_equal(warning, "");
+	assert_true(rec.has_boot_order);
+	assert_int_equal(rec.boot_order, 0xf21);
+	assert_true(rec.has_tftp_prefix);
+	assert_int_equal(rec.tftp_prefix, PV_TFTP_PREFIX_MAC);
+	assert_int_equal(strlen(rec.config_hash), 64);
+	pv_inventory_record_release(&rec);
+
+	/* left out: what the bootloader does then (0xf41, serial) */
+	flashed("[all]\nBOOT_UART=1\n", &rec, warning, sizeof(warning));
+	assert_string_equal(warning, "");
+	assert_int_equal(rec.boot_order, 0xf41);
+	assert_int_equal(rec.tftp_prefix, PV_TFTP_PREFIX_SERIAL);
+	pv_inventory_record_release(&rec);
+
+	/* the string mode keeps its string; a conditional section does not count */
+	flashed("BOOT_ORDER=0xf241\nTFTP_PREFIX=1\nTFTP_PREFIX_STR=lab-a\n[pi5]\nBOOT_ORDER=0xf1\n",
+		&rec, warning, sizeof(warning));
+	assert_string_equal(warning, "");
+	assert_int_equal(rec.boot_order, 0xf241);
+	assert_int_equal(rec.tftp_prefix, PV_TFTP_PREFIX_STRING);
+	assert_string_equal(rec.tftp_prefix_str, "lab-a");
+	pv_inventory_record_release(&rec);
+}
+
+static void test_flashed_config_oddities_named_and_left_out(void **state)
+{
+	struct pv_inventory_record rec;
+	char warning[256];
+
+	(void)state;
+	flashed("BOOT_ORDER=f21\nTFTP_PREFIX=7\n", &rec, warning, sizeof(warning));
+	assert_false(rec.has_boot_order);
+	assert_false(rec.has_tftp_prefix);
+	assert_non_null(strstr(warning, "BOOT_ORDER"));
+	assert_non_null(strstr(warning, "TFTP_PREFIX=7"));
+	pv_inventory_record_release(&rec);
+
+	flashed("TFTP_PREFIX=1\n", &rec, warning, sizeof(warning));
+	assert_false(rec.has_tftp_prefix);
+	assert_non_null(strstr(warning, "TFTP_PREFIX_STR"));
+	pv_inventory_record_release(&rec);
+
+	/* nothing known (usb boot, or no config): nothing set, no warning */
+	pv_inventory_record_init(&rec);
+	warning[0] = '\0';
+	pv_record_set_flashed_config(&rec, "", 0, NULL, warning, sizeof(warning));
+	assert_false(rec.has_boot_order);
+	assert_false(rec.has_tftp_prefix);
+	assert_string_equal(rec.config_hash, "");
+	assert_string_equal(warning, "");
+	pv_inventory_record_release(&rec);
+}
+
 static void test_check_inventory_names_what_is_wrong(void **state)
 {
 	char *dir = pv_test_mkdtemp(), *path, *ro;
@@ -147,6 +221,8 @@ int main(void)
 		cmocka_unit_test(test_verified_board_is_a_record_with_its_hash),
 		cmocka_unit_test(test_unverified_board_is_never_a_record),
 		cmocka_unit_test(test_bad_metadata_value_is_named_and_left_out),
+		cmocka_unit_test(test_flashed_config_gives_boot_order_and_prefix),
+		cmocka_unit_test(test_flashed_config_oddities_named_and_left_out),
 		cmocka_unit_test(test_check_inventory_names_what_is_wrong),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -103,12 +103,68 @@ static void test_board_not_recorded_is_a_failure(void **state)
 	free(dir);
 }
 
+/* --virtual ...,dump=DIR (netboot's report: a missing DIR printed an error after the run
+ * and exited 0): the folder is made before waiting, a file in its place is refused then,
+ * and a dump that still cannot be written after the run fails the command. */
+static void test_flash_virtual_dump_folder_checked_and_failure_fails(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *file, *dump, *args, *cmd, *program;
+	struct pv_buf out = PV_BUF_INIT(1u << 20);
+	struct stat sb;
+
+	(void)state;
+	assert_true(asprintf(&file, "%s/not-a-folder", dir) > 0);
+	pv_test_write_file(file, "x", 1);
+	assert_true(asprintf(&args, "usb flash --virtual pi4,arrive-after=60000,dump='%s' "
+				    "--timeout 120 --preset network", file) > 0);
+	assert_int_equal(piprov(args, &out), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "not-a-folder"));
+	assert_null(strstr(pv_buf_str(&out), "waiting for"));
+	free(args);
+	/* missing: made, and the dump is there after the run */
+	assert_true(asprintf(&dump, "%s/dumps", dir) > 0);
+	assert_true(asprintf(&args, "usb flash --virtual pi4,dump='%s' --preset network", dump) >
+		    0);
+	assert_int_equal(piprov(args, &out), 0);
+	assert_int_equal(stat(dump, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	{
+		char *ls;
+		struct pv_buf listing = PV_BUF_INIT(1u << 16);
+
+		assert_true(asprintf(&ls, "ls '%s'", dump) > 0);
+		assert_int_equal(pv_test_run(ls, &listing, 0), 0);
+		assert_non_null(strstr(pv_buf_str(&listing), ".bin"));
+		pv_buf_release(&listing);
+		free(ls);
+	}
+	free(args);
+	/* taken away while the board is flashed: the run fails, naming the dump */
+	program = pv_test_program("piprov");
+	pv_test_rmtree(dump);
+	assert_true(asprintf(&cmd,
+			     "{ '%s' usb flash --virtual pi4,flash-ms=3000,dump='%s' --preset network "
+			     "& sleep 1; rm -rf '%s'; printf x > '%s'; wait $!; }",
+			     program, dump, dump, dump) > 0);
+	assert_int_equal(pv_test_run(cmd, &out, 1), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "1 succeeded, 0 failed"));
+	assert_non_null(strstr(pv_buf_str(&out), "virtual EEPROM dump"));
+	pv_test_rmtree(dir);
+	pv_buf_release(&out);
+	free(program);
+	free(cmd);
+	free(dump);
+	free(file);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flash_refuses_corrupt_inventory_before_waiting),
 		cmocka_unit_test(test_flash_refuses_unusable_metadata_folder_before_waiting),
 		cmocka_unit_test(test_board_not_recorded_is_a_failure),
+		cmocka_unit_test(test_flash_virtual_dump_folder_checked_and_failure_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,8 @@ struct collector {
 	struct pv_buf lines;
 	unsigned count;
 	unsigned verifying;           /* VERIFYING events seen */
+	unsigned engine_found;        /* engine FOUND events (the engine_event hook) */
+	unsigned arrived_from_engine; /* ARRIVED events whose usb is that FOUND event */
 	pthread_cond_t changed;
 	/* A thread stops the station (mode) at the first VERIFYING: subscribers never call
 	 * back into the station. */
@@ -44,6 +46,9 @@ static void collect(void *user, const struct pv_station_event *ev)
 	c->count++;
 	if (ev->kind == PV_STATION_EV_VERIFYING)
 		c->verifying++;
+	if (ev->kind == PV_STATION_EV_ARRIVED && ev->usb && ev->usb->phase == PV_USB_PHASE_FOUND &&
+	    strcmp(ev->usb->port_path, ev->board->port) == 0)
+		c->arrived_from_engine++;
 	pthread_cond_broadcast(&c->changed);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -128,6 +133,15 @@ struct run_opts {
 	struct pv_station_summary summary;
 };
 
+static void count_engine(void *user, const struct pv_usb_event *ev)
+{
+	struct collector *c = user;
+
+	pthread_mutex_lock(&c->lock);
+	c->engine_found += ev->phase == PV_USB_PHASE_FOUND;
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void run_station(struct run_opts *o, struct collector *c)
 {
 	struct pv_station_config cfg;
@@ -141,6 +155,8 @@ static void run_station(struct run_opts *o, struct collector *c)
 	cfg.count = o->count;
 	cfg.loop = o->loop;
 	cfg.wait_ms = 20000;
+	cfg.engine_event = count_engine;
+	cfg.engine_event_user = c;
 	if (o->exports.file_count || o->exports.tftp_root)
 		cfg.profile.exports = o->exports;
 	if (o->pool) {
@@ -178,6 +194,9 @@ static void test_events_in_order_and_json_agrees_with_inventory(void **state)
 	assert_int_equal(o.summary.verified, 4);
 	assert_int_equal(o.summary.recorded, 4);
 	assert_int_equal(o.summary.failed, 0);
+	/* The engine's own events reach a renderer too, and each arrival names its own. */
+	assert_int_equal(c.engine_found, 4);
+	assert_int_equal(c.arrived_from_engine, 4);
 	/* Each board: arrived, rom, reenumerate, serving, files, verifying, metadata,
 	 * verified, recorded; t_ms never goes back. */
 	recorded = events(&c, "recorded", NULL);
@@ -222,6 +241,12 @@ static void test_events_in_order_and_json_agrees_with_inventory(void **state)
 		assert_string_equal(json_string_value(json_object_get(board, "state")), "recorded");
 		assert_true(rec->flashed_at > 0);
 		assert_int_equal(strlen(rec->eeprom_hash), 64);
+		/* What the board was flashed with (preset network), for netboot check. */
+		assert_true(rec->has_boot_order);
+		assert_int_equal(rec->boot_order, 0xf21);
+		assert_true(rec->has_tftp_prefix);
+		assert_int_equal(rec->tftp_prefix, PV_TFTP_PREFIX_SERIAL);
+		assert_int_equal(strlen(rec->config_hash), 64);
 	}
 	pv_inventory_release(&inv);
 	json_decref(recorded);

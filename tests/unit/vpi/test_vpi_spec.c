@@ -1,4 +1,7 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "piprov/error.h"
 #include "piprov/text.h"
@@ -178,6 +181,72 @@ static void test_models(void **state)
 	}
 }
 
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Poll until the board is plugged in (at most 10 s, a loaded machine included). */
+static bool attaches(struct pv_vpi_board *board)
+{
+	bool attached = false;
+
+	for (unsigned i = 0; i < 1000 && !attached; i++) {
+		pv_vpi_board_poll(board, &attached, NULL, NULL);
+		if (!attached)
+			sleep_ms(10);
+	}
+	return attached;
+}
+
+/* arrive-when=PATH: the boards stay unplugged however long the path is missing; once it
+ * exists they are plugged in, board i of the spec arrive-every later than board 0, counted
+ * from the moment each board saw the path. */
+static void test_arrive_when_waits_for_the_path(void **state)
+{
+	struct pv_vpi_spec spec;
+	struct pv_vpi_options opts;
+	struct pv_vpi_board *boards[2];
+	char *dir = pv_test_mkdtemp(), text[512], path[400];
+	uint32_t next_ms = 0;
+	bool attached = true;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/go", dir);
+	snprintf(text, sizeof(text), "pi4,count=2,arrive-when=%s,arrive-every=300", path);
+	assert_int_equal(pv_vpi_spec_parse(text, &spec), PV_OK);
+	assert_string_equal(spec.arrive_when, path);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(pv_vpi_spec_board_options(&spec, i, &opts), PV_OK);
+		assert_string_equal(opts.arrive_when, path);
+		assert_int_equal(pv_vpi_board_new(&opts, &boards[i]), PV_OK);
+	}
+	pv_vpi_spec_release(&spec); /* the boards keep their own copy */
+
+	pv_vpi_board_poll(boards[0], &attached, NULL, &next_ms);
+	assert_false(attached);
+	assert_true(next_ms <= 50); /* the bus wakes to look again */
+	sleep_ms(200);
+	for (unsigned i = 0; i < 2; i++) {
+		pv_vpi_board_poll(boards[i], &attached, NULL, NULL);
+		assert_false(attached);
+	}
+
+	pv_test_write_file(path, "", 0);
+	assert_true(attaches(boards[0]));
+	/* Board 1 sees the path now and waits its 300 ms from here. */
+	pv_vpi_board_poll(boards[1], &attached, NULL, &next_ms);
+	assert_false(attached);
+	assert_true(attaches(boards[1]));
+
+	for (unsigned i = 0; i < 2; i++)
+		pv_vpi_board_free(boards[i]);
+	pv_test_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_fault_seed_is_deterministic),
 		cmocka_unit_test(test_bad_specs_name_the_key),
 		cmocka_unit_test(test_models),
+		cmocka_unit_test(test_arrive_when_waits_for_the_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
