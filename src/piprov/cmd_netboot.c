@@ -177,21 +177,25 @@ static void print_table(const struct row *rows, size_t n, bool check_nfs)
 }
 
 /* The report of both commands: the table or --json; CLI_EXIT_FAILURE when a board did
- * not (or would not) boot. */
+ * not (or would not: `verb`) boot, said on stderr too (the reasons are in the report). */
 static int print_rows(const struct cli_context *ctx, const struct row *rows, size_t n,
-		      bool check_nfs)
+		      bool check_nfs, const char *verb)
 {
 	int status = CLI_EXIT_OK;
+	size_t failed = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (!rows[i].result->booted)
-			status = CLI_EXIT_FAILURE;
+			failed++;
 	if (ctx->json) {
 		if (print_json(rows, n))
 			status = CLI_EXIT_FAILURE;
 	} else {
 		print_table(rows, n, check_nfs);
 	}
+	if (failed)
+		status = cli_error("%zu of %zu board%s %s boot", failed, n, n == 1 ? "" : "s",
+				   verb);
 	return status;
 }
 
@@ -338,7 +342,7 @@ static int cmd_check(int argc, char **argv, struct cli_context *ctx)
 		rows[i].model = boards[i].id.board->short_name;
 		rows[i].result = &results[i];
 	}
-	status = print_rows(ctx, rows, n, o.check_nfs);
+	status = print_rows(ctx, rows, n, o.check_nfs, "would not");
 	if (netboot_cancel)
 		status = CLI_EXIT_FAILURE;
 out_free:
@@ -434,7 +438,7 @@ static int cmd_boot(int argc, char **argv, struct cli_context *ctx)
 		rows[i].result = &boards[i].result;
 		rows[i].extra = boards[i].uart_log[0] ? boards[i].uart_log : NULL;
 	}
-	if (print_rows(ctx, rows, n, fleet.check_nfs))
+	if (print_rows(ctx, rows, n, fleet.check_nfs, "did not"))
 		status = CLI_EXIT_FAILURE;
 out_free:
 	free(rows);
