@@ -10,6 +10,8 @@ set(PIPROV_UDEV_RULES_DIR "lib/udev/rules.d" CACHE STRING
     "udev rules folder (relative: under the install prefix)")
 set(PIPROV_SYSTEMD_UNITDIR "lib/systemd/system" CACHE STRING
     "systemd system unit folder (relative: under the install prefix)")
+set(PIPROV_SYSUSERS_DIR "lib/sysusers.d" CACHE STRING
+    "systemd-sysusers folder (relative: under the install prefix)")
 set(PIPROV_DATA_DIR "${CMAKE_INSTALL_DATADIR}/piprov")
 
 # Install components, one per Debian package (cmake/Packaging.cmake):

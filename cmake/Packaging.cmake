@@ -10,7 +10,8 @@
 # dpkg-shlibdeps. scripts/dev package makes them all into build-pkg/ (docs/packaging.md).
 #
 # Packages (install components, cmake/Layout.cmake):
-#   piprov         host   piprov, udev rules, the station unit, man pages, completion, docs
+#   piprov         host   piprov, udev rules, the station unit and its user (sysusers.d,
+#                         postinst), man pages, completion, docs
 #   piprov-node    node   piprov-node and its provisioning unit (arm64, armhf)
 #   piprov-common  common the presets both programs read (share/piprov); Architecture: all.
 #                  Its own package because two packages may not ship the same file and
@@ -158,7 +159,11 @@ set(_pv_common_dep "piprov-common (= ${PROJECT_VERSION})")
 set(CPACK_DEBIAN_HOST_PACKAGE_NAME piprov)
 set(CPACK_DEBIAN_HOST_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_HOST_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_HOST_PACKAGE_DEPENDS "${_pv_common_dep}")
+# adduser: the postinst's way to create the station's user where systemd-sysusers is not
+# there (packaging/postinst).
+set(CPACK_DEBIAN_HOST_PACKAGE_DEPENDS "${_pv_common_dep}, adduser")
+set(CPACK_DEBIAN_HOST_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/postinst")
+set(CPACK_DEBIAN_HOST_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_HOST_PACKAGE_SUGGESTS "dnsmasq | kea-dhcp4-server, rpi-eeprom, rpiboot")
 set(CPACK_DEBIAN_HOST_DESCRIPTION "bring fleets of Raspberry Pi boards onto network boot
 piprov flashes the bootloader EEPROM of Raspberry Pi 4/5 boards and Compute
@@ -187,7 +192,11 @@ the board in a piprov inventory. With its systemd unit one SD card provisions
 one board after another unattended.")
 
 set(CPACK_DEBIAN_COMMON_PACKAGE_NAME piprov-common)
-set(CPACK_DEBIAN_COMMON_PACKAGE_SECTION admin)
+# Multi-Arch: foreign (data any architecture's program reads): piprov-node:arm64 installed
+# beside an amd64 dpkg (tests, a multiarch machine) must find its piprov-common satisfied.
+# CPack 3.25 has no Multi-Arch setting; it writes each field as "Name: value\n" in order,
+# so the field rides on Section's value (dpkg-deb -f shows both fields).
+set(CPACK_DEBIAN_COMMON_PACKAGE_SECTION "admin\nMulti-Arch: foreign")
 set(CPACK_DEBIAN_COMMON_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_COMMON_DESCRIPTION "boot-order presets for piprov and piprov-node
 The bootloader config presets (sd, usb, network, nvme, http for the BCM2711

@@ -1,14 +1,28 @@
 # Shared by scripts/dev package, packaging/node-debs and tests/package (sourced; needs bash).
 
+piprov_source=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# piprov_changelog_epoch
+# The time of packaging/changelog's newest entry, in seconds since the epoch: the packages'
+# SOURCE_DATE_EPOCH, as dpkg-buildpackage takes it from debian/changelog.
+piprov_changelog_epoch() {
+	dpkg-parsechangelog -l "$piprov_source/packaging/changelog" -STimestamp
+}
+
 # piprov_cpack BUILD OUT [CPACK_ARGS...]
 # The Debian packages of the build folder BUILD (cmake/Packaging.cmake), made by CPack in
-# OUT/.cpack (its staging area) and moved to OUT. Prints CPack's output.
+# OUT/.cpack (its staging area) and moved to OUT. Prints CPack's output. CPack's DEB
+# generator stamps every file of a package with SOURCE_DATE_EPOCH when it is set (else with
+# the staging time): unless the caller sets it, the changelog's time, so packaging the same
+# build twice gives byte-identical packages.
 piprov_cpack() {
-	local build=$1 out=$2
+	local build=$1 out=$2 epoch
 	shift 2
+	epoch=${SOURCE_DATE_EPOCH:-$(piprov_changelog_epoch)} || return 1
 	mkdir -p "$out"
 	rm -rf "$out/.cpack"
-	cpack --config "$build/CPackConfig.cmake" -B "$out/.cpack" "$@" || return 1
+	SOURCE_DATE_EPOCH=$epoch cpack --config "$build/CPackConfig.cmake" -B "$out/.cpack" "$@" ||
+		return 1
 	mv "$out/.cpack"/*.deb "$out/"
 	rm -rf "$out/.cpack"
 }

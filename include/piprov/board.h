@@ -38,6 +38,15 @@ struct pv_soc_info {
 	/* Folder of the Debian rpiboot package (/usr/share/rpiboot/<dir>) holding this chip's
 	 * recovery program under its ROM file name; NULL when the package has none. */
 	const char *rpiboot_recovery_dir;
+	/* rpiboot's chip folder (the prefix of its check_file(): DIR/<folder>/NAME and the
+	 * bootfiles.bin member <folder>/NAME): "2710" for every BCM2835-2837. */
+	const char *rpiboot_folder;
+	/* What rpiboot embeds (its msd/ folder, installed by its package in
+	 * /usr/share/rpiboot/msd) and serves where no file is given: msd/<second_stage> as the
+	 * second stage when true, and msd/start.elf when the board asks for this name
+	 * ("start4.elf" on BCM2711, "start.elf" on BCM2835-2837; NULL: nothing, BCM2712). */
+	bool rpiboot_msd_second_stage;
+	const char *rpiboot_msd_start;
 	/* rpi-eeprom-update writes the EEPROM at once with flashrom by default (Pi 5 family;
 	 * eeprom-format.md §4) instead of staging recovery.bin for the next boot. */
 	bool eeprom_immediate_update;
@@ -50,6 +59,11 @@ struct pv_soc_info {
 	 * document; lists collected from logs, so not complete), 0-terminated. A Pi 3 sends
 	 * option 97 without a FourCC, so its OUI is what tells a DHCP server it is a Pi. */
 	uint32_t mac_ouis[5];
+	/* Another chip's ROM shows the same USB id, and pv_soc_by_usb_id() names that one. */
+	bool usb_id_of_other_chip;
+	/* For a chip without an EEPROM: how its boards come to network boot, for the message
+	 * that refuses to flash one. */
+	const char *netboot_without_eeprom;
 };
 
 /* Table lookups; NULL when unknown. */
@@ -58,6 +72,8 @@ const struct pv_soc_info *pv_soc_by_usb_id(uint16_t vendor, uint16_t product);
 /* Accepts "2711", "bcm2711", "BCM2711". */
 const struct pv_soc_info *pv_soc_by_name(const char *name);
 const struct pv_soc_info *pv_soc_by_eeprom_size(size_t size);
+/* The first SoC of an rpiboot chip folder ("2710" gives BCM2835: the three share it). */
+const struct pv_soc_info *pv_soc_by_rpiboot_folder(const char *folder);
 /* The first chip whose mac_ouis hold the MAC's OUI (d8:3a:dd is on Pi 4 and Pi 5 boards:
  * the older chip is returned); NULL for other OUIs. */
 const struct pv_soc_info *pv_soc_by_mac(const uint8_t mac[6]);
@@ -75,6 +91,12 @@ enum pv_board_feature {
 	/* rpi-eeprom-update refuses unless CM4_ENABLE_RPI_EEPROM_UPDATE=1: the carrier may
 	 * hold the EEPROM write-protected (nEEPROM_WP), so rpiboot is the usual path. */
 	PV_BOARD_EEPROM_UPDATE_OPT_IN = 1u << 6,
+	/* No EEPROM, and the boot ROM network-boots as shipped (Pi 3B+: "supports network boot
+	 * out of the box", boot-msd.adoc/bootmodes.adoc): there is nothing to enable. */
+	PV_BOARD_NETBOOT_IN_ROM = 1u << 7,
+	/* No EEPROM: network boot is enabled once, irreversibly, by the OTP bit that
+	 * program_usb_boot_mode=1 sets (Pi 3B; Pi 2B only from v1.2, whose SoC is a BCM2837). */
+	PV_BOARD_NETBOOT_OTP = 1u << 8,
 };
 
 struct pv_board_type {

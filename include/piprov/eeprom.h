@@ -200,6 +200,14 @@ struct pv_eeprom_sig_options {
  * "<sha256 hex>\nts: N\n[target-soc: S\n][rsa2048: HEX\n]". */
 int pv_eeprom_sig_create(const void *data, size_t len, const struct pv_eeprom_sig_options *opt,
 			 struct pv_buf *out);
+/* The same text, unsigned, from the data's SHA-256 digest (the caller hashed it already;
+ * opt->private_key_path must be NULL: PV_ERR_INVALID). The text's length does not depend
+ * on the digest. */
+int pv_eeprom_sig_from_digest(const unsigned char sha256_digest[32],
+			      const struct pv_eeprom_sig_options *opt, struct pv_buf *out);
+/* The ts: value opt->timestamp gives (see above): resolve it once to make two texts
+ * agree. Returns PV_OK or PV_ERR_INVALID (a bad $SOURCE_DATE_EPOCH). */
+int pv_eeprom_sig_timestamp(int64_t requested, uint64_t *ts);
 
 struct pv_eeprom_sig {
 	char sha256_hex[65];

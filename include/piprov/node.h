@@ -197,6 +197,16 @@ bool pv_node_config_get(const char *config, const char *key, char *out, size_t s
 /* Pi 3 family: is USB/network boot enabled in OTP? false when unknown (see has_otp_boot_row). */
 bool pv_node_identity_otp_boot_enabled(const struct pv_node_identity *id);
 
+/* How this board comes to network boot (the board table's features, see piprov/board.h). */
+enum pv_node_netboot_route {
+	PV_NODE_NETBOOT_NONE,    /* no network boot: no Ethernet of its own, or a ROM without it */
+	PV_NODE_NETBOOT_EEPROM,  /* the bootloader config in the SPI EEPROM (Pi 4/5 family) */
+	PV_NODE_NETBOOT_IN_ROM,  /* the boot ROM network-boots as shipped (Pi 3B+): nothing to do */
+	PV_NODE_NETBOOT_OTP,     /* one irreversible OTP bit (program_usb_boot_mode=1): Pi 3B */
+};
+/* NONE also when the revision code is unknown. */
+enum pv_node_netboot_route pv_node_netboot_route(const struct pv_node_identity *id);
+
 /* ---- Bootloader config edits --------------------------------------------------------- */
 
 /* The config model is the EEPROM library's (piprov/eeprom_config.h); node only adds its
@@ -290,7 +300,9 @@ struct pv_node_netboot_request {
 	const char *const *settings;  /* extra KEY=VALUE, applied last */
 	size_t nsettings;
 	const char *private_key;      /* PEM: sign bootconf.txt (needed when SIGNED_BOOT=1) */
-	const char *image;            /* use this pieeprom image instead of the newest release */
+	/* Use this pieeprom image (a host path) instead of the newest release; the recovery.bin
+	 * beside it, when there is one, is the one staged. */
+	const char *image;
 	bool force;                   /* CM4 without CM4_ENABLE_RPI_EEPROM_UPDATE, RPIBOOT mode */
 	/* Replace bootconf.txt by these bytes, exactly (rpi-eeprom-config --apply/--edit);
 	 * the edits above are not applied then. Still validated for the board. */
@@ -310,7 +322,10 @@ struct pv_node_netboot_plan {
 	struct pv_buf diff;           /* unified diff old -> new (pv_eeprom_conf_diff) */
 	struct pv_buf warnings;       /* validation warnings, one line each */
 	char image_path[512];         /* root-relative release image (or the host path given) */
-	char recovery_path[512];      /* root-relative recovery.bin */
+	/* recovery.bin: root-relative from the release folder, or the host path of the one
+	 * beside a given image (recovery_beside_image) */
+	char recovery_path[512];
+	bool recovery_beside_image;
 	char bootfs[256];             /* root-relative boot partition ("" when not found) */
 	bool immediate_default;       /* flashrom is the default on this SoC / per defaults */
 	struct pv_buf image;          /* pieeprom.upd */
@@ -336,6 +351,33 @@ int pv_node_backup_config(const struct pv_node_root *root, const struct pv_node_
  * plan's boot partition), as rpi-eeprom-update does, through pv_node_stage(). */
 int pv_node_netboot_stage(const struct pv_node_root *root, const struct pv_node_netboot_plan *plan,
 			  const char *dir, const struct pv_node_io_hooks *hooks);
+
+/* What applying a plan needs beyond the plan, checked before anything is written (a dry run
+ * checks it too, so it says what the real run will do). Staging (staging = true: the plan is
+ * staged, not written with flashrom): a usable boot partition, a recovery.bin, and a board
+ * that did not boot over USB (its ROM would not run recovery.bin from the boot partition)
+ * unless force. Fails with the reason and what to do. */
+int pv_node_netboot_check(const struct pv_node_root *root, const struct pv_node_identity *id,
+			  const struct pv_node_netboot_plan *plan, bool staging, bool force);
+
+/* ---- Pi 3B family: network boot by the OTP bit (route PV_NODE_NETBOOT_OTP) ----------- */
+
+struct pv_node_otp_plan {
+	bool enabled;                 /* OTP row 17 already has the bit: nothing to do */
+	bool requested;               /* config.txt already has program_usb_boot_mode=1 */
+	char config_path[300];        /* root-relative config.txt of the boot partition */
+	char bootfs[256];
+	struct pv_buf config;         /* config.txt with the line added (when neither) */
+};
+
+void pv_node_otp_plan_init(struct pv_node_otp_plan *plan);
+void pv_node_otp_plan_release(struct pv_node_otp_plan *plan);
+/* Fails (PV_ERR_UNSUPPORTED) unless the board's route is PV_NODE_NETBOOT_OTP. Reads the
+ * boot partition's config.txt; writes nothing. */
+int pv_node_otp_prepare(const struct pv_node_root *root, const struct pv_node_identity *id,
+			struct pv_node_otp_plan *plan);
+/* Write config.txt with program_usb_boot_mode=1 (crash-safe); the next boot sets the bit. */
+int pv_node_otp_apply(const struct pv_node_root *root, const struct pv_node_otp_plan *plan);
 
 /* ---- rpi-eeprom-config --apply / --edit ------------------------------------------------ */
 

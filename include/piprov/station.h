@@ -231,7 +231,7 @@ struct pv_station_config {
 	/* Optional: every event of the USB engine, before the station's own events made from
 	 * it, on the engine's thread, in order (also those that make no station event: a
 	 * file request answered "not found", ...). Must return quickly; never call into the
-	 * station. */
+	 * station. `piprov rpiboot` prints upstream's lines from them. */
 	pv_usb_event_fn engine_event;
 	void *engine_event_user;
 };
@@ -304,7 +304,9 @@ void pv_station_watch_flag(struct pv_station *station, volatile const int *stop_
 int pv_station_reload(struct pv_station *station, const struct pv_station_profile *profile);
 
 /* Board actions (the web page). Retry: serve the board's port again although the board
- * never left it (a failed or abandoned board; PV_ERR_CONFLICT while in flight). Forget:
+ * never left it (a failed or abandoned board; PV_ERR_CONFLICT while in flight) if it is
+ * still in its boot ROM; one whose recovery program ran stays in its second stage and is
+ * flashed once re-plugged or reset (the board's log says so). Forget:
  * drop it from the station's list. Pause/resume: do not start on that port's next board.
  * PV_ERR_NOT_FOUND when no board has that key. */
 enum pv_station_action { PV_STATION_RETRY, PV_STATION_FORGET, PV_STATION_PAUSE,

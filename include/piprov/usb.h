@@ -58,8 +58,20 @@ struct pv_usb_payload {
 	const void *second_stage;       /* bootcode*.bin / recovery.bin sent by the ROM stage */
 	size_t second_stage_size;
 	const uint8_t *signature;       /* 20 bytes for the boot message (rpiboot -s), or NULL */
+	/* Where the second stage came from, for display (a served_file path and origin; for a
+	 * flash payload the recovery.bin path, origin NONE). */
+	const char *second_stage_path;
+	enum pv_usb_file_origin second_stage_origin;
 	struct pv_usb_files *files;     /* the file set served to the second stage */
 	char image_sha256[65];          /* FLASH: lower-case hex of the served pieeprom.bin */
+	/* Work left for when a board needs the files (the flash image's digest: the sig and
+	 * image_sha256), so the first board does not wait for it before its ROM upload: the
+	 * engine calls it after the upload, while the board re-enumerates, and again before
+	 * serving; files and image_sha256 are complete once it returned PV_OK. Thread-safe,
+	 * done once (later calls return the first outcome at once); a non-zero *cancel makes
+	 * it return PV_ERR_INTERRUPTED within a fraction of a second, leaving the work for
+	 * the next call. NULL: nothing left. */
+	int (*complete)(const struct pv_usb_payload *payload, volatile const int *cancel);
 };
 
 /* Called (serialised by the engine, at most once per SoC) to get the payload for a SoC;
@@ -93,6 +105,15 @@ struct pv_usb_event {
 	uint64_t bytes;            /* bytes sent to this board so far */
 	uint64_t elapsed_ms;       /* since the board was found */
 	unsigned attempt;          /* 1-based ROM attempt */
+	/* SERVING events after a request was answered: what it was (PV_USB_STEP_NONE on
+	 * every other event), the name asked, and for a file found or sent its size, origin
+	 * and path (pv_usb_served_file). ROM events: the second stage's path, origin, size. */
+	enum pv_usb_step step;
+	int32_t command;
+	const char *file;          /* "" when none */
+	const char *source;        /* "" when none */
+	enum pv_usb_file_origin origin;
+	uint64_t size;
 	/* The board's result (metadata included), on its final VERIFIED, BOOTED or FAILED
 	 * event only; NULL on every other event. Valid during the call. */
 	const struct pv_usb_board_result *result;
@@ -145,7 +166,9 @@ struct pv_usb_job_config {
 	/* Optional, asked on every scan (engine thread, job lock held: return at once, never
 	 * call into the job): PV_USB_PORT_SERVE (the default), PV_USB_PORT_HOLD (start
 	 * nothing on that port for now: paused), PV_USB_PORT_AGAIN (a board that ended there
-	 * is served again on the next scan although it never left: retry), PV_USB_PORT_SERVED
+	 * is served again on the next scan although it never left, when it is in its boot ROM
+	 * stage: retry; a board left in its second stage, whose recovery program ran, is
+	 * served once its port was seen empty, as without AGAIN), PV_USB_PORT_SERVED
 	 * (the board there was served by an earlier job on this bus, e.g. before a station
 	 * reloaded its profile: it is left alone until its port is seen empty, as if this
 	 * job had served it). */

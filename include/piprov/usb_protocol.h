@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "piprov/buf.h"
 #include "piprov/usb_transport.h"
 
 #ifdef __cplusplus
@@ -94,9 +95,14 @@ const char *pv_usb_metadata_get(const struct pv_usb_metadata *md, const char *ke
 #define PV_USB_FACTORY_UUID_MAX 36
 int pv_usb_factory_uuid_decode(const char *words, char *out, size_t size);
 
-/* The metadata as a JSON object of strings in arrival order (rpiboot -j compatible, but
- * escaped). *text is malloc'd, newline-terminated. Returns PV_OK or PV_ERR_NOMEM. */
+/* The metadata as a JSON object of strings in arrival order, in rpiboot's layout ("{", then
+ * "\n\t\"KEY\": \"VALUE\"" per item joined by ",", then "\n}\n"), but escaped.
+ * *text is malloc'd. Returns PV_OK or PV_ERR_NOMEM. */
 int pv_usb_metadata_to_json(const struct pv_usb_metadata *md, char **text);
+
+/* Append one member of that object, `"KEY": "VALUE"` (both JSON-escaped, ASCII only), to
+ * out. Returns PV_OK, PV_ERR_NOMEM, PV_ERR_NO_SPACE (out's limit). */
+int pv_usb_metadata_item_json(const struct pv_usb_metadata_item *item, struct pv_buf *out);
 
 /* Write <dir>/<name>.json atomically. name must be a plain file-name stem (letters,
  * digits, '-', '_', '.', no leading '.'), e.g. the board serial.
@@ -158,6 +164,12 @@ struct pv_usb_files_config {
 	bool use_bootfiles;      /* look into DIR/bootfiles.bin (default rpiboot behaviour) */
 	const struct pv_usb_memfile *memfiles; /* checked before the folder; copied by pointer */
 	size_t memfile_count;
+	/* rpiboot's embedded files where the folder has none: a folder holding upstream's msd/
+	 * files (bootcode.bin, bootcode4.bin, start.elf; its package installs them in
+	 * /usr/share/rpiboot/msd). Served like rpiboot serves its embedded copies: the SoC's
+	 * second stage, and start.elf for the name in pv_soc_info.rpiboot_msd_start. NULL:
+	 * none. Opened once, lookups beneath it as for dir. */
+	const char *msd_dir;
 	pv_usb_opened_fn opened;
 	void *opened_user;
 };
@@ -167,6 +179,16 @@ struct pv_usb_files_config {
 int pv_usb_files_new(const struct pv_usb_files_config *config, struct pv_usb_files **out);
 void pv_usb_files_free(struct pv_usb_files *files);
 
+/* Where a served file was found (rpiboot prints each differently). */
+enum pv_usb_file_origin {
+	PV_USB_ORIGIN_NONE = 0,
+	PV_USB_ORIGIN_MEMORY,          /* a memory file (flash payloads) */
+	PV_USB_ORIGIN_FOLDER,          /* DIR/<path> (path relative to DIR) */
+	PV_USB_ORIGIN_BOOTFILES_OVERLAY, /* bootfiles mode, DIR/<chip>/NAME before the archive */
+	PV_USB_ORIGIN_BOOTFILES,       /* a member of DIR/bootfiles.bin (path "bootfiles.bin:..") */
+	PV_USB_ORIGIN_MSD,             /* msd_dir/<file> (path: the full path) */
+};
+
 /* One open served file. */
 struct pv_usb_served_file {
 	int fd;                  /* -1 for memory files */
@@ -175,11 +197,13 @@ struct pv_usb_served_file {
 	uint64_t offset;         /* of the bytes within fd */
 	uint64_t size;
 	char path[PV_USB_NAME_MAX + 64];
+	enum pv_usb_file_origin origin;
 };
 
 /* Look name up in the rpiboot order: memory files, then (bootfiles mode) DIR/<chip>/NAME
  * and bootfiles.bin member <chip>/NAME, then (overlay) DIR/<port_path>/NAME, then
- * DIR/<chip>/NAME, then DIR/NAME. name must pass pv_usb_name_is_safe.
+ * DIR/<chip>/NAME, then DIR/NAME, then the msd_dir file rpiboot would embed. chip is
+ * rpiboot's chip folder (pv_soc_info.rpiboot_folder). name must pass pv_usb_name_is_safe.
  * Returns PV_OK (close with pv_usb_served_file_close), PV_ERR_NOT_FOUND. */
 int pv_usb_files_open(struct pv_usb_files *files, const char *chip, const char *port_path,
 		      const char *name, struct pv_usb_served_file *out);
@@ -204,8 +228,30 @@ struct pv_usb_server_stats {
 	enum pv_usb_server_end end;
 };
 
-/* Called after each request is answered (name as logged, bytes sent so far). */
-typedef void (*pv_usb_server_progress_fn)(void *user, const char *name, uint64_t bytes_sent);
+/* What one answered request was (rpiboot prints a line for most). */
+enum pv_usb_step {
+	PV_USB_STEP_NONE = 0,
+	PV_USB_STEP_SIZE,          /* GetFileSize of a file that is there: size, origin, path */
+	PV_USB_STEP_NOT_FOUND,     /* GetFileSize answered 0: not there (or refused) */
+	PV_USB_STEP_READ,          /* ReadFile: the file was sent (size bytes) */
+	PV_USB_STEP_READ_MISSING,  /* ReadFile with no file to send: answered 0 */
+	PV_USB_STEP_METADATA,      /* a `*KEY*VALUE` item (name = the item as sent) */
+	PV_USB_STEP_REFUSED,       /* unsafe or malformed request, answered 0 */
+	PV_USB_STEP_DONE,          /* Done or an empty name: the server ends */
+};
+
+struct pv_usb_server_step {
+	enum pv_usb_step step;
+	const char *name;          /* the requested name (printable rendering if refused) */
+	int32_t command;           /* 0 GetFileSize, 1 ReadFile, 2 Done, other: as sent */
+	uint64_t size;             /* SIZE / READ: the file's size */
+	enum pv_usb_file_origin origin; /* SIZE / READ */
+	const char *path;          /* SIZE / READ: served_file.path */
+	uint64_t bytes_sent;       /* by the server so far */
+};
+
+/* Called after each request is answered. */
+typedef void (*pv_usb_server_progress_fn)(void *user, const struct pv_usb_server_step *step);
 
 struct pv_usb_server_params {
 	struct pv_usb_files *files;

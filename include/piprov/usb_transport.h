@@ -101,6 +101,24 @@ struct pv_usb_transport_ops {
 	 * its deadline. Must not block; safe to call more than once. Backends without it are
 	 * waited for up to the call's own timeout (or abandoned, see pv_usb_job_run). */
 	void (*interrupt)(struct pv_usb_transport *t);
+
+	/* Optional (may be NULL): what a device beyond the boot protocol needs, such as the
+	 * virtual Pi's mass-storage gadget stage (a USB disk: Bulk-Only Transport).
+	 * bulk_in: bulk IN on endpoint address `ep` (0x80 bit set) of the open device, up to len
+	 * bytes; *actual receives the count, fewer than len when the device ended the transfer
+	 * early (a short packet). Blocks up to timeout_ms.
+	 * Returns: PV_OK, PV_ERR_TIMEOUT, PV_ERR_PIPE (stall: the endpoint is halted),
+	 * PV_ERR_NO_DEVICE, PV_ERR_OVERFLOW, PV_ERR_IO, PV_ERR_INTERRUPTED. */
+	int (*bulk_in)(struct pv_usb_transport *t, uint8_t ep, void *buf, size_t len,
+		       size_t *actual, unsigned timeout_ms);
+	/* control: any control transfer given as its raw 8-byte SETUP packet (bmRequestType,
+	 * bRequest, wValue, wIndex, wLength little-endian): for OUT, wLength bytes of data; for
+	 * IN, up to min(wLength, size) bytes into data and the count into *actual. Standard
+	 * requests included (CLEAR_FEATURE(ENDPOINT_HALT) of a halted endpoint, ...).
+	 * Returns: PV_OK, PV_ERR_TIMEOUT, PV_ERR_PIPE, PV_ERR_NO_DEVICE, PV_ERR_IO,
+	 * PV_ERR_INVALID, PV_ERR_INTERRUPTED. */
+	int (*control)(struct pv_usb_transport *t, const uint8_t setup[8], void *data,
+		       size_t size, size_t *actual, unsigned timeout_ms);
 };
 
 struct pv_usb_transport {
@@ -120,6 +138,11 @@ int pv_usb_bulk_out(struct pv_usb_transport *t, const void *data, size_t len, si
 void pv_usb_transport_destroy(struct pv_usb_transport *t);
 /* Forwards to ops->interrupt when the backend has one; returns false when it has none. */
 bool pv_usb_interrupt(struct pv_usb_transport *t);
+/* Forward to ops->bulk_in / ops->control; PV_ERR_UNSUPPORTED when the backend has none. */
+int pv_usb_bulk_in(struct pv_usb_transport *t, uint8_t ep, void *buf, size_t len,
+		   size_t *actual, unsigned timeout_ms);
+int pv_usb_control(struct pv_usb_transport *t, const uint8_t setup[8], void *data, size_t size,
+		   size_t *actual, unsigned timeout_ms);
 
 /* A bus: where devices are found. The libusb bus covers real hardware (hotplug where
  * available, else polling at most twice a second); the virtual bus holds virtual Pis; a

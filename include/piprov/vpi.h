@@ -51,8 +51,9 @@ extern "C" {
 
 #define PV_VPI_SETUP_LEN 8
 #define PV_VPI_DEVICE_DESC_LEN 18
-/* Largest configuration descriptor the model produces (2 interfaces, 4 endpoints). */
-#define PV_VPI_CONFIG_DESC_MAX 64
+/* Largest configuration descriptor the model produces (the mass-storage gadget with its
+ * serial console: 3 interfaces, 5 endpoints, 98 bytes). */
+#define PV_VPI_CONFIG_DESC_MAX 128
 /* A USB string descriptor: 2 header bytes + up to 126 UTF-16 units. */
 #define PV_VPI_STRING_DESC_MAX 254
 /* The file-server request: int32 command + 256-byte name (rpiboot's struct file_message). */
@@ -76,6 +77,8 @@ enum pv_vpi_stage {
 	PV_VPI_STAGE_SECOND,        /* second stage running the file-server client */
 	PV_VPI_STAGE_FINISHED,      /* second stage sent Done and halted (still attached) */
 	PV_VPI_STAGE_GONE,          /* left USB (booted on, rebooted or unplugged for good) */
+	PV_VPI_STAGE_MSD,           /* a Compute Module with emmc= runs its mass-storage
+				     * gadget: a USB disk of the eMMC file (docs/vpi.md) */
 };
 
 /* Device-side faults, chosen per board from fault=SEED (or set directly by tests). */
@@ -147,6 +150,14 @@ struct pv_vpi_options {
 	 * board_new: a test plugs its boards in once it is ready for them (e.g. a page has
 	 * subscribed), not after a guessed delay. NULL: no wait. Copied by pv_vpi_board_new(). */
 	const char *arrive_when;
+	/* emmc=FILE: the medium the mass-storage gadget stage shows (NULL = none: a board that
+	 * runs its boot files leaves USB). With emmc_numbered the file is "FILE.<emmc_index>"
+	 * (a spec with count > 1). pv_vpi_board_new() opens it: a regular file, created sparse
+	 * with emmc_size bytes when missing and emmc_size > 0, else of its own size. Copied. */
+	const char *emmc_path;
+	uint64_t emmc_size;
+	bool emmc_numbered;
+	unsigned emmc_index;
 };
 
 /* Defaults for a model; PV_ERR_UNSUPPORTED when the board has no USB boot ROM model here.
@@ -178,6 +189,8 @@ struct pv_vpi_spec {
 	uint64_t fault_seed;
 	char *dump_dir;                     /* malloc'd, NULL when not given */
 	char *extra_metadata;               /* meta=KEY:VALUE, malloc'd "KEY:VALUE" or NULL */
+	char *emmc_path;                    /* emmc=FILE, malloc'd, NULL when not given */
+	uint64_t emmc_size;                 /* emmc-size= (0: the file's own size) */
 	/* Generated identities start at this board number of the model, so two specs of one
 	 * model on a bus (`--virtual pi5 --virtual pi5`) are two different boards. Set by the
 	 * bus; 0 after parsing. */
@@ -187,8 +200,9 @@ struct pv_vpi_spec {
 /* Parse a spec; models: pi4 pi400 cm4 pi5 cm5 pi3 cm3 (and other boards of the table that
  * have a ROM model). Keys: serial (16 hex digits), mac, boardrev, count, flash-ms,
  * usb-mbps, dump=DIR, fault=SEED, reenumerate-ms, rom-exec-ms, second-stage,
- * meta=KEY:VALUE, arrive-after=MS, arrive-every=MS, arrive-when=PATH. Errors (PV_ERR_INVALID) name the key
- * and the value. */
+ * meta=KEY:VALUE, arrive-after=MS, arrive-every=MS, arrive-when=PATH, emmc=FILE,
+ * emmc-size=SIZE. Errors (PV_ERR_INVALID) name the key and the value; nothing is opened or
+ * created here. */
 int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec);
 void pv_vpi_spec_release(struct pv_vpi_spec *spec);
 /* Options for board `index` (0..count-1) of a spec: the given serial/MAC for board 0 and
@@ -252,7 +266,10 @@ int pv_vpi_board_bulk_out(struct pv_vpi_board *board, uint32_t generation, uint8
 			  const void *data, size_t len, size_t *actual, unsigned timeout_ms);
 
 /* Bulk IN on `ep` (0x82 / 0x84): the boot protocol never uses it; the model NAKs (timeout)
- * like the real ROM. Returns PV_ERR_TIMEOUT, PV_ERR_NO_DEVICE or PV_ERR_PIPE (no such ep). */
+ * like the real ROM. In the mass-storage gadget stage (0x81) it returns the data of a
+ * command, then its status (CSW); *actual receives the count (fewer than `size` ends a data
+ * phase). Returns PV_OK (gadget stage only), PV_ERR_TIMEOUT, PV_ERR_NO_DEVICE, PV_ERR_PIPE
+ * (no such ep, or halted), PV_ERR_OVERFLOW (a buffer shorter than the 13-byte status). */
 int pv_vpi_board_bulk_in(struct pv_vpi_board *board, uint32_t generation, uint8_t ep,
 			 void *data, size_t size, size_t *actual, unsigned timeout_ms);
 
@@ -280,6 +297,12 @@ struct pv_vpi_result {
 	unsigned files_refused;             /* scripted requests answered with size 0 */
 	uint64_t bytes_received;            /* bulk OUT bytes accepted in all */
 	enum pv_vpi_fault fault;
+	/* The mass-storage gadget stage (emmc=): */
+	char msd_program[32];               /* what the bootloader ran ("boot.img"), "" if none */
+	char msd_gadget[32];                /* which gadget it became ("mass-storage-gadget64") */
+	uint64_t msd_size;                  /* medium bytes */
+	uint64_t msd_commands, msd_failed_commands, msd_phase_errors;
+	uint64_t msd_bytes_read, msd_bytes_written, msd_syncs;
 };
 void pv_vpi_board_result(struct pv_vpi_board *board, struct pv_vpi_result *result);
 

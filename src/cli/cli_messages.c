@@ -8,6 +8,17 @@
 #include "banned.h"
 
 static char command_name[160] = "piprov";
+static bool quiet;
+
+void cli_quiet_set(bool value)
+{
+	quiet = value;
+}
+
+bool cli_quiet(void)
+{
+	return quiet;
+}
 
 void cli_name_set(const char *name)
 {

@@ -6,10 +6,14 @@
 #define PIPROV_CLI_MESSAGES_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* Set by the dispatcher before a command runs (copied; at most 159 bytes kept). */
 void cli_name_set(const char *name);
 const char *cli_name(void);
+/* -q (errors only): set by the dispatcher; warnings and progress are not printed then. */
+void cli_quiet_set(bool quiet);
+bool cli_quiet(void);
 /* "Try '<name> --help'." on stderr; returns 2 (the usage exit status). For getopt's '?':
  * getopt has already printed "<argv[0]>: unrecognized option ..." with argv[0] = name. */
 int cli_usage_hint(void);

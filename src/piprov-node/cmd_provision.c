@@ -218,9 +218,12 @@ int cmd_provision(int argc, char **argv, struct node_context *ctx)
 			rc = power(true, dry);
 			goto out;
 		}
-	} else if (!pv_node_identity_otp_boot_enabled(&id)) {
+	} else if (pv_node_netboot_route(&id) == PV_NODE_NETBOOT_OTP &&
+		   !pv_node_identity_otp_boot_enabled(&id)) {
 		node_warn("no bootloader EEPROM and network boot not known to be enabled in OTP; "
 			  "recording the board only (see 'piprov-node netboot')");
+	} else if (pv_node_netboot_route(&id) == PV_NODE_NETBOOT_NONE) {
+		node_warn("this board cannot boot from the network; recording it only");
 	}
 	inventory = node_inventory_path(ctx, conf->inventory);
 	if (!inventory || node_report(ctx, &id, inventory, false)) {

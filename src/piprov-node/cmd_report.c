@@ -139,10 +139,10 @@ int node_report(struct node_context *ctx, const struct pv_node_identity *id, con
 		json_decref(o);
 		return rc;
 	}
-	if (!ctx->quiet)
-		printf("%s %s in '%s'%s\n", report.serial,
-		       report.created ? "added" : report.changed ? "updated" : "unchanged", path,
-		       report.n_conflicts ? " (with conflicts, see above)" : "");
+	/* The result, on stdout: -q silences messages, not what the command reports. */
+	printf("%s %s in '%s'%s\n", report.serial,
+	       report.created ? "added" : report.changed ? "updated" : "unchanged", path,
+	       report.n_conflicts ? " (with conflicts, see above)" : "");
 	return NODE_EXIT_OK;
 }
 

@@ -79,6 +79,8 @@ void node_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (cli_quiet())
+		return;
 	fputs("piprov-node: warning: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -120,6 +122,8 @@ static int help(int argc, char **argv, const struct node_command **cmd)
 			       commands[i].flags & NODE_JSON ? "json" : "");
 		return NODE_EXIT_OK;
 	}
+	if (argv[2][0] == '-')
+		return node_usage_error("help: unrecognized option '%s'", argv[2]);
 	if (argc != 3)
 		return node_usage_error("help: one COMMAND expected");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -178,6 +182,7 @@ static int run(int argc, char **argv)
 					"report to print)");
 	ctx.verbosity = g.verbosity;
 	ctx.quiet = g.quiet;
+	cli_quiet_set(g.quiet);
 	ctx.json = g.json;
 	ctx.inventory = g.inventory;
 	ctx.inventory_from_option = g.inventory_from_option;

@@ -67,7 +67,7 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print value (a new reference, taken; NULL = out of memory) to stdout, indented, with a
  * final newline. Returns CLI_EXIT_OK or the failure printed. */
 int cli_print_json(json_t *value);
-/* Print "piprov: warning: <formatted>". */
+/* Print "piprov: warning: <formatted>" (nothing with -q). */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The log callback that prints library messages to stderr per ctx verbosity. */

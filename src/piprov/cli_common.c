@@ -40,6 +40,8 @@ void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (cli_quiet())
+		return;
 	fputs("piprov: warning: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

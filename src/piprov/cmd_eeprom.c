@@ -66,6 +66,8 @@ static void print_issues(const char *name, const struct pv_eeprom_conf_issue *is
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *sev = issues[i].severity == PV_EEPROM_CONF_ERROR ? "error" : "warning";
+		if (issues[i].severity != PV_EEPROM_CONF_ERROR && cli_quiet())
+			continue;
 		if (issues[i].line)
 			fprintf(stderr, "%s:%u: %s: %s\n", name, issues[i].line, sev,
 				issues[i].message);

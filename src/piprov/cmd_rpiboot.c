@@ -1,20 +1,50 @@
 /* piprov rpiboot: a drop-in for rpiboot's command line (-d -l -o -v -m -p -i -j -s -V -0..-98)
- * on top of the same engine as `piprov usb boot`. Differences that are fixes, not breaks:
- * several boards are served at once, the exit status is 0/1/2 instead of always 0 (or 255),
- * metadata JSON is escaped, and nothing outside the served folder is read. */
+ * on top of the same engine as `piprov usb boot`, printing upstream's lines (rpiboot_view.c;
+ * the option table in docs/usb.md). Differences that are fixes, not breaks: several boards
+ * are served at once, the exit status is 0/1/2 instead of always 0 (or 255), metadata JSON
+ * is escaped, and nothing outside the served folders is read. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "internal.h"
 #include "piprov/fileio.h"
+#include "piprov/log.h"
 #include "piprov/text.h"
 #include "piprov/usb.h"
+#include "rpiboot_view.h"
 #include "usb_run.h"
 #include "banned.h"
 
-#define DEFAULT_MSG_DIR "/usr/share/rpiboot/mass-storage-gadget64/"
+#define DEFAULT_MSG_DIR RPIBOOT_DEFAULT_MSG_DIR
+#define LOCAL_MSG_DIR "mass-storage-gadget64/"
+#define VIRTUAL_MAX 64
+
+/* Where upstream's Makefile (`make install`: INSTALL_PREFIX/share/rpiboot, /usr by default,
+ * often /usr/local) and its Debian package (pios/trixie debian/rpiboot.install:
+ * usr/share/rpiboot/) put the mass-storage folder and the msd/ files rpiboot embeds.
+ * $PIPROV_RPIBOOT_SHARE replaces both (docs/usb.md). */
+static const char *const share_dirs[] = { "/usr/share/rpiboot", "/usr/local/share/rpiboot" };
+
+/* SHARE/<sub> of the first share folder that has it (malloc'd), NULL when none. */
+static char *find_shared(const char *sub)
+{
+	const char *env = getenv("PIPROV_RPIBOOT_SHARE");
+	size_t count = env && *env ? 1 : PV_ARRAY_SIZE(share_dirs);
+
+	for (size_t i = 0; i < count; i++) {
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", env && *env ? env : share_dirs[i], sub) < 0)
+			return NULL;
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -33,6 +63,7 @@ static void usage(FILE *out)
 		"              bytes of DIR/bootcode.sig in the boot message\n"
 		"  -V          version\n"
 		"  --timeout S give up when no board appears for S seconds (default: wait)\n"
+		"  --virtual SPEC  serve virtual boards (piprov-virtual(7)); --real: real ones too\n"
 		"Exit status: 0 served, 1 failed, 2 usage error.\n");
 }
 
@@ -49,7 +80,8 @@ static int check_boot_dir(const char *dir, bool use_bootfiles)
 		const struct pv_soc_info *soc = pv_soc_at(i);
 		struct pv_usb_served_file f;
 
-		if (pv_usb_files_open(files, soc->chip, "", soc->second_stage, &f) == PV_OK) {
+		if (pv_usb_files_open(files, soc->rpiboot_folder, "", soc->second_stage, &f) ==
+		    PV_OK) {
 			found = true;
 			pv_usb_served_file_close(&f);
 		}
@@ -76,7 +108,10 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 {
 	struct usb_run run;
 	const char *dir = NULL, *path = NULL;
-	bool overlay = false, signed_boot = false;
+	bool overlay = false, signed_boot = false, bootfiles = false;
+	const char *virtuals[VIRTUAL_MAX];
+	struct rpiboot_view *view = NULL;
+	char *bootfiles_path = NULL, *default_dir = NULL, *msd_dir = NULL;
 	struct pv_usb_files_config fc = { 0 };
 	struct pv_usb_files *files = NULL;
 	struct pv_usb_payload_set *set = NULL;
@@ -94,7 +129,7 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 			usage(stdout);
 			return CLI_EXIT_OK;
 		} else if (strcmp(arg, "-V") == 0) {
-			printf("RPIBOOT: piprov %s\n", PIPROV_VERSION);
+			rpiboot_view_version(stdout);
 			return CLI_EXIT_OK;
 		} else if (strcmp(arg, "-d") == 0 && next) {
 			dir = argv[++i];
@@ -117,6 +152,14 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 				run.metadata_stdout = true;
 		} else if (strcmp(arg, "-s") == 0) {
 			signed_boot = true;
+		} else if (strcmp(arg, "--virtual") == 0 && next) {
+			if (run.virtual_count == VIRTUAL_MAX)
+				return cli_usage_error("rpiboot: more than %d --virtual specs",
+						       VIRTUAL_MAX);
+			virtuals[run.virtual_count++] = argv[++i];
+			run.virtual_specs = virtuals;
+		} else if (strcmp(arg, "--real") == 0) {
+			run.real = true;
 		} else if (strcmp(arg, "--timeout") == 0 && next) {
 			unsigned ms;
 			if (usb_parse_seconds(argv[++i], &ms))
@@ -145,12 +188,35 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 		run.ports = &path;
 		run.port_count = 1;
 	}
-	fc.dir = dir ? dir : DEFAULT_MSG_DIR;
+	/* Without -d: upstream's default folder, if installed (else memory only); either way
+	 * the msd/ files rpiboot would serve from its own copy, where its package puts them. */
+	if (!dir) {
+		/* rpiboot's second try is mass-storage-gadget64/ under the current folder. */
+		default_dir = find_shared("mass-storage-gadget64/");
+		if (!default_dir && access(LOCAL_MSG_DIR, X_OK) == 0)
+			default_dir = strdup(LOCAL_MSG_DIR);
+	}
+	msd_dir = find_shared("msd");
+	fc.dir = dir ? dir : default_dir;
 	fc.overlay = overlay;
 	fc.use_bootfiles = true;
+	fc.msd_dir = msd_dir;
 	rc = pv_usb_files_new(&fc, &files);
-	if (rc)
+	if (rc) {
+		free(default_dir);
+		free(msd_dir);
 		return cli_fail(rc);
+	}
+	if (dir) {
+		char *marker = NULL;
+
+		if (asprintf(&marker, "%s/bootfiles.bin", dir) > 0 && access(marker, R_OK) == 0) {
+			bootfiles = true;
+			bootfiles_path = marker;
+		} else {
+			free(marker);
+		}
+	}
 	rc = pv_usb_boot_payloads_new(files, &set);
 	if (rc)
 		goto out_free_files;
@@ -179,8 +245,36 @@ int cmd_rpiboot(int argc, char **argv, struct cli_context *ctx)
 	run.mode = PV_USB_JOB_BOOT;
 	run.payload = pv_usb_payload_set_get;
 	run.payload_user = set;
+	run.json = ctx->json;
+	if (!ctx->json) {
+		/* Upstream's output on stdout; piprov's own progress lines are not printed. */
+		view = calloc(1, sizeof(*view));
+		if (!view) {
+			rc = PV_ERR_NOMEM;
+			goto out_free_set;
+		}
+		rpiboot_view_init(view, stdout, ctx->verbosity, dir, run.metadata_dir);
+		view->served_dir = fc.dir;
+		view->local_dir = !dir && default_dir && strcmp(default_dir, LOCAL_MSG_DIR) == 0;
+		/* NULL: upstream's DEFAULT_MSG_DIR is named (also when only ./ has one). */
+		view->default_label = dir || view->local_dir ? NULL : default_dir;
+		/* rpiboot's -v is its own verbose output: piprov's progress log lines only
+		 * with -vv. */
+		if (!ctx->quiet && ctx->verbosity < 2)
+			pv_log_set_level(PV_LOG_WARN);
+		view->loop = run.loop;
+		run.event = rpiboot_view_event;
+		run.event_user = view;
+		run.metadata_stdout = false; /* the view prints it as it arrives */
+	}
+	if (view)
+		rpiboot_view_start(view, bootfiles ? bootfiles_path : NULL);
 	status = usb_run_job(&run);
 out_free_set_status:
+	free(view);
+	free(bootfiles_path);
+	free(default_dir);
+	free(msd_dir);
 	pv_usb_payload_set_free(set);
 	pv_usb_files_free(files);
 	return status;
@@ -188,6 +282,9 @@ out_free_set_status:
 out_free_set:
 	pv_usb_payload_set_free(set);
 out_free_files:
+	free(bootfiles_path);
+	free(default_dir);
+	free(msd_dir);
 	pv_usb_files_free(files);
 	return cli_fail(rc);
 }

@@ -145,8 +145,10 @@ static int record_in_inventory(const char *path, const struct pv_uart_report *r)
 		goto out_release_record;
 	for (size_t i = 0; i < result->n_conflicts && i < PV_INVENTORY_MAX_CONFLICTS; i++)
 		cli_warn("%s", result->conflicts[i].message);
-	fprintf(stderr, "piprov: board %s %s in '%s'\n", result->serial,
-		result->created ? "added" : result->changed ? "updated" : "unchanged", path);
+	if (!cli_quiet())
+		fprintf(stderr, "piprov: board %s %s in '%s'\n", result->serial,
+			result->created ? "added" : result->changed ? "updated" : "unchanged",
+			path);
 out_release_record:
 	pv_inventory_record_release(&rec);
 out_free_result:

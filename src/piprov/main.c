@@ -130,10 +130,12 @@ static int cmd_help(int argc, char **argv, struct cli_context *ctx)
 		}
 		return CLI_EXIT_OK;
 	}
-	if (argc < 2 || wants_help(argc, argv)) {
+	if (argc < 2 || wants_help(argc, argv) || (argc == 2 && strcmp(argv[1], "help") == 0)) {
 		print_usage(stdout);
 		return CLI_EXIT_OK;
 	}
+	if (argv[1][0] == '-')
+		return cli_usage_error("unrecognized option '%s'", argv[1]);
 	if (argc > 3)
 		return cli_usage_error("one COMMAND [SUBCOMMAND] expected");
 	if (!find_command(commands, argv[1]) || strcmp(argv[1], "help") == 0)
@@ -170,6 +172,7 @@ static int run(int argc, char **argv)
 	}
 	ctx.verbosity = g.verbosity;
 	ctx.quiet = g.quiet;
+	cli_quiet_set(g.quiet);
 	ctx.json = g.json;
 	ctx.inventory = g.inventory;
 	ctx.inventory_from_option = g.inventory_from_option;

@@ -287,6 +287,8 @@ static void station_config_from(const struct usb_run *run, struct pv_station_con
 	cfg->payload_user = run->payload_user;
 	cfg->metadata_dir = run->metadata_dir;
 	cfg->inventory = run->inventory;
+	cfg->engine_event = run->event;
+	cfg->engine_event_user = run->event_user;
 	cfg->stop_grace_ms = run->stop_grace_ms;
 	if (run->profile)
 		cfg->profile = *run->profile;
@@ -352,6 +354,8 @@ int usb_run_job(struct usb_run *run)
 		return cli_fail(rc);
 	}
 	station_view_options_default(&vo, run->ctx, run->json);
+	if (run->event)
+		vo.mode = STATION_VIEW_NONE; /* the caller's renderer shows the boards */
 	vo.log_dir = run->log_dir;
 	status = station_view_start(st, &vo, &view);
 	if (status) {
@@ -370,7 +374,7 @@ int usb_run_job(struct usb_run *run)
 	signal_watch_start(&signals, st, run);
 	if (run->service)
 		pv_station_notify("READY=1");
-	if (!run->json && !run->ctx->quiet)
+	if (!run->json && !run->ctx->quiet && !run->event)
 		fprintf(stderr, "piprov: waiting for %s (%s)...\n",
 			pv_station_only_virtual(st) ? "virtual boards" : "boards in USB boot mode",
 			run->loop ? "until interrupted"
@@ -384,11 +388,11 @@ int usb_run_job(struct usb_run *run)
 		status = cli_fail(rc);
 		goto out_free_station;
 	}
-	if (run->metadata_stdout)
+	if (run->metadata_stdout && !run->event)
 		print_metadata_stdout(&result);
 	if (run->json)
 		print_summary_json(&result, &summary);
-	else if (result.count > 0)
+	else if (result.count > 0 && !run->event)
 		print_summary_table(&result, &summary, run->inventory != NULL);
 	if (run->inventory && result.count > 0 && !run->json && !run->ctx->quiet)
 		fprintf(stderr, "piprov: inventory '%s': %u board%s recorded\n", run->inventory,

@@ -38,6 +38,10 @@ struct usb_run {
 	struct pv_usb_timeouts timeouts;
 	pv_usb_payload_fn payload;    /* boot: what to serve */
 	void *payload_user;
+	/* A renderer of its own (rpiboot's output): gets every engine event instead of the
+	 * progress lines, and no summary table or metadata dump is printed after the job. */
+	pv_usb_event_fn event;
+	void *event_user;
 	const struct pv_usb_flash_options *flash; /* flash: what to flash */
 	/* piprov station (cmd_station.c): the whole profile (replaces flash, ports, alloc
 	 * above when set), how long a stop waits for boards in flight, the web page. */

@@ -14,8 +14,8 @@ metadata holds <script> shows it as text. Prints the time it took and the page's
 latency (event emitted -> DOM updated, measured in the page against the event's wall-clock
 time).
 
-  test_page.py --out DIR --piprov BIN [--station-program BIN] --virtual SPEC...
-  test_page.py --out DIR --piprov BIN --fake-station BIN
+  test_page.py --out DIR --piprov BIN --virtual SPEC...     `piprov station --virtual ...`
+  test_page.py --out DIR --piprov BIN --fake-station BIN    the server over a fake source
 
 Exit 77 (skipped) when chromium or chromedriver is not installed (scripts/deps/test-web.txt).
 """
@@ -48,10 +48,9 @@ def start_station(args, port, out, gate):
                "--token-file", token, "--boards", str(BOARDS), "--interval-ms", "1000",
                "--arrive-when", gate]
     else:
-        station = [args.station_program] if args.station_program else [args.piprov, "station"]
-        cmd = station + ["--listen", f"127.0.0.1:{port}", "--preset", "network",
-                         "--inventory", inventory, "--token-file", token,
-                         "--ip-pool", "10.0.0.11-10.0.0.50", "--hostname-pattern", "node-%02d"]
+        cmd = [args.piprov, "station", "--listen", f"127.0.0.1:{port}", "--preset", "network",
+               "--inventory", inventory, "--token-file", token,
+               "--ip-pool", "10.0.0.11-10.0.0.50", "--hostname-pattern", "node-%02d"]
         for spec in args.virtual:
             # Every board waits for the gate; arrive-after/-every count from it.
             cmd += ["--virtual", f"{spec},arrive-when={gate}"]
@@ -65,8 +64,6 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--piprov", required=True)
     ap.add_argument("--fake-station")
-    ap.add_argument("--station-program",
-                    help="runs instead of `piprov station`, with the same options")
     ap.add_argument("--virtual", action="append", default=[])
     add_browser_options(ap)
     args = ap.parse_args()

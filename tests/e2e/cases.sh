@@ -202,5 +202,80 @@ case_unplug() {
 	finish
 }
 
+# A CM4 with an eMMC file (spec key emmc=) is served upstream's mass-storage-gadget64 files
+# by `piprov usb boot` in the guest; its bootloader runs boot.img and the board comes back as
+# a USB disk. The guest kernel's own usb-storage and sd drivers must find it with the file's
+# size and the gadget's SCSI identity; dd writes an image to it, the guest reads it back past
+# its page cache, and the file on the host then holds exactly those bytes (the rest zero).
+case_msd() {
+	need_usb_cli
+	local medium="$out.emmc.img" input="$out.input" size=$((8 * 1024 * 1024))
+	local image_len=1536123 image_sha got_sha
+	rm -rf "$input" "$medium"
+	mkdir -p "$input/gadget"
+	# What `rpiboot -d mass-storage-gadget64` serves a CM4. The virtual board runs its
+	# bootloader flow for any second stage but the recovery program, and boot.img is known
+	# by its name (docs/vpi.md): the contents only have to be there.
+	printf 'boot_ramdisk=1\nuart_2ndstage=1\n' >"$input/gadget/config.txt"
+	printf 'bootcode4.bin stand-in for the e2e msd case\n' >"$input/gadget/bootcode4.bin"
+	printf 'boot.img stand-in: a FAT image with the gadget initramfs\n' >"$input/gadget/boot.img"
+	head -c "$image_len" /dev/urandom >"$input/image.bin"
+	image_sha=$(sha256sum "$input/image.bin" | cut -d' ' -f1)
+	cat >"$input/msd.sh" <<EOF
+set -e
+for m in scsi_common scsi_mod crc64 crc64_rocksoft_generic crc64-rocksoft crct10dif_common \\
+	crct10dif_generic crc-t10dif t10-pi sd_mod; do
+	insmod /lib/modules/\$m.ko
+done
+insmod /lib/modules/usb-storage.ko delay_use=0
+piprov usb boot -d /job/in/gadget -n 1 --timeout 30 --board-timeout 30
+disk=
+for i in \$(seq 1 150); do
+	disk=\$(ls /sys/block | grep '^sd' | head -n1) || true
+	[ -n "\$disk" ] && [ "\$(cat /sys/block/\$disk/size)" != 0 ] && break
+	sleep 0.1
+done
+[ -n "\$disk" ] || { echo "MSD: no disk appeared"; exit 3; }
+echo "MSD-DISK: \$disk size=\$(cat /sys/block/\$disk/size) removable=\$(cat /sys/block/\$disk/removable)"
+echo "MSD-SCSI: vendor=\$(cat /sys/block/\$disk/device/vendor)"
+for d in /sys/bus/usb/devices/*; do
+	[ -f "\$d/idProduct" ] || continue
+	echo "MSD-USB: \$(cat \$d/idVendor):\$(cat \$d/idProduct) \$(cat \$d/manufacturer 2>/dev/null)/\$(cat \$d/product 2>/dev/null)"
+done
+dd if=/job/in/image.bin of=/dev/\$disk bs=65536 conv=fsync 2>&1
+sync
+echo 3 >/proc/sys/vm/drop_caches
+echo "MSD-READBACK: \$(head -c $image_len /dev/\$disk | sha256sum | cut -d' ' -f1)"
+EOF
+	run_guest --board "cm4:emmc=$medium,emmc-size=$size" --input "$input" --wait-devices \
+		--timeout 90 -- "sh /job/in/msd.sh"
+	check "the guest job exits 0" [ "$rc" -eq 0 ]
+	check "piprov booted the CM4 on 1-1" output_has '^1-1 +2711 +[0-9a-f]+ +booted '
+	check "the board came back as 0a5c:0104, the mass-storage-gadget64 gadget" \
+		output_has '^MSD-USB: 0a5c:0104 Raspberry Pi/Raspberry Pi multi-function USB device$'
+	check "the guest's usb-storage made a disk of the file's size ($((size / 512)) sectors)" \
+		output_has "^MSD-DISK: sd[a-z]+ size=$((size / 512)) removable=1$"
+	check "the disk's SCSI vendor is the gadget's inquiry string (mmcblk0)" \
+		output_has '^MSD-SCSI: vendor=mmcblk0 *$'
+	check "the guest read back what dd wrote (past its page cache)" \
+		output_has "^MSD-READBACK: $image_sha$"
+	got_sha=$(head -c "$image_len" "$medium" 2>/dev/null | sha256sum | cut -d' ' -f1)
+	check "the eMMC file on the host holds the image (sha256 $image_sha)" \
+		[ "$got_sha" = "$image_sha" ]
+	check "the rest of the eMMC file is untouched (zero)" \
+		bash -c '[ "$(tail -c +$(($2 + 1)) "$1" | tr -d "\0" | wc -c)" -eq 0 ]' _ \
+		"$medium" "$image_len"
+	check "the eMMC file kept its size" [ "$(stat -c %s "$medium" 2>/dev/null)" = "$size" ]
+	check "the board model ended in its gadget stage" board_is 0 stage msd
+	check "the board ran boot.img into mass-storage-gadget64" \
+		board_is 0 msd_gadget mass-storage-gadget64
+	check "the gadget saw the image written and synchronized" \
+		bash -c '[ "$1" -ge "$2" ] && [ "$3" -ge 1 ]' _ "$(board_value 0 msd_bytes_written)" \
+		"$image_len" "$(board_value 0 msd_syncs)"
+	check "no phase errors on the wire" board_is 0 msd_phase_errors 0
+	rm -f "$medium"
+	finish
+}
+
 type "case_${case_name//-/_}" >/dev/null 2>&1 || { echo "unknown case '$case_name'"; exit 1; }
 "case_${case_name//-/_}"

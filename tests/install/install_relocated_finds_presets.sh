@@ -24,6 +24,9 @@ without_trees bash -euc '
 		got=$(moved/bin/piprov eeprom config "net-$chip.bin" | sed -n "s/^BOOT_ORDER=//p")
 		[ "$got" = "$want" ] || { echo "FAIL: $chip: BOOT_ORDER $got, preset has $want" >&2; exit 1; }
 	done <want
+	# An image of ones own is staged with the recovery.bin beside it: a dry run checks
+	# that there is one, as the real run needs it.
+	printf "recovery.bin for the test\n" >recovery.bin
 	moved/sbin/piprov-node --root pi4b netboot --dry-run --preset network \
 		--image img-2711.bin >node.log 2>&1 ||
 		{ echo "FAIL: piprov-node netboot --preset network: $(tail -n1 node.log)" >&2; exit 1; }

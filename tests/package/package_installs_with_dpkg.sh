@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The packages of this build install with dpkg on this machine's system and work from where
 # they install: piprov --version, man -w piprov (and the other pages), the udev rules in
-# /usr/lib/udev/rules.d, every unit's ExecStart= program installed, the presets found in
+# /usr/lib/udev/rules.d, every unit's ExecStart= program installed, the station's user and
+# group piprov made by the postinst, the presets found in
 # /usr/share/piprov (eeprom set --preset network), a program built with
 # `pkg-config piprov` against libpiprov-dev links and runs; then dpkg --purge removes every
 # file they installed without a warning. All of it in a throw-away copy of the root
 # (piprov_in_scratch_root): the machine's dpkg database is checked to be unchanged after.
 . "$(dirname "$0")/lib.sh"
-status_before=$(md5sum </var/lib/dpkg/status)
+status_before=$(md5sum /var/lib/dpkg/status /etc/passwd /etc/group)
 rc=0
 piprov_in_scratch_root "$PV_DEBS" '
 	version=$1
@@ -40,6 +41,14 @@ piprov_in_scratch_root "$PV_DEBS" '
 			[ -x "$program" ] || fail "$unit starts $program, which is not installed"
 		done
 	done
+	# The station unit runs as user piprov: the postinst made it (sysusers.d/piprov.conf).
+	[ -s /usr/lib/sysusers.d/piprov.conf ] || fail "no /usr/lib/sysusers.d/piprov.conf"
+	user=$(getent passwd piprov) || fail "dpkg -i made no user piprov (postinst)"
+	[ "$(cut -d: -f6 <<<"$user")" = /var/lib/piprov ] || fail "user piprov: $user"
+	getent group piprov >/dev/null || fail "dpkg -i made no group piprov"
+	if grep -q "^User=piprov$" /usr/lib/systemd/system/piprov-station.service 2>/dev/null; then
+		[ "$(id -gn piprov)" = piprov ] || fail "user piprov is not in group piprov"
+	fi
 	[ -s /usr/share/bash-completion/completions/piprov ] || fail "no bash completion"
 	[ -s /usr/share/zsh/vendor-completions/_piprov ] || fail "no zsh completion"
 
@@ -85,6 +94,6 @@ piprov_in_scratch_root "$PV_DEBS" '
 	[ ! -e /usr/share/piprov ] || fail "/usr/share/piprov is left after dpkg --purge"
 	echo "installed $(wc -l <installed-files) files, used them, purged them all"
 ' "$PV_VERSION" || rc=$?
-[ "$(md5sum </var/lib/dpkg/status)" = "$status_before" ] ||
-	fail "the machine's dpkg database changed: the scratch root leaked"
+[ "$(md5sum /var/lib/dpkg/status /etc/passwd /etc/group)" = "$status_before" ] ||
+	fail "the machine's dpkg database or users changed: the scratch root leaked"
 exit "$rc"

@@ -14,19 +14,21 @@
 #define MSD5 PV_BOARD_BCM_USB_MSD
 #define KBD PV_BOARD_KEYBOARD
 #define OPT_IN PV_BOARD_EEPROM_UPDATE_OPT_IN
+#define NET_ROM PV_BOARD_NETBOOT_IN_ROM
+#define NET_OTP PV_BOARD_NETBOOT_OTP
 
 static const struct pv_board_type board_table[] = {
 	{ 0x00, "Raspberry Pi Model A", "pi1a", "[pi1]", PV_SOC_BCM2835, 0 },
 	{ 0x01, "Raspberry Pi Model B", "pi1", "[pi1]", PV_SOC_BCM2835, 0 },
 	{ 0x02, "Raspberry Pi Model A+", "pi1a+", "[pi1]", PV_SOC_BCM2835, 0 },
 	{ 0x03, "Raspberry Pi Model B+", "pi1b+", "[pi1]", PV_SOC_BCM2835, 0 },
-	{ 0x04, "Raspberry Pi 2 Model B", "pi2", "[pi2]", PV_SOC_BCM2836, 0 },
+	{ 0x04, "Raspberry Pi 2 Model B", "pi2", "[pi2]", PV_SOC_BCM2836, NET_OTP },
 	{ 0x06, "Raspberry Pi Compute Module 1", "cm1", "[cm1]", PV_SOC_BCM2835, CM | EMMC },
-	{ 0x08, "Raspberry Pi 3 Model B", "pi3", "[pi3]", PV_SOC_BCM2837, 0 },
+	{ 0x08, "Raspberry Pi 3 Model B", "pi3", "[pi3]", PV_SOC_BCM2837, NET_OTP },
 	{ 0x09, "Raspberry Pi Zero", "pi0", "[pi0]", PV_SOC_BCM2835, 0 },
 	{ 0x0a, "Raspberry Pi Compute Module 3", "cm3", "[cm3]", PV_SOC_BCM2837, CM | EMMC },
 	{ 0x0c, "Raspberry Pi Zero W", "pi0w", "[pi0w]", PV_SOC_BCM2835, 0 },
-	{ 0x0d, "Raspberry Pi 3 Model B+", "pi3+", "[pi3+]", PV_SOC_BCM2837, 0 },
+	{ 0x0d, "Raspberry Pi 3 Model B+", "pi3+", "[pi3+]", PV_SOC_BCM2837, NET_ROM },
 	{ 0x0e, "Raspberry Pi 3 Model A+", "pi3a+", "[pi3+]", PV_SOC_BCM2837, 0 },
 	{ 0x10, "Raspberry Pi Compute Module 3+", "cm3+", "[cm3]", PV_SOC_BCM2837, CM | EMMC },
 	{ 0x11, "Raspberry Pi 4 Model B", "pi4", "[pi4]", PV_SOC_BCM2711, EEPROM | MSD5 },

@@ -14,20 +14,31 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 0,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2763,
 		.second_stage = "bootcode.bin",
+		.rpiboot_folder = "2710", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start.elf",
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
 		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
+		.netboot_without_eeprom = "their boot ROM has no network boot",
 	},
 	{
 		.soc = PV_SOC_BCM2836, .name = "BCM2836", .chip = "2836",
 		.revision_processor = 1,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2764,
 		.second_stage = "bootcode.bin",
+		.rpiboot_folder = "2710", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start.elf",
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
 		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
+		/* 0x2764 ("BCM2710 Boot") is named BCM2837: every board that boots over USB with
+		 * it (CM3, CM3+, 3A+, 3B+, Zero 2 W; usbboot-protocol.md §1) is one. A Pi 2B v1.1,
+		 * the BCM2836 board, has no USB device port (its one USB bus is behind the
+		 * LAN9514 hub) [inferred]. */
+		.usb_id_of_other_chip = true,
+		.netboot_without_eeprom = "their boot ROM has no network boot",
 	},
 	{
 		/* 2836 and 2837 share the "BCM2710 Boot" ROM id. */
@@ -35,16 +46,23 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 2,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2764,
 		.second_stage = "bootcode.bin",
+		.rpiboot_folder = "2710", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start.elf",
 		.rom_serial_index = 0, .second_stage_serial_index = 1,
 		.eeprom_size = 0, .firmware_dir = NULL, .spidev = NULL,
 		.dhcp_option97_fourcc = 0, .tftp_start_file = "start.elf",
 		.pxe_menu_text = "Raspberry Pi Boot   ", .mac_ouis = { 0xb827eb },
+		.netboot_without_eeprom = "a Pi 3B+ network-boots from its boot ROM as shipped, a "
+					  "Pi 3B after one OTP write: run 'piprov-node netboot' on "
+					  "the board (a Pi 3 needs no flashing)",
 	},
 	{
 		.soc = PV_SOC_BCM2711, .name = "BCM2711", .chip = "2711",
 		.revision_processor = 3,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2711,
 		.second_stage = "bootcode4.bin",
+		.rpiboot_folder = "2711", .rpiboot_msd_second_stage = true,
+		.rpiboot_msd_start = "start4.elf",
 		.rom_serial_index = 3, .second_stage_serial_index = 4,
 		.eeprom_size = 512 * 1024, .firmware_dir = "bootloader-2711",
 		.spidev = "/dev/spidev0.0",
@@ -58,6 +76,8 @@ static const struct pv_soc_info soc_table[] = {
 		.revision_processor = 4,
 		.usb_vendor_id = 0x0a5c, .usb_product_id = 0x2712,
 		.second_stage = "bootcode5.bin",
+		.rpiboot_folder = "2712", .rpiboot_msd_second_stage = false,
+		.rpiboot_msd_start = NULL,
 		.rom_serial_index = 3, .second_stage_serial_index = 4,
 		.eeprom_size = 2 * 1024 * 1024, .firmware_dir = "bootloader-2712",
 		.spidev = "/dev/spidev10.0",
@@ -83,10 +103,9 @@ const struct pv_soc_info *pv_soc_info(enum pv_soc soc)
 
 const struct pv_soc_info *pv_soc_by_usb_id(uint16_t vendor, uint16_t product)
 {
-	/* First match wins: 0x2764 resolves to BCM2836 family; callers that need to tell
-	 * 2836 from 2837 use the revision code reported later. */
 	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
-		if (soc_table[i].usb_vendor_id == vendor && soc_table[i].usb_product_id == product)
+		if (soc_table[i].usb_vendor_id == vendor && soc_table[i].usb_product_id == product &&
+		    !soc_table[i].usb_id_of_other_chip)
 			return &soc_table[i];
 	return NULL;
 }
@@ -97,6 +116,14 @@ const struct pv_soc_info *pv_soc_by_name(const char *name)
 		name += 3;
 	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
 		if (strcmp(soc_table[i].chip, name) == 0)
+			return &soc_table[i];
+	return NULL;
+}
+
+const struct pv_soc_info *pv_soc_by_rpiboot_folder(const char *folder)
+{
+	for (size_t i = 0; i < PV_ARRAY_SIZE(soc_table); i++)
+		if (strcmp(soc_table[i].rpiboot_folder, folder) == 0)
 			return &soc_table[i];
 	return NULL;
 }

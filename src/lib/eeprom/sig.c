@@ -123,7 +123,7 @@ static int sha256(const void *data, size_t len, unsigned char md[32])
 	return PV_OK;
 }
 
-static int sig_timestamp(int64_t requested, uint64_t *ts)
+int pv_eeprom_sig_timestamp(int64_t requested, uint64_t *ts)
 {
 	const char *env;
 
@@ -143,34 +143,53 @@ static int sig_timestamp(int64_t requested, uint64_t *ts)
 	return PV_OK;
 }
 
-int pv_eeprom_sig_create(const void *data, size_t len, const struct pv_eeprom_sig_options *opt,
-			 struct pv_buf *out)
+int pv_eeprom_sig_from_digest(const unsigned char sha256_digest[32],
+			      const struct pv_eeprom_sig_options *opt, struct pv_buf *out)
 {
 	static const struct pv_eeprom_sig_options defaults = { .timestamp = -1 };
-	unsigned char md[32], sig[512];
-	char hex[2 * sizeof(sig) + 1];
-	size_t siglen = sizeof(sig), start = out->len;
-	EVP_PKEY *pkey = NULL;
-	EVP_MD_CTX *mdctx = NULL;
+	char hex[65];
 	uint64_t ts;
 	int rc;
 
 	if (!opt)
 		opt = &defaults;
-	rc = sig_timestamp(opt->timestamp, &ts);
+	if (opt->private_key_path)
+		return pv_fail(PV_ERR_INVALID, "eeprom",
+			       "a signed .sig needs the data, not only its digest");
+	rc = pv_eeprom_sig_timestamp(opt->timestamp, &ts);
 	if (rc)
 		return rc;
-	rc = sha256(data, len, md);
-	if (rc)
-		return rc;
-	pv_hex_encode(md, sizeof(md), hex);
+	pv_hex_encode(sha256_digest, 32, hex);
 	rc = pv_buf_appendf(out, "%s\nts: %llu\n", hex, (unsigned long long)ts);
 	if (rc == 0 && opt->target_soc)
 		rc = pv_buf_appendf(out, "target-soc: %s\n", opt->target_soc->chip);
-	if (rc) {
-		rc = pv_fail(rc, "eeprom", "cannot build the .sig text");
+	if (rc)
+		return pv_fail(rc, "eeprom", "cannot build the .sig text");
+	return PV_OK;
+}
+
+int pv_eeprom_sig_create(const void *data, size_t len, const struct pv_eeprom_sig_options *opt,
+			 struct pv_buf *out)
+{
+	static const struct pv_eeprom_sig_options defaults = { .timestamp = -1 };
+	struct pv_eeprom_sig_options unsigned_opt;
+	unsigned char md[32], sig[512];
+	char hex[2 * sizeof(sig) + 1];
+	size_t siglen = sizeof(sig), start = out->len;
+	EVP_PKEY *pkey = NULL;
+	EVP_MD_CTX *mdctx = NULL;
+	int rc;
+
+	if (!opt)
+		opt = &defaults;
+	rc = sha256(data, len, md);
+	if (rc)
+		return rc;
+	unsigned_opt = *opt;
+	unsigned_opt.private_key_path = NULL;
+	rc = pv_eeprom_sig_from_digest(md, &unsigned_opt, out);
+	if (rc)
 		goto out_truncate;
-	}
 	if (!opt->private_key_path)
 		return PV_OK;
 	rc = load_rsa_key(opt->private_key_path, EVP_PKEY_KEYPAIR, &pkey);

@@ -566,6 +566,24 @@ bool pv_node_identity_otp_boot_enabled(const struct pv_node_identity *id)
 	return id->has_otp_boot_row && (id->otp_boot_row & OTP_USB_BOOT_BIT);
 }
 
+enum pv_node_netboot_route pv_node_netboot_route(const struct pv_node_identity *id)
+{
+	unsigned features;
+
+	if (!id->revision_decoded || !id->revision.board)
+		return PV_NODE_NETBOOT_NONE;
+	features = id->revision.board->features;
+	if (features & PV_BOARD_HAS_EEPROM)
+		return PV_NODE_NETBOOT_EEPROM;
+	if (features & PV_BOARD_NETBOOT_IN_ROM)
+		return PV_NODE_NETBOOT_IN_ROM;
+	/* A Pi 2B has the bit only from v1.2 on, whose revision code names a BCM2837. */
+	if ((features & PV_BOARD_NETBOOT_OTP) && id->revision.soc &&
+	    id->revision.soc->soc == PV_SOC_BCM2837)
+		return PV_NODE_NETBOOT_OTP;
+	return PV_NODE_NETBOOT_NONE;
+}
+
 bool pv_node_config_get(const char *config, const char *key, char *out, size_t size)
 {
 	struct pv_eeprom_conf *conf;

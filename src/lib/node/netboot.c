@@ -26,6 +26,8 @@
 #define RECOVERY_MAX (1024 * 1024)   /* recovery.bin is ~100 KiB */
 #define CONFIG_BUF_MAX 8192
 #define BOOT_MODE_NETWORK 0x2u
+/* chosen/bootloader/boot-mode of a board the host booted over USB (rpiboot). */
+#define BOOT_MODE_RPIBOOT 3u
 #define DEFAULT_FIRMWARE_ROOT "/usr/lib/firmware/raspberrypi/bootloader"
 #define LEGACY_FIRMWARE_ROOT "/lib/firmware/raspberrypi/bootloader"
 #define DEFAULT_BACKUP_DIR "/var/lib/raspberrypi/bootloader/backup"
@@ -438,6 +440,28 @@ static int read_image(const struct pv_node_root *root, const struct pv_node_netb
 	return pv_node_root_read(root, plan->image_path, limit, raw);
 }
 
+/* An image of one's own comes with its recovery.bin (an rpi-eeprom release folder, or the
+ * files rpi-eeprom-update -d / rpiboot's recovery folder keep together): the one beside it
+ * wins over the release folder's. */
+static int recovery_beside(const char *image, struct pv_node_netboot_plan *plan)
+{
+	const char *slash = strrchr(image, '/');
+	char path[sizeof(plan->recovery_path)];
+	int n;
+
+	if (slash)
+		n = snprintf(path, sizeof(path), "%.*s/recovery.bin", (int)(slash - image), image);
+	else
+		n = snprintf(path, sizeof(path), "recovery.bin");
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return pv_fail(PV_ERR_TOO_BIG, "node", "path of '%s' is too long", image);
+	if (!pv_path_exists(path))
+		return PV_OK;
+	pv_strlcpy(plan->recovery_path, path, sizeof(plan->recovery_path));
+	plan->recovery_beside_image = true;
+	return PV_OK;
+}
+
 int pv_node_netboot_prepare(const struct pv_node_root *root, const struct pv_node_identity *id,
 			    const struct pv_node_netboot_request *req,
 			    struct pv_node_netboot_plan *plan)
@@ -455,9 +479,13 @@ int pv_node_netboot_prepare(const struct pv_node_root *root, const struct pv_nod
 	plan->soc = pv_node_identity_soc(id);
 	plan->board = id->revision_decoded ? id->revision.board : NULL;
 	if (!pv_node_identity_has_eeprom(id) || !plan->soc || !plan->board)
-		return pv_fail(PV_ERR_UNSUPPORTED, "node", "this board (%s) has no bootloader EEPROM; "
-			       "on the Pi 3 family network boot is an OTP setting "
-			       "(program_usb_boot_mode=1)", id->model[0] ? id->model : "unknown");
+		return pv_fail(PV_ERR_UNSUPPORTED, "node", "this board (%s) has no bootloader EEPROM%s",
+			       id->model[0] ? id->model : "unknown",
+			       pv_node_netboot_route(id) == PV_NODE_NETBOOT_OTP
+				       ? "; its network boot is an OTP setting (program_usb_boot_mode=1)"
+			       : pv_node_netboot_route(id) == PV_NODE_NETBOOT_IN_ROM
+				       ? "; its boot ROM network-boots as shipped"
+				       : "");
 	if ((rc = pv_node_update_defaults_read(root, &plan->defaults)))
 		return rc;
 	if ((plan->board->features & PV_BOARD_EEPROM_UPDATE_OPT_IN) &&
@@ -525,8 +553,13 @@ int pv_node_netboot_prepare(const struct pv_node_root *root, const struct pv_nod
 	if ((rc = pv_eeprom_sig_create(img.data, img.size, &sig_opts, &plan->sig)))
 		goto out;
 	pv_buf_reset(&plan->recovery);
-	if (plan->recovery_path[0] &&
-	    (rc = pv_node_root_read(root, plan->recovery_path, RECOVERY_MAX, &plan->recovery)))
+	if (req->image && (rc = recovery_beside(req->image, plan)))
+		goto out;
+	if (plan->recovery_beside_image)
+		rc = pv_file_read(plan->recovery_path, RECOVERY_MAX, &plan->recovery);
+	else if (plan->recovery_path[0])
+		rc = pv_node_root_read(root, plan->recovery_path, RECOVERY_MAX, &plan->recovery);
+	if (rc)
 		goto out;
 	pv_node_find_bootfs(root, &plan->defaults, plan->bootfs, sizeof(plan->bootfs));
 	pv_clear_error();
@@ -555,6 +588,38 @@ int pv_node_backup_config(const struct pv_node_root *root, const struct pv_node_
 	return rc;
 }
 
+int pv_node_netboot_check(const struct pv_node_root *root, const struct pv_node_identity *id,
+			  const struct pv_node_netboot_plan *plan, bool staging, bool force)
+{
+	char bootfs[256];
+	int dirfd, rc;
+
+	if (!staging)
+		return PV_OK;
+	if ((id->bootloader.present & PV_NODE_BL_BOOT_MODE) &&
+	    id->bootloader.boot_mode == BOOT_MODE_RPIBOOT && !force)
+		return pv_fail(PV_ERR_UNSUPPORTED, "node", "this board booted over USB (rpiboot): it "
+			       "cannot run recovery.bin from a boot partition; use 'piprov usb "
+			       "flash' or --force");
+	if (plan->recovery.len == 0)
+		return pv_fail(PV_ERR_NOT_FOUND, "node", "no recovery.bin beside '%s' (nor in the "
+			       "rpi-eeprom release folder): cannot stage an update the boot ROM "
+			       "would apply", plan->image_path);
+	if (!plan->bootfs[0] &&
+	    (rc = pv_node_find_bootfs(root, &plan->defaults, bootfs, sizeof(bootfs))))
+		return rc;
+	dirfd = pv_node_root_openat(root, plan->bootfs[0] ? plan->bootfs : bootfs,
+				    O_RDONLY | O_DIRECTORY, 0);
+	if (dirfd < 0) {
+		char detail[300];
+		pv_strlcpy(detail, pv_last_error(), sizeof(detail));
+		return pv_fail(dirfd, "node", "boot partition '/%s' is not usable: %s",
+			       plan->bootfs[0] ? plan->bootfs : bootfs, detail);
+	}
+	close(dirfd);
+	return PV_OK;
+}
+
 int pv_node_netboot_stage(const struct pv_node_root *root, const struct pv_node_netboot_plan *plan,
 			  const char *dir, const struct pv_node_io_hooks *hooks)
 {
@@ -577,7 +642,86 @@ int pv_node_netboot_stage(const struct pv_node_root *root, const struct pv_node_
 		dir = plan->bootfs[0] ? plan->bootfs : bootfs;
 	}
 	if (plan->recovery.len == 0)
-		return pv_fail(PV_ERR_NOT_FOUND, "node", "no recovery.bin beside '%s': cannot stage "
-			       "an update the boot ROM would apply", plan->image_path);
+		return pv_fail(PV_ERR_NOT_FOUND, "node", "no recovery.bin beside '%s' (nor in the "
+			       "rpi-eeprom release folder): cannot stage an update the boot ROM "
+			       "would apply", plan->image_path);
 	return pv_node_stage(root, dir, files, 3, hooks);
+}
+
+/* ---- Pi 3B family: the OTP bit ---- */
+
+#define OTP_CONFIG_MAX (1u << 20)
+#define OTP_CONFIG_LINE "program_usb_boot_mode=1"
+
+void pv_node_otp_plan_init(struct pv_node_otp_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	pv_buf_init(&plan->config, OTP_CONFIG_MAX + 64);
+}
+
+void pv_node_otp_plan_release(struct pv_node_otp_plan *plan)
+{
+	if (plan)
+		pv_buf_release(&plan->config);
+}
+
+/* A line "program_usb_boot_mode=1" (leading blanks allowed; not a comment, not another
+ * value) anywhere in config.txt. */
+static bool has_otp_line(const char *text, size_t len)
+{
+	size_t pos = 0, n = strlen(OTP_CONFIG_LINE);
+
+	while (pos < len) {
+		size_t end = pos;
+		while (end < len && text[end] != '\n')
+			end++;
+		while (pos < end && (text[pos] == ' ' || text[pos] == '\t'))
+			pos++;
+		if (end - pos >= n && memcmp(text + pos, OTP_CONFIG_LINE, n) == 0) {
+			size_t rest = pos + n;
+			while (rest < end && (text[rest] == ' ' || text[rest] == '\t' ||
+					      text[rest] == '\r'))
+				rest++;
+			if (rest == end)
+				return true;
+		}
+		pos = end + 1;
+	}
+	return false;
+}
+
+int pv_node_otp_prepare(const struct pv_node_root *root, const struct pv_node_identity *id,
+			struct pv_node_otp_plan *plan)
+{
+	struct pv_node_update_defaults d;
+	int rc;
+
+	if (pv_node_netboot_route(id) != PV_NODE_NETBOOT_OTP)
+		return pv_fail(PV_ERR_UNSUPPORTED, "node", "%s: network boot is not an OTP setting "
+			       "on this board", id->model[0] ? id->model : "unknown board");
+	plan->enabled = pv_node_identity_otp_boot_enabled(id);
+	if (plan->enabled)
+		return PV_OK;
+	if ((rc = pv_node_update_defaults_read(root, &d)) ||
+	    (rc = pv_node_find_bootfs(root, &d, plan->bootfs, sizeof(plan->bootfs))))
+		return rc;
+	snprintf(plan->config_path, sizeof(plan->config_path), "%s/config.txt", plan->bootfs);
+	pv_buf_reset(&plan->config);
+	if ((rc = pv_node_root_read(root, plan->config_path, OTP_CONFIG_MAX, &plan->config)))
+		return rc;
+	plan->requested = has_otp_line(pv_buf_str(&plan->config), plan->config.len);
+	if (plan->requested)
+		return PV_OK;
+	if (plan->config.len && plan->config.data[plan->config.len - 1] != '\n' &&
+	    (rc = pv_buf_putc(&plan->config, '\n')))
+		return rc;
+	return pv_buf_append_str(&plan->config, OTP_CONFIG_LINE "\n");
+}
+
+int pv_node_otp_apply(const struct pv_node_root *root, const struct pv_node_otp_plan *plan)
+{
+	if (plan->enabled || plan->requested)
+		return PV_OK;
+	return pv_node_write_file(root, plan->bootfs, "config.txt", plan->config.data,
+				  plan->config.len, NULL);
 }

@@ -746,7 +746,6 @@ static void on_usb_event(void *user, const struct pv_usb_event *ev)
 
 	if (st->cfg.engine_event)
 		st->cfg.engine_event(st->cfg.engine_event_user, ev);
-
 	pthread_mutex_lock(&st->lock);
 	e = ev->phase == PV_USB_PHASE_FOUND ? new_board(st, ev) : in_flight_at(st, ev->port_path);
 	if (!e) {
@@ -1212,6 +1211,7 @@ int pv_station_action(struct pv_station *st, const char *key, enum pv_station_ac
 	struct board_entry *e;
 	struct port_rule *rule;
 	size_t index = 0;
+	uint64_t retried = 0;
 	int rc = PV_OK;
 
 	pthread_mutex_lock(&st->lock);
@@ -1234,6 +1234,7 @@ int pv_station_action(struct pv_station *st, const char *key, enum pv_station_ac
 			goto out_unlock;
 		}
 		rule->again = true;
+		retried = e->b.id;
 		break;
 	case PV_STATION_PAUSE:
 	case PV_STATION_RESUME:
@@ -1257,6 +1258,15 @@ out_forget:
 	forget_at(st, index);
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
+	if (retried) {
+		struct station_event_args a = {
+			.kind = PV_STATION_EV_LOG, .board_id = retried,
+			.detail = "retry: flashed again from its boot ROM; if its recovery program "
+				  "ran, once it is re-plugged or reset",
+		};
+
+		station_emit(st, &a);
+	}
 	if (!rc && action != PV_STATION_FORGET)
 		pv_usb_bus_wakeup(st->bus);
 	return rc;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "piprov/board.h"
 #include "piprov/text.h"
 #include "piprov/usb_protocol.h"
 #include "banned.h"
@@ -36,6 +37,8 @@ struct tar_member {
 struct pv_usb_files {
 	int dir_fd;                  /* O_PATH descriptor of the served folder, -1 when none */
 	char *dir;
+	int msd_fd;                  /* rpiboot's msd/ files (embedded fallback), -1 when none */
+	char *msd_dir;
 	bool overlay;
 	const struct pv_usb_memfile *memfiles;
 	size_t memfile_count;
@@ -178,6 +181,7 @@ int pv_usb_files_new(const struct pv_usb_files_config *config, struct pv_usb_fil
 		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 	files->dir_fd = -1;
 	files->bootfiles_fd = -1;
+	files->msd_fd = -1;
 	files->overlay = config->overlay;
 	files->memfiles = config->memfiles;
 	files->memfile_count = config->memfile_count;
@@ -203,6 +207,18 @@ int pv_usb_files_new(const struct pv_usb_files_config *config, struct pv_usb_fil
 			}
 		}
 	}
+	if (config->msd_dir) {
+		files->msd_dir = strdup(config->msd_dir);
+		if (!files->msd_dir) {
+			rc = pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+			goto out_free_files;
+		}
+		files->msd_fd = open(config->msd_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (files->msd_fd < 0) {
+			rc = pv_fail_errno(errno, "usb", "rpiboot msd folder '%s'", config->msd_dir);
+			goto out_free_files;
+		}
+	}
 	*out = files;
 	return PV_OK;
 
@@ -219,8 +235,11 @@ void pv_usb_files_free(struct pv_usb_files *files)
 		close(files->bootfiles_fd);
 	if (files->dir_fd >= 0)
 		close(files->dir_fd);
+	if (files->msd_fd >= 0)
+		close(files->msd_fd);
 	free(files->members);
 	free(files->dir);
+	free(files->msd_dir);
 	free(files);
 }
 
@@ -233,20 +252,20 @@ static void report_open(struct pv_usb_files *files, const char *port_path,
 		files->opened(files->opened_user, port_path, file->path);
 }
 
-/* DIR/<relative>: a regular file beneath the folder, or NOT_FOUND. */
-static int try_folder(struct pv_usb_files *files, const char *relative,
-		      struct pv_usb_served_file *out)
+/* <folder>/<relative>: a regular file beneath the folder, or NOT_FOUND. */
+static int try_beneath(int dir_fd, const char *dir, const char *relative,
+		       struct pv_usb_served_file *out)
 {
 	struct stat st;
 	int fd;
 
-	if (files->dir_fd < 0 || strlen(relative) >= sizeof(out->path))
+	if (dir_fd < 0 || strlen(relative) >= sizeof(out->path))
 		return PV_ERR_NOT_FOUND;
-	fd = open_beneath(files->dir_fd, relative);
+	fd = open_beneath(dir_fd, relative);
 	if (fd < 0) {
 		if (errno == EXDEV || errno == ELOOP)
 			pv_log(PV_LOG_WARN, "usb", "'%s/%s' leads out of the served folder: refused",
-			       files->dir, relative);
+			       dir, relative);
 		return PV_ERR_NOT_FOUND;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -261,6 +280,34 @@ static int try_folder(struct pv_usb_files *files, const char *relative,
 	out->offset = 0;
 	out->size = (uint64_t)st.st_size;
 	pv_strlcpy(out->path, relative, sizeof(out->path));
+	out->origin = PV_USB_ORIGIN_FOLDER;
+	return PV_OK;
+}
+
+static int try_folder(struct pv_usb_files *files, const char *relative,
+		      struct pv_usb_served_file *out)
+{
+	return try_beneath(files->dir_fd, files->dir, relative, out);
+}
+
+/* What rpiboot embeds (its msd/ folder): the SoC's second stage, and msd/start.elf under
+ * the name the SoC's bootloader asks for. */
+static int try_msd(struct pv_usb_files *files, const char *chip, const char *name,
+		   struct pv_usb_served_file *out)
+{
+	const struct pv_soc_info *soc = pv_soc_by_rpiboot_folder(chip);
+	const char *file = NULL;
+
+	if (files->msd_fd < 0 || !soc)
+		return PV_ERR_NOT_FOUND;
+	if (soc->rpiboot_msd_second_stage && strcmp(name, soc->second_stage) == 0)
+		file = soc->second_stage;
+	else if (soc->rpiboot_msd_start && strcmp(name, soc->rpiboot_msd_start) == 0)
+		file = "start.elf";
+	if (!file || try_beneath(files->msd_fd, files->msd_dir, file, out) != PV_OK)
+		return PV_ERR_NOT_FOUND;
+	snprintf(out->path, sizeof(out->path), "%s/%s", files->msd_dir, file);
+	out->origin = PV_USB_ORIGIN_MSD;
 	return PV_OK;
 }
 
@@ -281,6 +328,7 @@ static int try_member(struct pv_usb_files *files, const char *chip, const char *
 		out->offset = files->members[i].offset;
 		out->size = files->members[i].size;
 		snprintf(out->path, sizeof(out->path), "bootfiles.bin:%s", files->members[i].name);
+		out->origin = PV_USB_ORIGIN_BOOTFILES;
 		return PV_OK;
 	}
 	return PV_ERR_NOT_FOUND;
@@ -302,13 +350,17 @@ int pv_usb_files_open(struct pv_usb_files *files, const char *chip, const char *
 			file.offset = 0;
 			file.size = files->memfiles[i].size;
 			snprintf(file.path, sizeof(file.path), "memory:%s", name);
+			file.origin = PV_USB_ORIGIN_MEMORY;
 			goto found;
 		}
 	}
 	if (files->bootfiles_fd >= 0) {
 		snprintf(relative, sizeof(relative), "%s/%s", chip, name);
-		if (try_folder(files, relative, &file) == PV_OK ||
-		    try_member(files, chip, name, &file) == PV_OK)
+		if (try_folder(files, relative, &file) == PV_OK) {
+			file.origin = PV_USB_ORIGIN_BOOTFILES_OVERLAY;
+			goto found;
+		}
+		if (try_member(files, chip, name, &file) == PV_OK)
 			goto found;
 	}
 	if (files->overlay && port_path[0] && pv_usb_name_is_safe(port_path)) {
@@ -317,7 +369,8 @@ int pv_usb_files_open(struct pv_usb_files *files, const char *chip, const char *
 			goto found;
 	}
 	snprintf(relative, sizeof(relative), "%s/%s", chip, name);
-	if (try_folder(files, relative, &file) == PV_OK || try_folder(files, name, &file) == PV_OK)
+	if (try_folder(files, relative, &file) == PV_OK || try_folder(files, name, &file) == PV_OK ||
+	    try_msd(files, chip, name, &file) == PV_OK)
 		goto found;
 	return PV_ERR_NOT_FOUND;
 

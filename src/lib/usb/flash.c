@@ -4,6 +4,8 @@
  * from memory. */
 #include <dirent.h>
 #include <errno.h>
+#include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ int pv_usb_flash_payloads_new(const struct pv_usb_flash_options *options,
 	if (!set)
 		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 	pthread_mutex_init(&set->lock, NULL);
+	pthread_mutex_init(&set->digest_lock, NULL);
 	set->flash = true;
 	set->flash_options = *options;
 	*out = set;
@@ -286,21 +289,108 @@ out_free_conf:
 	return rc;
 }
 
+/* The pieeprom.sig text for a digest: the same length for any digest (the payload's
+ * memory file is sized with a zero digest before the image is hashed). */
+static int sig_text(const unsigned char md[32], uint64_t ts, struct pv_buf *out)
+{
+	struct pv_eeprom_sig_options opts = { .timestamp = (int64_t)ts };
+
+	pv_buf_reset(out);
+	return pv_eeprom_sig_from_digest(md, &opts, out);
+}
+
+/* Hash the image in pieces, so a cancelled job is not kept waiting (the watchdog allows a
+ * worker 0.5 s; 2 MiB take about that long in a QEMU guest without acceleration). */
+#define DIGEST_CHUNK (64u * 1024u)
+
+static int digest_image(const unsigned char *image, size_t size, volatile const int *cancel,
+			unsigned char md[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int md_len = 0;
+	int rc = PV_OK;
+
+	if (!ctx)
+		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		rc = pv_fail(PV_ERR_CRYPTO, "usb", "sha256 init failed");
+		goto out_free_ctx;
+	}
+	for (size_t off = 0; off < size; off += DIGEST_CHUNK) {
+		size_t n = size - off < DIGEST_CHUNK ? size - off : DIGEST_CHUNK;
+
+		if (cancel && *cancel) {
+			rc = pv_fail(PV_ERR_INTERRUPTED, "usb", "cancelled while hashing the image");
+			goto out_free_ctx;
+		}
+		if (EVP_DigestUpdate(ctx, image + off, n) != 1) {
+			rc = pv_fail(PV_ERR_CRYPTO, "usb", "sha256 failed");
+			goto out_free_ctx;
+		}
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1 || md_len != 32)
+		rc = pv_fail(PV_ERR_CRYPTO, "usb", "sha256 failed");
+out_free_ctx:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* pv_usb_payload.complete of flash payloads: the image's sha256 once, into pieeprom.sig
+ * (its first line, rpi-eeprom-digest's format) and image_sha256. */
+static int complete_flash(const struct pv_usb_payload *payload, volatile const int *cancel)
+{
+	struct usb_payload_entry *e = (struct usb_payload_entry *)(
+		(char *)payload - offsetof(struct usb_payload_entry, payload));
+	struct pv_usb_payload_set *set = e->set;
+	struct pv_buf sig = PV_BUF_INIT(8192);
+	unsigned char md[32];
+	int rc;
+
+	pthread_mutex_lock(&set->digest_lock);
+	if (e->digested) {
+		rc = e->digest_status;
+		if (rc)
+			pv_fail(rc, "usb", "%s", e->reason);
+		goto out_unlock;
+	}
+	rc = digest_image(e->image, e->image_size, cancel, md);
+	if (rc == PV_ERR_INTERRUPTED)
+		goto out_unlock; /* not an outcome: the next board tries again */
+	if (!rc)
+		rc = sig_text(md, e->sig_ts, &sig);
+	if (!rc && sig.len != e->sig_len)
+		rc = pv_fail(PV_ERR_INVALID, "usb", "pieeprom.sig changed length");
+	if (!rc) {
+		memcpy(e->sig, sig.data, sig.len);
+		pv_hex_encode(md, sizeof(md), e->payload.image_sha256);
+		pv_log(PV_LOG_INFO, "usb", "pieeprom.bin sha256 %s (%s)", e->payload.image_sha256,
+		       e->image_source);
+	} else {
+		pv_strlcpy(e->reason, pv_last_error(), sizeof(e->reason));
+	}
+	e->digested = true;
+	e->digest_status = rc;
+out_unlock:
+	pthread_mutex_unlock(&set->digest_lock);
+	pv_buf_release(&sig);
+	return rc;
+}
+
 int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_info *soc,
 			    struct usb_payload_entry *e)
 {
 	const struct pv_usb_flash_options *o = &set->flash_options;
+	static const unsigned char no_digest[32];
 	struct pv_eeprom_image img = { 0 };
-	struct pv_eeprom_sig_options sig_opts = { .timestamp = -1 };
 	struct pv_buf sig = PV_BUF_INIT(8192);
 	struct pv_usb_files_config fc = { 0 };
 	const char *config = o->recovery_config ? o->recovery_config : default_recovery_config;
-	size_t len;
 	int rc;
 
 	if (!soc->eeprom_size)
-		return pv_fail(PV_ERR_UNSUPPORTED, "usb", "%s boards have no bootloader EEPROM",
-			       soc->name);
+		return pv_fail(PV_ERR_UNSUPPORTED, "usb", "%s boards have no bootloader EEPROM%s%s",
+			       soc->name, soc->netboot_without_eeprom ? ": " : "",
+			       soc->netboot_without_eeprom ? soc->netboot_without_eeprom : "");
 	rc = find_recovery(o, soc, e);
 	if (rc)
 		return rc;
@@ -310,7 +400,10 @@ int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_
 	rc = build_config(o, soc, &img, e);
 	if (rc)
 		goto out_release_image;
-	rc = pv_eeprom_sig_create(img.data, img.size, &sig_opts, &sig);
+	/* The .sig's text with its final length now (its ts: fixed), the digest later. */
+	rc = pv_eeprom_sig_timestamp(-1, &e->sig_ts);
+	if (!rc)
+		rc = sig_text(no_digest, e->sig_ts, &sig);
 	if (rc)
 		goto out_release_sig;
 	e->image = malloc(img.size);
@@ -319,11 +412,13 @@ int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_
 		goto out_release_sig;
 	}
 	memcpy(e->image, img.data, img.size);
-	e->sig = (char *)pv_buf_detach(&sig, &len);
-	pv_usb_sha256_hex(e->image, img.size, e->payload.image_sha256);
+	e->image_size = img.size;
+	e->sig = (char *)pv_buf_detach(&sig, &e->sig_len);
+	e->set = set;
+	e->payload.complete = complete_flash;
 	e->mem[0] = (struct pv_usb_memfile){ "config.txt", config, strlen(config) };
 	e->mem[1] = (struct pv_usb_memfile){ "pieeprom.bin", e->image, img.size };
-	e->mem[2] = (struct pv_usb_memfile){ "pieeprom.sig", e->sig, len };
+	e->mem[2] = (struct pv_usb_memfile){ "pieeprom.sig", e->sig, e->sig_len };
 	fc.memfiles = e->mem;
 	fc.memfile_count = 3;
 	fc.opened = o->opened;
@@ -335,8 +430,8 @@ int usb_build_flash_payload(struct pv_usb_payload_set *set, const struct pv_soc_
 	e->report.image_source = e->image_source;
 	e->report.recovery_source = e->recovery_source;
 	e->report.bootconf = e->bootconf;
-	pv_log(PV_LOG_INFO, "usb", "%s: image %s, recovery %s, pieeprom.bin sha256 %s",
-	       soc->name, e->image_source, e->recovery_source, e->payload.image_sha256);
+	pv_log(PV_LOG_INFO, "usb", "%s: image %s, recovery %s", soc->name, e->image_source,
+	       e->recovery_source);
 out_release_sig:
 	pv_buf_release(&sig);
 out_release_image:

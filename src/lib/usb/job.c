@@ -192,37 +192,50 @@ static bool selected(const struct pv_usb_job_config *cfg, const struct pv_usb_de
 	return true;
 }
 
-static void emit(struct slot *slot, enum pv_usb_phase phase, const char *detail,
-		 unsigned attempt)
+static void deliver(struct slot *slot, const struct pv_usb_event *ev)
 {
 	struct job *job = slot->job;
-	struct pv_usb_event ev = {
-		.phase = phase,
-		.port_path = slot->port_path,
-		.serial = slot->result.serial,
-		.chip = slot->chip ? slot->chip : "",
-		.detail = detail ? detail : "",
-		.bytes = slot->result.bytes,
-		.elapsed_ms = pv_usb_now_ms() - slot->started_ms,
-		.attempt = attempt,
-		.result = phase == PV_USB_PHASE_VERIFIED || phase == PV_USB_PHASE_BOOTED ||
-				  phase == PV_USB_PHASE_FAILED
-			  ? &slot->result
-			  : NULL,
-	};
-
 	bool abandoned;
 
 	pthread_mutex_lock(&job->lock);
-	slot->phase = phase;
+	slot->phase = ev->phase;
 	abandoned = slot->abandoned;
 	pthread_mutex_unlock(&job->lock);
 	if (!job->cfg->event || abandoned)
 		return;
 	pthread_mutex_lock(&job->event_lock);
 	if (!job->closed)
-		job->cfg->event(job->cfg->event_user, &ev);
+		job->cfg->event(job->cfg->event_user, ev);
 	pthread_mutex_unlock(&job->event_lock);
+}
+
+static void event_init(struct slot *slot, struct pv_usb_event *ev, enum pv_usb_phase phase,
+		       const char *detail, unsigned attempt)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->phase = phase;
+	ev->port_path = slot->port_path;
+	ev->serial = slot->result.serial;
+	ev->chip = slot->chip ? slot->chip : "";
+	ev->detail = detail ? detail : "";
+	ev->bytes = slot->result.bytes;
+	ev->elapsed_ms = pv_usb_now_ms() - slot->started_ms;
+	ev->attempt = attempt;
+	ev->file = "";
+	ev->source = "";
+	ev->result = phase == PV_USB_PHASE_VERIFIED || phase == PV_USB_PHASE_BOOTED ||
+			     phase == PV_USB_PHASE_FAILED
+			     ? &slot->result
+			     : NULL;
+}
+
+static void emit(struct slot *slot, enum pv_usb_phase phase, const char *detail,
+		 unsigned attempt)
+{
+	struct pv_usb_event ev;
+
+	event_init(slot, &ev, phase, detail, attempt);
+	deliver(slot, &ev);
 }
 
 static void deadline_timespec(uint64_t deadline_ms, struct timespec *ts)
@@ -339,7 +352,16 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 	uint64_t wait_until;
 	int rc;
 
-	emit(slot, PV_USB_PHASE_ROM, soc->second_stage, attempt);
+	{
+		struct pv_usb_event ev;
+
+		event_init(slot, &ev, PV_USB_PHASE_ROM, soc->second_stage, attempt);
+		ev.file = soc->second_stage;
+		ev.source = payload->second_stage_path ? payload->second_stage_path : "";
+		ev.origin = payload->second_stage_origin;
+		ev.size = payload->second_stage_size;
+		deliver(slot, &ev);
+	}
 	rc = open_current(slot, &t);
 	if (rc) {
 		fail_with(slot, "opening the boot ROM", rc);
@@ -362,6 +384,16 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 	}
 	slot->result.bytes += PV_USB_BOOT_MESSAGE_SIZE + payload->second_stage_size;
 	emit(slot, PV_USB_PHASE_REENUMERATE, reenumerating ? "device left" : "", attempt);
+	/* What the second stage will ask for is finished now, while the board re-enumerates
+	 * (the flash image's digest): the first board does not wait for it before its
+	 * upload. */
+	if (payload->complete) {
+		rc = payload->complete(payload, &job->stop);
+		if (rc) {
+			fail_with(slot, "preparing the files", rc);
+			return STEP_FAIL;
+		}
+	}
 
 	/* The second stage re-appears on the same port path with its own serial index. */
 	wait_until = pv_usb_now_ms() + to->reenumerate_ms;
@@ -385,12 +417,20 @@ static enum step_result rom_stage(struct slot *slot, const struct pv_usb_payload
 	return STEP_RETRY;
 }
 
-static void server_progress(void *user, const char *name, uint64_t bytes_sent)
+static void server_progress(void *user, const struct pv_usb_server_step *step)
 {
 	struct slot *slot = user;
+	struct pv_usb_event ev;
 
-	slot->result.bytes = slot->server_base_bytes + bytes_sent;
-	emit(slot, PV_USB_PHASE_SERVING, name, slot->result.attempts);
+	slot->result.bytes = slot->server_base_bytes + step->bytes_sent;
+	event_init(slot, &ev, PV_USB_PHASE_SERVING, step->name, slot->result.attempts);
+	ev.step = step->step;
+	ev.command = step->command;
+	ev.file = step->name ? step->name : "";
+	ev.source = step->path ? step->path : "";
+	ev.origin = step->origin;
+	ev.size = step->size;
+	deliver(slot, &ev);
 }
 
 /* Serve the second stage; on success fills the result's outcome. */
@@ -403,7 +443,7 @@ static enum step_result serve(struct slot *slot, const struct pv_usb_payload *pa
 	struct pv_usb_transport *t = NULL;
 	struct pv_usb_server_params params = {
 		.files = payload->files,
-		.chip = soc->chip,
+		.chip = soc->rpiboot_folder,
 		.port_path = slot->port_path,
 		.timeouts = to,
 		.deadline_ms = deadline_ms,
@@ -416,6 +456,14 @@ static enum step_result serve(struct slot *slot, const struct pv_usb_payload *pa
 	unsigned backoff = to->backoff_ms;
 	int rc;
 
+	/* Done already after the upload; here for a board found in its second stage. */
+	if (payload->complete) {
+		rc = payload->complete(payload, &job->stop);
+		if (rc) {
+			fail_with(slot, "preparing the files", rc);
+			return STEP_FAIL;
+		}
+	}
 	emit(slot, PV_USB_PHASE_SERVING, "", slot->result.attempts);
 	/* A freshly enumerated device may refuse the first open for a moment. */
 	for (;;) {
@@ -716,6 +764,8 @@ static void abandon(struct job *job, struct slot *s, uint64_t now)
 			.chip = r->soc ? r->soc->chip : "",
 			.detail = r->reason,
 			.elapsed_ms = r->elapsed_ms,
+			.file = "",
+			.source = "",
 			.result = r,
 		};
 		/* Lock order: job lock, then event lock (emit never holds both). */
@@ -846,6 +896,16 @@ static int keep_served_slot(struct job *job, const struct pv_usb_device_info *in
 	return PV_OK;
 }
 
+/* Served again on a retry only from its boot ROM: a board whose recovery program ran stays
+ * in its second stage and asks for nothing more; it is served once it was re-plugged or
+ * reset (its port seen empty). */
+static bool in_rom_stage(const struct pv_usb_device_info *info)
+{
+	const struct pv_soc_info *soc = pv_soc_by_usb_id(info->vendor_id, info->product_id);
+
+	return soc && info->serial_index == soc->rom_serial_index;
+}
+
 /* Apply one scan: update sightings, start workers for new boards, free finished slots
  * whose port is empty. Job lock held. */
 static int apply_scan(struct job *job, const struct pv_usb_device_info *devices, size_t count)
@@ -892,7 +952,8 @@ static int apply_scan(struct job *job, const struct pv_usb_device_info *devices,
 		struct slot *s = *link;
 
 		if (s->finished && !s->abandoned &&
-		    (!s->present || port_policy(job, s->port_path) == PV_USB_PORT_AGAIN)) {
+		    (!s->present || (port_policy(job, s->port_path) == PV_USB_PORT_AGAIN &&
+				     in_rom_stage(&s->latest)))) {
 			*link = s->next;
 			if (s->thread_started) {
 				pthread_mutex_unlock(&job->lock);

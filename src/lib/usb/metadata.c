@@ -189,41 +189,47 @@ int pv_usb_metadata_add(struct pv_usb_metadata *md, const char *item, size_t len
 	return set_counted(md, key, key_len, value, value_len);
 }
 
-int pv_usb_metadata_to_json(const struct pv_usb_metadata *md, char **text)
+int pv_usb_metadata_item_json(const struct pv_usb_metadata_item *item, struct pv_buf *out)
 {
-	json_t *object = json_object();
-	char *dumped;
-	size_t len;
-	char *result;
+	json_t *key = json_string(item->key);
+	json_t *value = json_string(item->value);
+	char *ekey = key ? json_dumps(key, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+	char *evalue = value ? json_dumps(value, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
 	int rc = PV_ERR_NOMEM;
 
-	if (!object)
-		return pv_fail(PV_ERR_NOMEM, "usb", "metadata: out of memory");
-	for (size_t i = 0; i < md->count; i++) {
-		if (json_object_set_new(object, md->items[i].key,
-					json_string(md->items[i].value)))
-			goto out_free_object;
-	}
-	dumped = json_dumps(object, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-	if (!dumped)
-		goto out_free_object;
-	len = strlen(dumped);
-	result = malloc(len + 2);
-	if (!result) {
-		free(dumped);
-		goto out_free_object;
-	}
-	memcpy(result, dumped, len);
-	result[len] = '\n';
-	result[len + 1] = '\0';
-	free(dumped);
-	*text = result;
-	rc = PV_OK;
-out_free_object:
-	json_decref(object);
-	if (rc)
-		return pv_fail(rc, "usb", "metadata: out of memory");
+	if (ekey && evalue)
+		rc = pv_buf_appendf(out, "%s: %s", ekey, evalue);
+	free(ekey);
+	free(evalue);
+	json_decref(key);
+	json_decref(value);
 	return rc;
+}
+
+/* rpiboot's layout (its create/write/close_metadata_file), escaped where rpiboot is not (a
+ * '"' in a value breaks its file). */
+int pv_usb_metadata_to_json(const struct pv_usb_metadata *md, char **text)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 20);
+	int rc = PV_OK;
+
+	if (md->count == 0)
+		rc = pv_buf_append_str(&out, "{");
+	for (size_t i = 0; i < md->count && !rc; i++) {
+		rc = pv_buf_append_str(&out, i ? ",\n\t" : "{\n\t");
+		if (!rc)
+			rc = pv_usb_metadata_item_json(&md->items[i], &out);
+	}
+	if (!rc)
+		rc = pv_buf_append_str(&out, "\n}\n");
+	if (!rc)
+		rc = pv_buf_putc(&out, '\0');
+	if (rc) {
+		pv_buf_release(&out);
+		return pv_fail(PV_ERR_NOMEM, "usb", "metadata: out of memory");
+	}
+	*text = (char *)pv_buf_detach(&out, NULL);
+	return PV_OK;
 }
 
 static bool stem_is_valid(const char *name)

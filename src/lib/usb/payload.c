@@ -18,6 +18,7 @@ int pv_usb_boot_payloads_new(struct pv_usb_files *files, struct pv_usb_payload_s
 	if (!set)
 		return pv_fail(PV_ERR_NOMEM, "usb", "out of memory");
 	pthread_mutex_init(&set->lock, NULL);
+	pthread_mutex_init(&set->digest_lock, NULL);
 	set->files = files;
 	*out = set;
 	return PV_OK;
@@ -39,11 +40,12 @@ static int build_boot(struct pv_usb_payload_set *set, const struct pv_soc_info *
 	int rc;
 
 	/* rpiboot's overlay never applies to bootcode*.bin: no port path here. */
-	if (pv_usb_files_open(set->files, soc->chip, "", soc->second_stage, &file) != PV_OK)
+	if (pv_usb_files_open(set->files, soc->rpiboot_folder, "", soc->second_stage, &file) !=
+	    PV_OK)
 		return pv_fail(PV_ERR_NOT_FOUND, "usb",
 			       "no '%s' for %s boards in the served folder (looked in %s/ and the "
 			       "folder itself)",
-			       soc->second_stage, soc->name, soc->chip);
+			       soc->second_stage, soc->name, soc->rpiboot_folder);
 	if (file.size == 0 || file.size > PV_USB_SECOND_STAGE_MAX) {
 		pv_usb_served_file_close(&file);
 		return pv_fail(PV_ERR_TOO_BIG, "usb", "'%s': %llu bytes is not a second stage",
@@ -68,6 +70,8 @@ static int build_boot(struct pv_usb_payload_set *set, const struct pv_soc_info *
 	e->payload.files = set->files;
 	e->payload.signature = set->has_signature ? set->signature : NULL;
 	e->recovery_source = strdup(file.path);
+	e->payload.second_stage_path = e->recovery_source ? e->recovery_source : "";
+	e->payload.second_stage_origin = file.origin;
 	e->report.recovery_source = e->recovery_source ? e->recovery_source : "";
 	e->report.image_source = "";
 	e->report.bootconf = "";
@@ -150,6 +154,7 @@ void pv_usb_payload_set_free(struct pv_usb_payload_set *set)
 		free(e->image_source);
 		free(e->recovery_source);
 	}
+	pthread_mutex_destroy(&set->digest_lock);
 	pthread_mutex_destroy(&set->lock);
 	free(set);
 }

@@ -154,6 +154,7 @@ int pv_usb_file_server_run(struct pv_usb_transport *t, const struct pv_usb_serve
 	struct pv_usb_request *req;
 	struct pv_usb_served_file current = { .fd = -1 };
 	char current_name[PV_USB_NAME_MAX] = "";
+	char sent_path[sizeof(current.path)] = "";
 	unsigned silent = 0;
 	int rc = PV_OK;
 
@@ -164,6 +165,7 @@ int pv_usb_file_server_run(struct pv_usb_transport *t, const struct pv_usb_serve
 	for (;;) {
 		size_t actual = 0;
 		unsigned wait = remaining_ms(p->deadline_ms, p->timeouts->request_ms);
+		struct pv_usb_server_step step = { .step = PV_USB_STEP_NONE };
 
 		if (p->cancel && *p->cancel) {
 			rc = pv_fail(PV_ERR_INTERRUPTED, "usb", "%s: cancelled", p->port_path);
@@ -195,21 +197,25 @@ int pv_usb_file_server_run(struct pv_usb_transport *t, const struct pv_usb_serve
 		silent = 0;
 		stats->requests++;
 		pv_usb_request_decode(raw, actual, req);
+		step.name = req->name;
+		step.command = req->command;
 		switch (req->kind) {
 		case PV_USB_REQUEST_END:
 			rc = pv_usb_control_out_length(t, 0, p->timeouts->control_ms);
 			stats->end = PV_USB_SERVER_DONE;
-			goto out_close;
+			goto out_done;
 		case PV_USB_REQUEST_DONE:
 			stats->end = PV_USB_SERVER_DONE;
-			goto out_close;
+			goto out_done;
 		case PV_USB_REQUEST_REFUSED:
+			step.step = PV_USB_STEP_REFUSED;
 			stats->refused++;
 			pv_log(PV_LOG_WARN, "usb", "%s: refused request '%s' (command %d): %s",
 			       p->port_path, req->name, (int)req->command, req->refusal);
 			rc = pv_usb_control_out_length(t, 0, p->timeouts->control_ms);
 			break;
 		case PV_USB_REQUEST_METADATA:
+			step.step = PV_USB_STEP_METADATA;
 			if (p->metadata && pv_usb_metadata_add(p->metadata, req->name,
 							       strlen(req->name)) != PV_OK)
 				pv_log(PV_LOG_WARN, "usb", "%s: ignored metadata: %s", p->port_path,
@@ -224,10 +230,15 @@ int pv_usb_file_server_run(struct pv_usb_transport *t, const struct pv_usb_serve
 				stats->not_found++;
 				pv_log(PV_LOG_INFO, "usb", "%s: '%s' not found", p->port_path,
 				       req->name);
+				step.step = PV_USB_STEP_NOT_FOUND;
 				rc = pv_usb_control_out_length(t, 0, p->timeouts->control_ms);
 				break;
 			}
 			pv_strlcpy(current_name, req->name, sizeof(current_name));
+			step.step = PV_USB_STEP_SIZE;
+			step.size = current.size;
+			step.origin = current.origin;
+			step.path = current.path;
 			rc = pv_usb_control_out_length(t, current.size > UINT32_MAX
 								  ? 0
 								  : (uint32_t)current.size,
@@ -245,9 +256,15 @@ int pv_usb_file_server_run(struct pv_usb_transport *t, const struct pv_usb_serve
 			}
 			if (!current_name[0]) {
 				stats->not_found++;
+				step.step = PV_USB_STEP_READ_MISSING;
 				rc = pv_usb_control_out_length(t, 0, p->timeouts->control_ms);
 				break;
 			}
+			step.step = PV_USB_STEP_READ;
+			step.size = current.size;
+			step.origin = current.origin;
+			pv_strlcpy(sent_path, current.path, sizeof(sent_path));
+			step.path = sent_path;
 			rc = send_file(t, &current, p, stats);
 			pv_usb_served_file_close(&current);
 			current_name[0] = '\0';
@@ -257,8 +274,17 @@ int pv_usb_file_server_run(struct pv_usb_transport *t, const struct pv_usb_serve
 		}
 		if (rc)
 			break;
+		step.bytes_sent = stats->bytes_sent;
 		if (p->progress)
-			p->progress(p->progress_user, req->name, stats->bytes_sent);
+			p->progress(p->progress_user, &step);
+		continue;
+out_done:
+		if (!rc && p->progress) {
+			step.step = PV_USB_STEP_DONE;
+			step.bytes_sent = stats->bytes_sent;
+			p->progress(p->progress_user, &step);
+		}
+		goto out_close;
 	}
 out_close:
 	pv_usb_served_file_close(&current);

@@ -46,6 +46,23 @@ bool pv_usb_interrupt(struct pv_usb_transport *t)
 	return true;
 }
 
+int pv_usb_bulk_in(struct pv_usb_transport *t, uint8_t ep, void *buf, size_t len,
+		   size_t *actual, unsigned timeout_ms)
+{
+	if (!t->ops->bulk_in)
+		return pv_fail(PV_ERR_UNSUPPORTED, "usb", "this USB backend has no bulk IN");
+	return t->ops->bulk_in(t, ep, buf, len, actual, timeout_ms);
+}
+
+int pv_usb_control(struct pv_usb_transport *t, const uint8_t setup[8], void *data, size_t size,
+		   size_t *actual, unsigned timeout_ms)
+{
+	if (!t->ops->control)
+		return pv_fail(PV_ERR_UNSUPPORTED, "usb",
+			       "this USB backend has no general control transfer");
+	return t->ops->control(t, setup, data, size, actual, timeout_ms);
+}
+
 int pv_usb_bus_scan(struct pv_usb_bus *bus, struct pv_usb_device_info **devices, size_t *count)
 {
 	return bus->ops->scan(bus, devices, count);

@@ -25,11 +25,20 @@ struct usb_payload_entry {
 	char *image_source;
 	char *recovery_source;
 	bool stand_in, synthetic;         /* placeholder recovery / synthetic image used */
+	/* Flash: the image's digest (pieeprom.sig, image_sha256) is made by complete_flash,
+	 * on the board's worker while its ROM re-enumerates, not when the payload is built;
+	 * under the set's digest_lock. */
+	struct pv_usb_payload_set *set;
+	size_t image_size, sig_len;
+	uint64_t sig_ts;
+	bool digested;
+	int digest_status;
 	bool warned;                      /* ...and said so */
 };
 
 struct pv_usb_payload_set {
 	pthread_mutex_t lock;
+	pthread_mutex_t digest_lock;      /* the entries' digests (flash) */
 	bool flash;
 	struct pv_usb_files *files;       /* boot sets: the caller's served folder */
 	bool has_signature;

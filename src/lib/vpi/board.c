@@ -68,12 +68,20 @@ static void notify_bus(struct pv_vpi_board *b)
 
 static uint8_t current_serial_index(const struct pv_vpi_board *b)
 {
+	uint8_t d[PV_VPI_DEVICE_DESC_LEN];
+
+	if (b->stage == PV_VPI_STAGE_MSD) {
+		vpi_msd_device_descriptor(b->msd, d);
+		return d[16];
+	}
 	return b->stage == PV_VPI_STAGE_ROM ? b->opts.soc->rom_serial_index
 					    : b->opts.soc->second_stage_serial_index;
 }
 
 static uint8_t current_interfaces(const struct pv_vpi_board *b)
 {
+	if (b->stage == PV_VPI_STAGE_MSD)
+		return vpi_msd_interfaces(b->msd);
 	return b->stage == PV_VPI_STAGE_ROM ? b->profile->rom_interfaces : 1;
 }
 
@@ -89,12 +97,25 @@ static const char *stage_name(enum pv_vpi_stage stage)
 	case PV_VPI_STAGE_ROM: return "rom";
 	case PV_VPI_STAGE_SECOND: return "second";
 	case PV_VPI_STAGE_FINISHED: return "finished";
+	case PV_VPI_STAGE_MSD: return "msd";
 	default: return "gone";
 	}
 }
 
+/* The gadget a board leaving USB comes back as: with an emmc= medium, after its bootloader
+ * ran a mass-storage program (msd.c), NULL otherwise. */
+static const struct vpi_msd_identity *msd_gadget(const struct pv_vpi_board *b)
+{
+	if (!b->msd || b->unplugged || b->script || b->program_recovery || !b->boot_started ||
+	    b->stage != PV_VPI_STAGE_FINISHED)
+		return NULL;
+	return vpi_msd_identity_for(b->opts.soc->soc, b->boot_ran);
+}
+
 void vpi_detach(struct pv_vpi_board *b, bool reattach, uint64_t now)
 {
+	const struct vpi_msd_identity *gadget;
+
 	if (!b->attached)
 		return;
 	b->attached = false;
@@ -105,6 +126,10 @@ void vpi_detach(struct pv_vpi_board *b, bool reattach, uint64_t now)
 		b->stage = PV_VPI_STAGE_SECOND;
 		b->reattach_at_ms = now + b->opts.reenumerate_ms;
 		vpi_note(b, "detach (re-enumerating)");
+	} else if (!reattach && (gadget = msd_gadget(b)) != NULL) {
+		b->stage = PV_VPI_STAGE_MSD;
+		b->reattach_at_ms = now + b->opts.reenumerate_ms;
+		vpi_note(b, "detach (%s: the %s gadget starts)", b->boot_ran, gadget->name);
 	} else {
 		b->stage = PV_VPI_STAGE_GONE;
 		b->reattach_at_ms = 0;
@@ -119,6 +144,15 @@ static void attach(struct pv_vpi_board *b)
 	b->generation++;
 	b->address = (uint8_t)(b->address % 127 + 1);
 	b->reattach_at_ms = 0;
+	if (b->stage == PV_VPI_STAGE_MSD) {
+		/* msd_gadget() found one for what the bootloader ran */
+		const struct vpi_msd_identity *gadget = vpi_msd_identity_for(b->opts.soc->soc,
+									     b->boot_ran);
+
+		vpi_msd_attach(b->msd, gadget);
+		pv_strlcpy(b->result.msd_program, b->boot_ran, sizeof(b->result.msd_program));
+		pv_strlcpy(b->result.msd_gadget, gadget->name, sizeof(b->result.msd_gadget));
+	}
 	vpi_note(b, "attach stage=%s serial-index=%u port=%s", stage_name(b->stage),
 		 current_serial_index(b), b->opts.port_path);
 	if (b->stage == PV_VPI_STAGE_SECOND)
@@ -175,6 +209,29 @@ static uint64_t next_event(const struct pv_vpi_board *b)
 	return next;
 }
 
+/* emmc=FILE (or FILE.<index> for a spec of several boards): the gadget's medium. */
+static int open_medium(struct pv_vpi_board *b, const struct pv_vpi_options *opts)
+{
+	char *numbered = NULL;
+	const char *path = opts->emmc_path;
+	uint64_t size;
+	int fd, rc;
+
+	if (opts->emmc_numbered) {
+		if (asprintf(&numbered, "%s.%u", opts->emmc_path, opts->emmc_index) < 0)
+			return pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
+		path = numbered;
+	}
+	fd = vpi_msd_open_medium(path, opts->emmc_size, &size);
+	free(numbered);
+	if (fd < 0)
+		return fd;
+	rc = vpi_msd_new(fd, size, b->serial16, &b->transcript, &b->msd);
+	if (!rc)
+		b->result.msd_size = size;
+	return rc;
+}
+
 int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **board)
 {
 	struct pv_vpi_board *b;
@@ -223,6 +280,13 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 			goto out_free_board;
 		memset(b->eeprom, 0xff, b->eeprom_size);
 	}
+	if (opts->emmc_path) {
+		rc = open_medium(b, opts);
+		if (rc)
+			goto out_free_board;
+		rc = PV_ERR_NOMEM;
+	}
+	b->opts.emmc_path = NULL;
 	b->data_hash = EVP_MD_CTX_new();
 	if (!b->data_hash)
 		goto out_free_board;
@@ -256,6 +320,7 @@ out_destroy_lock:
 out_free_hash:
 	EVP_MD_CTX_free(b->data_hash);
 out_free_board:
+	vpi_msd_free(b->msd);
 	free(b->eeprom);
 	free(b->script);
 	free(b->script_answers);
@@ -263,7 +328,7 @@ out_free_board:
 	free(b->extra_metadata);
 	free(b->arrive_when);
 	free(b);
-	return pv_fail(rc ? rc : PV_ERR_NOMEM, "vpi", "out of memory");
+	return rc == PV_ERR_NOMEM ? pv_fail(rc, "vpi", "out of memory") : rc;
 }
 
 void pv_vpi_board_free(struct pv_vpi_board *b)
@@ -277,6 +342,7 @@ void pv_vpi_board_free(struct pv_vpi_board *b)
 	pv_buf_release(&b->transcript);
 	for (size_t i = 0; i < VPI_SLOT_COUNT; i++)
 		pv_buf_release(&b->files[i]);
+	vpi_msd_free(b->msd);
 	free(b->eeprom);
 	free(b->script);
 	free(b->script_answers);
@@ -342,6 +408,10 @@ static void device_descriptor(const struct pv_vpi_board *b, uint8_t d[PV_VPI_DEV
 {
 	uint8_t serial_index = current_serial_index(b);
 
+	if (b->stage == PV_VPI_STAGE_MSD) {
+		vpi_msd_device_descriptor(b->msd, d);
+		return;
+	}
 	d[0] = PV_VPI_DEVICE_DESC_LEN;
 	d[1] = DESC_DEVICE;
 	put16(d + 2, 0x0200);           /* USB 2.0 */
@@ -380,11 +450,16 @@ static size_t put_interface(uint8_t *p, uint8_t number, uint8_t cls, uint8_t sub
 	return 9 + 14;
 }
 
+_Static_assert(VPI_MSD_CONFIG_MAX <= PV_VPI_CONFIG_DESC_MAX,
+	       "the gadget's descriptors fit the board's buffers");
+
 static size_t config_descriptor(const struct pv_vpi_board *b, uint8_t *c)
 {
 	uint8_t interfaces = current_interfaces(b);
 	size_t len = 9;
 
+	if (b->stage == PV_VPI_STAGE_MSD)
+		return vpi_msd_config_descriptor(b->msd, c);
 	if (interfaces == 2) {
 		/* BCM2837 ROM: mass storage (bulk-only SCSI) first, then the vendor interface. */
 		len += put_interface(c + len, 0, 0x08, 0x06, 0x50, 0x01, 0x82);
@@ -410,6 +485,8 @@ static const char *string_text(const struct pv_vpi_board *b, uint8_t index)
 
 	if (index == 0)
 		return NULL;
+	if (b->stage == PV_VPI_STAGE_MSD)
+		return vpi_msd_string(b->msd, index);
 	if (index == serial_index)
 		return (b->stage != PV_VPI_STAGE_ROM || b->profile->rom_has_serial_string)
 			       ? b->serial8
@@ -494,6 +571,10 @@ int vpi_board_info_locked(struct pv_vpi_board *b, struct pv_usb_device_info *inf
 		memset(info, 0, sizeof(*info));
 		info->vendor_id = b->opts.soc->usb_vendor_id;
 		info->product_id = b->opts.soc->usb_product_id;
+		if (b->stage == PV_VPI_STAGE_MSD) {
+			info->vendor_id = vpi_msd_identity(b->msd)->vendor_id;
+			info->product_id = vpi_msd_identity(b->msd)->product_id;
+		}
 		info->bcd_device = 0;
 		info->serial_index = current_serial_index(b);
 		info->num_interfaces = current_interfaces(b);
@@ -777,6 +858,14 @@ int pv_vpi_board_control(struct pv_vpi_board *b, uint32_t generation,
 	rc = check_present(b, generation);
 	if (rc)
 		goto out_unlock;
+	if (b->stage == PV_VPI_STAGE_MSD) {
+		bool handled;
+
+		rc = vpi_msd_control(b->msd, setup, data, size, actual, &handled);
+		pthread_cond_broadcast(&b->cond); /* a reset or cleared halt may unblock bulk */
+		if (handled)
+			goto out_unlock;
+	}
 	if ((type & 0x60) == 0x00) {
 		rc = standard_request(b, setup, data, size, actual);
 	} else if (type == 0x40 && request == 0 && w_length == 0) {
@@ -910,6 +999,27 @@ static int rom_bulk(struct pv_vpi_board *b, const uint8_t *data, size_t len, siz
 	return stall(b, "the boot ROM did not announce a bulk transfer");
 }
 
+/* The gadget NAKs a bulk OUT while it has data or a status to send: wait (lock released)
+ * until a bulk IN on another thread has taken it, or the deadline. */
+static int msd_bulk_out(struct pv_vpi_board *b, uint32_t generation, uint8_t ep,
+			const uint8_t *data, size_t len, size_t *actual, uint64_t deadline_ms)
+{
+	for (;;) {
+		int rc = vpi_msd_bulk_out(b->msd, ep, data, len, actual);
+
+		if (rc != PV_ERR_TIMEOUT) {
+			pthread_cond_broadcast(&b->cond); /* a bulk IN may have something now */
+			return rc;
+		}
+		if (vpi_now_ms() >= deadline_ms)
+			return rc;
+		wait_until(b, deadline_ms);
+		rc = check_present(b, generation);
+		if (rc)
+			return rc;
+	}
+}
+
 int pv_vpi_board_bulk_out(struct pv_vpi_board *b, uint32_t generation, uint8_t ep,
 			  const void *data, size_t len, size_t *actual, unsigned timeout_ms)
 {
@@ -926,7 +1036,7 @@ int pv_vpi_board_bulk_out(struct pv_vpi_board *b, uint32_t generation, uint8_t e
 	rc = check_present(b, generation);
 	if (rc)
 		goto out_unlock;
-	if (ep != boot_endpoint(b)) {
+	if (b->stage != PV_VPI_STAGE_MSD && ep != boot_endpoint(b)) {
 		rc = stall(b, "bulk OUT on an endpoint the boot protocol does not use");
 		goto out_unlock;
 	}
@@ -949,7 +1059,9 @@ int pv_vpi_board_bulk_out(struct pv_vpi_board *b, uint32_t generation, uint8_t e
 			}
 		}
 	}
-	if (b->stage == PV_VPI_STAGE_ROM) {
+	if (b->stage == PV_VPI_STAGE_MSD) {
+		rc = msd_bulk_out(b, generation, ep, data, allowed, actual, deadline_us / 1000u);
+	} else if (b->stage == PV_VPI_STAGE_ROM) {
 		rc = rom_bulk(b, data, allowed, actual, vpi_now_ms());
 	} else if (b->stage == PV_VPI_STAGE_SECOND && b->fw == VPI_FW_AWAIT_DATA) {
 		vpi_fw_receive(b, data, allowed, actual, vpi_now_ms());
@@ -972,8 +1084,6 @@ int pv_vpi_board_bulk_in(struct pv_vpi_board *b, uint32_t generation, uint8_t ep
 	uint64_t deadline = vpi_now_ms() + timeout_ms;
 	int rc;
 
-	(void)data;
-	(void)size;
 	if (actual)
 		*actual = 0;
 	pthread_mutex_lock(&b->lock);
@@ -983,6 +1093,17 @@ int pv_vpi_board_bulk_in(struct pv_vpi_board *b, uint32_t generation, uint8_t ep
 		rc = check_present(b, generation);
 		if (rc)
 			break;
+		if (b->stage == PV_VPI_STAGE_MSD) {
+			rc = vpi_msd_bulk_in(b->msd, ep, data, size, actual ? actual : &(size_t){ 0 });
+			if (rc != PV_ERR_TIMEOUT) {
+				pthread_cond_broadcast(&b->cond); /* bulk OUT may go on now */
+				break;
+			}
+			if (now >= deadline)
+				break;
+			wait_until(b, deadline);
+			continue;
+		}
 		if (ep != (current_interfaces(b) == 2 ? 0x84 : 0x82) && ep != 0x82) {
 			rc = stall(b, "bulk IN on an unknown endpoint");
 			break;
@@ -1020,6 +1141,17 @@ void pv_vpi_board_result(struct pv_vpi_board *b, struct pv_vpi_result *result)
 	advance(b, vpi_now_ms());
 	*result = b->result;
 	result->stage = b->stage;
+	if (b->msd) {
+		struct vpi_msd_stats st;
+
+		vpi_msd_stats(b->msd, &st);
+		result->msd_commands = st.commands;
+		result->msd_failed_commands = st.failed_commands;
+		result->msd_phase_errors = st.phase_errors;
+		result->msd_bytes_read = st.bytes_read;
+		result->msd_bytes_written = st.bytes_written;
+		result->msd_syncs = st.syncs;
+	}
 	pthread_mutex_unlock(&b->lock);
 }
 

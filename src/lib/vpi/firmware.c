@@ -142,6 +142,7 @@ void vpi_fw_start(struct pv_vpi_board *b)
 	b->boot_ramdisk = false;
 	b->boot_found = false;
 	b->boot_started = false;
+	b->boot_ran = NULL;
 	for (size_t i = 0; i < VPI_SLOT_COUNT; i++) {
 		pv_buf_reset(&b->files[i]);
 		b->file_ok[i] = false;
@@ -515,6 +516,7 @@ static void bootloader_next(struct pv_vpi_board *b)
 /* Something to run was found and read: the bootloader hands over (Done, then leaves). */
 static void bootloader_run(struct pv_vpi_board *b)
 {
+	b->boot_ran = b->profile->boot_steps[b->pc].name; /* msd.c: which gadget it becomes */
 	b->pc = (unsigned)b->profile->boot_steps_len;
 	b->sub = 0;
 	b->boot_started = true;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "msd.h"
 #include "piprov/text.h"
 #include "vpi_internal.h"
 #include "banned.h"
@@ -101,6 +102,8 @@ void pv_vpi_spec_release(struct pv_vpi_spec *spec)
 	spec->dump_dir = NULL;
 	free(spec->extra_metadata);
 	spec->extra_metadata = NULL;
+	free(spec->emmc_path);
+	spec->emmc_path = NULL;
 	free(spec->arrive_when);
 	spec->arrive_when = NULL;
 }
@@ -131,7 +134,8 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 	static const char *const keys[] = { "serial", "mac", "boardrev", "count", "flash-ms",
 					    "usb-mbps", "dump", "fault", "reenumerate-ms",
 					    "rom-exec-ms", "second-stage", "meta",
-					    "arrive-after", "arrive-every", "arrive-when" };
+					    "arrive-after", "arrive-every", "arrive-when",
+					    "emmc", "emmc-size" };
 	size_t k;
 	int digits;
 
@@ -143,8 +147,7 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 			       "--virtual '%s': unknown key '%s' (known: serial, mac, boardrev, "
 			       "count, flash-ms, usb-mbps, dump, fault, reenumerate-ms, "
 			       "rom-exec-ms, second-stage, meta, arrive-after, arrive-every, "
-			       "arrive-when)", text,
-			       key);
+			       "arrive-when, emmc, emmc-size)", text, key);
 	if (*seen & (1u << k))
 		return pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': key '%s' given twice", text,
 			       key);
@@ -228,9 +231,23 @@ static int spec_set(struct pv_vpi_spec *s, const char *text, const char *key, co
 		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_after_ms);
 	case 13:
 		return parse_bounded(text, key, value, 0, ARRIVE_MS_MAX, &s->arrive_every_ms);
-	default: /* arrive-when: bounded by SPEC_TEXT_MAX; only looked at, never opened */
+	case 14: /* arrive-when: bounded by SPEC_TEXT_MAX; only looked at, never opened */
 		s->arrive_when = strdup(value);
 		return s->arrive_when ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
+	case 15: /* emmc=FILE: opened by the board, not here (parsing has no side effects) */
+		if (!(s->board->features & PV_BOARD_HAS_EMMC))
+			return spec_error(text, key, value,
+					  "is for a Compute Module: this model has no eMMC");
+		s->emmc_path = strdup(value);
+		return s->emmc_path ? PV_OK : pv_fail(PV_ERR_NOMEM, "vpi", "out of memory");
+	default: /* emmc-size */
+		if (vpi_msd_parse_size(value, &s->emmc_size)) {
+			pv_clear_error();
+			return spec_error(text, key, value,
+					  "is not a medium size (a multiple of 512 bytes from 64K "
+					  "to 1T; K, M, G, T allowed)");
+		}
+		return PV_OK;
 	}
 }
 
@@ -274,6 +291,11 @@ int pv_vpi_spec_parse(const char *text, struct pv_vpi_spec *spec)
 		rc = spec_set(&s, text, item, eq + 1, &seen);
 		if (rc)
 			goto out_release_spec;
+	}
+	if (s.emmc_size && !s.emmc_path) {
+		rc = pv_fail(PV_ERR_INVALID, "vpi", "--virtual '%s': emmc-size= needs emmc=FILE",
+			     text);
+		goto out_release_spec;
 	}
 	*spec = s;
 	goto out_free_copy;
@@ -331,6 +353,11 @@ int pv_vpi_spec_board_options(const struct pv_vpi_spec *spec, unsigned index,
 	o.dump_dir = spec->dump_dir;
 	o.extra_metadata = spec->extra_metadata;
 	o.arrive_when = spec->arrive_when;
+	/* One medium per board: with count > 1 board i has FILE.i. */
+	o.emmc_path = spec->emmc_path;
+	o.emmc_size = spec->emmc_size;
+	o.emmc_numbered = spec->emmc_path && spec->count > 1;
+	o.emmc_index = index;
 	/* Both at most a day, index below PV_VPI_COUNT_MAX: no overflow in 64 bits. */
 	{
 		uint64_t arrive = spec->arrive_after_ms + (uint64_t)index * spec->arrive_every_ms;

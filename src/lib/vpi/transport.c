@@ -53,6 +53,8 @@ static int vt_open(struct pv_usb_transport *t)
 	if (!attached)
 		return pv_fail(PV_ERR_NO_DEVICE, "vpi", "'%s' is gone", info.port_path);
 	v->generation = generation;
+	/* The boot interface's bulk OUT (interface 1 of a two-interface BCM2837 ROM); the
+	 * mass-storage gadget's disk is interface 0, bulk OUT 0x01, too. */
 	v->endpoint = info.num_interfaces == 2 ? 0x03 : 0x01;
 	v->open = true;
 	t->info = info;
@@ -88,6 +90,17 @@ static int vt_control_out_length(struct pv_usb_transport *t, uint32_t length, un
 	return pv_vpi_board_control(v->board, v->generation, setup, NULL, 0, NULL, timeout_ms);
 }
 
+/* The next piece of a wait that ends at `deadline`: at most VPI_WAIT_SLICE_MS, so that a
+ * waiting call sees an interrupt soon; 0 once the deadline has passed. */
+static unsigned wait_slice(uint64_t deadline)
+{
+	uint64_t now = vpi_now_ms();
+
+	if (now >= deadline)
+		return 0;
+	return deadline - now < VPI_WAIT_SLICE_MS ? (unsigned)(deadline - now) : VPI_WAIT_SLICE_MS;
+}
+
 static int vt_control_in(struct pv_usb_transport *t, void *buf, size_t len, size_t *actual,
 			 unsigned timeout_ms)
 {
@@ -102,10 +115,7 @@ static int vt_control_in(struct pv_usb_transport *t, void *buf, size_t len, size
 	if (len > 0xffff)
 		return pv_fail(PV_ERR_INVALID, "vpi", "control IN of %zu bytes (max 65535)", len);
 	for (uint64_t deadline = vpi_now_ms() + timeout_ms;;) {
-		uint64_t now = vpi_now_ms();
-		unsigned slice = now >= deadline ? 0
-			       : deadline - now < VPI_WAIT_SLICE_MS ? (unsigned)(deadline - now)
-								     : VPI_WAIT_SLICE_MS;
+		unsigned slice = wait_slice(deadline);
 
 		if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
 			return vt_interrupted();
@@ -132,6 +142,47 @@ static int vt_bulk_out(struct pv_usb_transport *t, const void *data, size_t len,
 				     timeout_ms);
 }
 
+/* Waits that the board NAKs are sliced, as for control IN, so an interrupt ends them. */
+static int vt_bulk_in(struct pv_usb_transport *t, uint8_t ep, void *buf, size_t len,
+		      size_t *actual, unsigned timeout_ms)
+{
+	struct vpi_transport *v = vt(t);
+	size_t got = 0;
+	int rc;
+
+	if (!v->open)
+		return vt_not_open();
+	for (uint64_t deadline = vpi_now_ms() + timeout_ms;;) {
+		unsigned slice = wait_slice(deadline);
+
+		if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
+			return vt_interrupted();
+		rc = pv_vpi_board_bulk_in(v->board, v->generation, ep, buf, len, &got, slice);
+		if (rc != PV_ERR_TIMEOUT || slice == 0 || vpi_now_ms() >= deadline)
+			break;
+		pv_clear_error();
+	}
+	*actual = got;
+	return rc;
+}
+
+static int vt_control(struct pv_usb_transport *t, const uint8_t setup[8], void *data,
+		      size_t size, size_t *actual, unsigned timeout_ms)
+{
+	struct vpi_transport *v = vt(t);
+	size_t got = 0;
+	int rc;
+
+	if (!v->open)
+		return vt_not_open();
+	if (__atomic_load_n(&v->interrupted, __ATOMIC_ACQUIRE))
+		return vt_interrupted();
+	rc = pv_vpi_board_control(v->board, v->generation, setup, data, size, &got, timeout_ms);
+	if (actual)
+		*actual = got;
+	return rc;
+}
+
 static void vt_destroy(struct pv_usb_transport *t)
 {
 	if (!t)
@@ -153,6 +204,8 @@ static const struct pv_usb_transport_ops vpi_transport_ops = {
 	.bulk_out = vt_bulk_out,
 	.destroy = vt_destroy,
 	.interrupt = vt_interrupt,
+	.bulk_in = vt_bulk_in,
+	.control = vt_control,
 };
 
 int pv_vpi_transport_new(struct pv_vpi_board *board, struct pv_usb_transport **transport)
@@ -234,7 +287,10 @@ static int vb_scan(struct pv_usb_bus *bus, struct pv_usb_device_info **devices, 
 			if (!b->last_attached[i])
 				pv_clear_error();
 		}
-		if (b->last_attached[i])
+		/* The bus contract: boot-ROM family devices only (a board that became its
+		 * mass-storage gadget is a USB disk, no longer one). */
+		if (b->last_attached[i] &&
+		    pv_soc_by_usb_id(b->last_seen[i].vendor_id, b->last_seen[i].product_id))
 			list[n++] = b->last_seen[i];
 	}
 	*devices = list;

@@ -12,6 +12,7 @@
 #include "piprov/board.h"
 #include "piprov/buf.h"
 #include "piprov/vpi.h"
+#include "msd.h"
 
 /* How often a board waiting for its arrive-when=PATH looks for it. */
 #define VPI_ARRIVE_CHECK_MS 50
@@ -173,6 +174,7 @@ struct pv_vpi_board {
 	bool boot_ramdisk;          /* bootloader: config.txt said boot_ramdisk=1 */
 	bool boot_found;            /* bootloader: the current step's main file was there */
 	bool boot_started;          /* bootloader: it found something to run: leaves after Done */
+	const char *boot_ran;       /* bootloader: the name of what it ran ("boot.img") */
 	uint8_t message[PV_VPI_REQUEST_LEN];
 	size_t message_len;
 	int32_t message_command;
@@ -197,6 +199,9 @@ struct pv_vpi_board {
 
 	uint8_t *eeprom;
 	size_t eeprom_size;
+	/* emmc=: the mass-storage gadget (msd.c) the board becomes after running its boot
+	 * files (NULL: no medium, it leaves USB). */
+	struct vpi_msd *msd;
 	struct pv_vpi_result result;
 	struct pv_buf transcript;
 };

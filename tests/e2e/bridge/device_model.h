@@ -51,6 +51,13 @@ struct e2e_device_model_ops {
 					 uint8_t ep,
 					 const uint8_t *data, size_t len, size_t *accepted);
 
+	/* Bulk IN on endpoint ep (address with the direction bit set): up to len bytes into in,
+	 * the count into *got on DONE (fewer than len: a short packet). PENDING while the device
+	 * NAKs (nothing to send yet): asked again, unchanged. May be NULL: every bulk IN stalls
+	 * (the boot protocol never reads one). */
+	enum e2e_xfer_status (*bulk_in)(struct e2e_device_model *model, uint32_t generation,
+					uint8_t ep, uint8_t *in, size_t len, size_t *got);
+
 	/* Write what the device holds at the end (flash contents, ...) into dir, which exists.
 	 * Returns 0 or -1 (message on stderr). May be NULL. */
 	int (*save_state)(struct e2e_device_model *model, const char *dir);

@@ -90,9 +90,21 @@ static enum e2e_xfer_status vpi_bulk_out(struct e2e_device_model *model, uint32_
 	return map_status(status);
 }
 
+static enum e2e_xfer_status vpi_bulk_in(struct e2e_device_model *model, uint32_t generation,
+					uint8_t ep, uint8_t *in, size_t len, size_t *got)
+{
+	struct vpi_model *m = (struct vpi_model *)model;
+	size_t actual = 0;
+	int status = pv_vpi_board_bulk_in(m->board, generation, ep, in, len, &actual, 0);
+
+	if (status == PV_OK)
+		*got = actual;
+	return map_status(status);
+}
+
 static const char *stage_name(enum pv_vpi_stage stage)
 {
-	static const char *const names[] = { "rom", "second", "finished", "gone" };
+	static const char *const names[] = { "rom", "second", "finished", "gone", "msd" };
 
 	return (unsigned)stage < sizeof(names) / sizeof(names[0]) ? names[stage] : "?";
 }
@@ -140,6 +152,15 @@ static int vpi_save_state(struct e2e_device_model *model, const char *dir)
 		r.second_stage_received, r.recovery, r.image_received, r.signature_ok,
 		r.eeprom_written, r.eeprom_update, r.eeprom_hash, r.requests, r.metadata_sent,
 		(unsigned long long)r.bytes_received, pv_vpi_fault_name(r.fault));
+	if (r.msd_gadget[0])
+		fprintf(f, "msd_program=%s\nmsd_gadget=%s\nmsd_size=%llu\nmsd_commands=%llu\n"
+			"msd_failed_commands=%llu\nmsd_phase_errors=%llu\nmsd_bytes_read=%llu\n"
+			"msd_bytes_written=%llu\nmsd_syncs=%llu\n", r.msd_program, r.msd_gadget,
+			(unsigned long long)r.msd_size, (unsigned long long)r.msd_commands,
+			(unsigned long long)r.msd_failed_commands,
+			(unsigned long long)r.msd_phase_errors,
+			(unsigned long long)r.msd_bytes_read,
+			(unsigned long long)r.msd_bytes_written, (unsigned long long)r.msd_syncs);
 	if (fclose(f) != 0)
 		rc = -1;
 	return rc;
@@ -169,6 +190,7 @@ static const struct e2e_device_model_ops vpi_ops = {
 	.attached = vpi_attached,
 	.control = vpi_control,
 	.bulk_out = vpi_bulk_out,
+	.bulk_in = vpi_bulk_in,
 	.save_state = vpi_save_state,
 	.describe = vpi_describe,
 	.destroy = vpi_destroy,

@@ -51,6 +51,9 @@
 #define MAX_PENDING 8
 /* A configuration descriptor is at most a few hundred bytes for anything we model. */
 #define CONFIG_DESCRIPTOR_MAX 1024
+/* Largest bulk IN the bridge buffers (Linux's usb-storage reads at most 120 KiB at once;
+ * more is refused as a stall rather than allocated). */
+#define BULK_IN_MAX (1024u * 1024u)
 /* How long to wait for QEMU's device_disconnect_ack before announcing the next attachment. */
 #define DISCONNECT_ACK_TIMEOUT_MS 2000
 
@@ -60,13 +63,13 @@ struct pending_transfer {
 	uint64_t id;
 	struct usb_redir_control_packet_header control;
 	struct usb_redir_bulk_packet_header bulk;
-	uint8_t *data; /* OUT data stage (owned) */
+	uint8_t *data; /* OUT data stage, or the buffer of a bulk IN (owned) */
 	size_t data_len;
 };
 
 struct board {
 	unsigned index;
-	char spec[128];
+	char spec[256];
 	struct e2e_device_model *model;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;
@@ -87,7 +90,7 @@ struct board {
 	unsigned attachments;
 	uint64_t attachment_bulk_bytes;
 
-	uint64_t controls, bulk_packets, bulk_bytes, stalls;
+	uint64_t controls, bulk_packets, bulk_bytes, bulk_in_bytes, stalls;
 };
 
 static struct board boards[MAX_BOARDS];
@@ -305,6 +308,29 @@ static bool complete_transfer(struct board *b, struct pending_transfer *t)
 						   is_in && reply.length ? in : NULL,
 						   is_in ? reply.length : 0);
 		b->controls++;
+	} else if (t->bulk.endpoint & 0x80) {
+		struct usb_redir_bulk_packet_header reply = t->bulk;
+		size_t got = 0;
+		enum e2e_xfer_status status;
+
+		status = b->model->ops->bulk_in(b->model, b->announced_generation, t->bulk.endpoint,
+						t->data, t->data_len, &got);
+		if (status == E2E_XFER_PENDING)
+			return false;
+		if (status != E2E_XFER_DONE || got > t->data_len)
+			got = 0;
+		reply.status = status == E2E_XFER_DONE ? usb_redir_success :
+			       status == E2E_XFER_STALL ? usb_redir_stall : usb_redir_ioerror;
+		reply.length = (uint16_t)(got & 0xffff);
+		reply.length_high = (uint16_t)(got >> 16);
+		if (status == E2E_XFER_STALL)
+			b->stalls++;
+		if (verbose > 1)
+			note(b, "bulk IN ep %02x %zu -> %zu", t->bulk.endpoint, t->data_len, got);
+		usbredirparser_send_bulk_packet(b->parser, t->id, &reply, got ? t->data : NULL,
+						(int)got);
+		b->bulk_packets++;
+		b->bulk_in_bytes += got;
 	} else {
 		struct usb_redir_bulk_packet_header reply = t->bulk;
 		size_t accepted = 0;
@@ -360,9 +386,16 @@ static void queue_transfer(struct board *b, struct pending_transfer *t)
 		}
 	}
 	note(b, "more than %d transfers pending; failing one", MAX_PENDING);
-	t->control.status = usb_redir_ioerror;
-	t->control.length = 0;
-	usbredirparser_send_control_packet(b->parser, t->id, &t->control, NULL, 0);
+	if (t->is_control) {
+		t->control.status = usb_redir_ioerror;
+		t->control.length = 0;
+		usbredirparser_send_control_packet(b->parser, t->id, &t->control, NULL, 0);
+	} else {
+		t->bulk.status = usb_redir_ioerror;
+		t->bulk.length = 0;
+		t->bulk.length_high = 0;
+		usbredirparser_send_bulk_packet(b->parser, t->id, &t->bulk, NULL, 0);
+	}
 	free(t->data);
 }
 
@@ -455,12 +488,20 @@ static void cb_bulk(void *priv, uint64_t id, struct usb_redir_bulk_packet_header
 	struct pending_transfer t = { .is_control = false, .id = id, .bulk = *header };
 
 	if (header->endpoint & 0x80) {
-		/* Nothing we model sends on a bulk IN endpoint (rpiboot never reads one). */
+		/* A read of up to length bytes: the boot protocol never reads one (stall); a
+		 * model with bulk_in (the mass-storage gadget) answers, maybe after NAKs. */
+		size_t want = (size_t)header->length | (size_t)header->length_high << 16;
+
 		usbredirparser_free_packet_data(b->parser, data);
-		t.bulk.status = usb_redir_stall;
-		t.bulk.length = 0;
-		t.bulk.length_high = 0;
-		usbredirparser_send_bulk_packet(b->parser, id, &t.bulk, NULL, 0);
+		if (!b->model->ops->bulk_in || want > BULK_IN_MAX || !(t.data = malloc(want ? want : 1))) {
+			t.bulk.status = usb_redir_stall;
+			t.bulk.length = 0;
+			t.bulk.length_high = 0;
+			usbredirparser_send_bulk_packet(b->parser, id, &t.bulk, NULL, 0);
+			return;
+		}
+		t.data_len = want;
+		queue_transfer(b, &t);
 		return;
 	}
 	/* The parser owns data; keep our own copy only if the transfer has to wait. */
@@ -760,7 +801,7 @@ static struct usbredirparser *create_parser(struct board *b)
 /* "pi5:unplug-after=4096,foo=bar" -> model "pi5", bridge options taken out, rest to model. */
 static int setup_board(struct board *b, unsigned index, const char *spec, const char *socket_dir)
 {
-	char model_name[32] = "", model_options[128] = "";
+	char model_name[32] = "", model_options[256] = "";
 	const char *colon = strchr(spec, ':');
 	size_t name_len = colon ? (size_t)(colon - spec) : strlen(spec);
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -775,7 +816,7 @@ static int setup_board(struct board *b, unsigned index, const char *spec, const 
 	}
 	memcpy(model_name, spec, name_len);
 	if (colon) {
-		char options[128];
+		char options[256];
 		char *save = NULL, *item;
 		size_t used = 0;
 
@@ -888,9 +929,10 @@ static void finish_board(struct board *b, const char *state_dir)
 	if (b->model->ops->describe)
 		b->model->ops->describe(b->model, summary, sizeof(summary));
 	printf("BRIDGE: board %u spec=%s attachments=%u controls=%" PRIu64 " stalls=%" PRIu64
-	       " bulk_packets=%" PRIu64 " bulk_bytes=%" PRIu64 " unplugged=%s %s\n",
+	       " bulk_packets=%" PRIu64 " bulk_bytes=%" PRIu64 " bulk_in_bytes=%" PRIu64
+	       " unplugged=%s %s\n",
 	       b->index, b->spec, b->attachments, b->controls, b->stalls, b->bulk_packets,
-	       b->bulk_bytes, b->unplugged_by_fault ? "yes" : "no", summary);
+	       b->bulk_bytes, b->bulk_in_bytes, b->unplugged_by_fault ? "yes" : "no", summary);
 	drop_pending(b);
 	if (b->parser)
 		usbredirparser_destroy(b->parser);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the minimal QEMU guest the end-to-end tests boot: a Debian kernel (uncompressed, so
 # QEMU boots it through its PVH note: about twice as fast under TCG), the four USB modules
-# qemu-xhci needs, a busybox initramfs with our /init, the programs to test and every shared
-# library they load.
+# qemu-xhci needs (and usb-storage with the SCSI disk driver, for the mass-storage gadget
+# case), a busybox initramfs with our /init, the programs to test and every shared library
+# they load.
 #
 #   build-guest.sh CACHE_DIR OUT_DIR [--tree SRC GUEST_DIR]... PROGRAM...
 #
@@ -52,12 +53,19 @@ busybox=$(command -v busybox || true)
 log() { echo "build-guest: $*" >&2; }
 
 # --- kernel ----------------------------------------------------------------------------------
+# The modules kept: what qemu-xhci needs (loaded by /init in this order), then a USB disk's
+# (usb-storage and the SCSI disk driver with its CRC helpers: loaded by the cases that use a
+# virtual Compute Module's mass-storage gadget, in this order).
+modules=(usb-common usbcore xhci-hcd xhci-pci
+	scsi_common scsi_mod usb-storage crc64 crc64_rocksoft_generic crc64-rocksoft
+	crct10dif_common crct10dif_generic crc-t10dif t10-pi sd_mod)
 # linux-image-amd64 is the metapackage; it depends on the current ABI package.
 kernel_pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n1)
 [ -n "$kernel_pkg" ] || skip "apt knows no linux-image-amd64 (run apt-get update)"
 kdir="$cache/kernel/$kernel_pkg"
-if [ ! -f "$kdir/stamp" ]; then
+# The stamp names the modules kept: a cache made for another list is made again.
+if [ "$(cat "$kdir/stamp" 2>/dev/null)" != "${modules[*]}" ]; then
 	rm -rf "$kdir" && mkdir -p "$kdir/deb" "$kdir/root"
 	log "downloading $kernel_pkg from the Debian archive"
 	# apt-get download writes into the current directory.
@@ -65,8 +73,7 @@ if [ ! -f "$kdir/stamp" ]; then
 		{ cat "$kdir/download.log" >&2; skip "cannot download $kernel_pkg"; }
 	deb=$(ls "$kdir"/deb/*.deb)
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$kdir/root" --wildcards --no-anchored \
-		'boot/vmlinuz-*' 'boot/config-*' 'usb-common.ko' 'usbcore.ko' 'xhci-hcd.ko' \
-		'xhci-pci.ko'
+		'boot/vmlinuz-*' 'boot/config-*' "${modules[@]/%/.ko}"
 	vmlinuz=$(ls "$kdir"/root/boot/vmlinuz-*)
 	# Debian compresses the kernel with xz: the payload starts at the first xz stream magic.
 	offset=$(grep -obUaP '\xfd7zXZ\x00' "$vmlinuz" | head -n1 | cut -d: -f1)
@@ -75,12 +82,12 @@ if [ ! -f "$kdir/stamp" ]; then
 	{ tail -c +"$((offset + 1))" "$vmlinuz" || true; } |
 		xz -dc --single-stream >"$kdir/vmlinux" ||
 		die "'$vmlinuz': cannot decompress the kernel"
-	for mod in usb-common usbcore xhci-hcd xhci-pci; do
+	for mod in "${modules[@]}"; do
 		find "$kdir/root" -name "$mod.ko" -exec cp {} "$kdir/" \;
-		[ -f "$kdir/$mod.ko" ] || die "$kernel_pkg has no $mod.ko (is USB built in?)"
+		[ -f "$kdir/$mod.ko" ] || die "$kernel_pkg has no $mod.ko (is it built in?)"
 	done
 	rm -rf "$kdir/deb" "$kdir/root"
-	touch "$kdir/stamp"
+	echo "${modules[*]}" >"$kdir/stamp"
 fi
 
 # --- libusb without udev, from Debian's source package ---------------------------------------

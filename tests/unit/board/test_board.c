@@ -52,6 +52,8 @@ static void test_soc_lookup(void **state)
 	assert_string_equal(pv_soc_by_usb_id(0x0a5c, 0x2712)->second_stage, "bootcode5.bin");
 	assert_null(pv_soc_by_usb_id(0x0a5c, 0x1234));
 	assert_null(pv_soc_by_usb_id(0x1234, 0x2711));
+	/* "BCM2710 Boot" is a Pi 3 family ROM (issue 13: usb flash --virtual pi3 said BCM2836). */
+	assert_int_equal(pv_soc_by_usb_id(0x0a5c, 0x2764)->soc, PV_SOC_BCM2837);
 	assert_int_equal(pv_soc_by_name("bcm2712")->eeprom_size, 2097152);
 	assert_int_equal(pv_soc_by_name("2711")->eeprom_size, 524288);
 	assert_int_equal(pv_soc_by_eeprom_size(524288)->soc, PV_SOC_BCM2711);

@@ -10,13 +10,18 @@ cd "$WORK"
 unset PIPROV_INVENTORY PIPROV_ROOT
 failures=0
 checks=0
+rc=0 out='' err=''
 
 # run CMD...: runs it (stdin from /dev/null, at most 20 s) and sets $rc, $out, $err.
+# With FULL=1 in the environment its stdout is /dev/full.
 run() {
+	local stdout=$WORK/.out
+	[ "${FULL:-0}" = 1 ] && stdout=/dev/full
+	: >"$WORK/.out"
 	rc=0
-	timeout 20 "$@" </dev/null >"$WORK/.out" 2>"$WORK/.err" || rc=$?
-	out=$(cat "$WORK/.out")
-	err=$(cat "$WORK/.err")
+	timeout 20 "$@" </dev/null >"$stdout" 2>"$WORK/.err" || rc=$?
+	out=$(<"$WORK/.out")
+	err=$(<"$WORK/.err")
 }
 
 fail() {

@@ -406,6 +406,20 @@ static void test_sig(void **state)
 		snprintf(want, sizeof(want), "%s\nts: 1614092425\n", hex);
 		assert_string_equal(pv_buf_str(&text), want);
 	}
+	/* From the digest alone: the same text; a signed one needs the data. */
+	{
+		struct pv_buf again = PV_BUF_INIT(8192);
+		unsigned char md[32];
+		unsigned int n = 0;
+
+		EVP_Digest(data, sizeof(data) - 1, md, &n, EVP_sha256(), NULL);
+		assert_int_equal(pv_eeprom_sig_from_digest(md, &opt, &again), PV_OK);
+		assert_string_equal(pv_buf_str(&again), pv_buf_str(&text));
+		opt.private_key_path = priv;
+		assert_int_equal(pv_eeprom_sig_from_digest(md, &opt, &again), PV_ERR_INVALID);
+		opt.private_key_path = NULL;
+		pv_buf_release(&again);
+	}
 	/* SOURCE_DATE_EPOCH when no explicit time; target-soc line. */
 	pv_buf_reset(&text);
 	setenv("SOURCE_DATE_EPOCH", "1234567890", 1);

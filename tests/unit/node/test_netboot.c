@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "piprov/eeprom.h"
 #include "piprov/fileio.h"
 #include "piprov/inventory.h"
@@ -59,17 +61,25 @@ static void synth_release(const char *root, enum pv_soc soc, const char *name, u
 	pv_buf_release(&img);
 }
 
-/* A writable copy of a fixture board with two release images (and one of the wrong size
- * that must be ignored) for its SoC. */
-static char *board_with_releases(const char *board, enum pv_soc soc, char **tmp)
+/* A writable copy of a fixture board (in a fresh *tmp). */
+static char *copy_board(const char *board, char **tmp)
 {
-	char *cmd = NULL, *root, *junk = NULL;
+	char *root, *cmd = NULL;
 
 	*tmp = pv_test_mkdtemp();
 	root = path_join(*tmp, board);
 	assert_true(asprintf(&cmd, "cp -a '%s/%s' '%s'", NODE_SYSROOTS, board, root) > 0);
 	assert_int_equal(pv_test_run(cmd, NULL, 1), 0);
 	free(cmd);
+	return root;
+}
+
+/* A writable copy of a fixture board with two release images (and one of the wrong size
+ * that must be ignored) for its SoC. */
+static char *board_with_releases(const char *board, enum pv_soc soc, char **tmp)
+{
+	char *root = copy_board(board, tmp), *junk = NULL;
+
 	synth_release(root, soc, "pieeprom-2025-05-08.bin", NEWEST_TS);
 	synth_release(root, soc, "pieeprom-2023-01-05.bin", OLDER_TS);
 	assert_true(asprintf(&junk, "%s/usr/lib/firmware/raspberrypi/bootloader-%s/default/"
@@ -348,16 +358,16 @@ static void test_board_rules(void **state)
 	free(root);
 }
 
-static void test_pi3_program_usb_boot_mode(void **state)
+/* Pi 3B: the OTP route (program_usb_boot_mode=1 once in config.txt). */
+static void test_pi3b_program_usb_boot_mode(void **state)
 {
-	char *tmp = pv_test_mkdtemp(), *root = path_join(tmp, "pi3bplus"), *cmd = NULL, *config;
+	char *tmp, *root = copy_board("pi3b", &tmp), *config;
 	struct pv_buf log = PV_BUF_INIT(1 << 20), text = PV_BUF_INIT(SIZE_MAX);
 
 	(void)state;
-	assert_true(asprintf(&cmd, "cp -a '%s/pi3bplus' '%s'", NODE_SYSROOTS, root) > 0);
-	assert_int_equal(pv_test_run(cmd, NULL, 1), 0);
 	assert_int_equal(run_node(root, "netboot --dry-run", &log), 0);
 	assert_non_null(strstr(pv_buf_str(&log), "+program_usb_boot_mode=1"));
+	assert_non_null(strstr(pv_buf_str(&log), "dry run: nothing written"));
 	config = path_join(root, "boot/config.txt");
 	pv_test_read_file(config, &text);
 	assert_null(strstr(pv_buf_str(&text), "program_usb_boot_mode"));
@@ -366,10 +376,230 @@ static void test_pi3_program_usb_boot_mode(void **state)
 	pv_buf_reset(&text);
 	pv_test_read_file(config, &text);
 	assert_string_equal(pv_buf_str(&text), "dtoverlay=vc4-kms-v3d\nprogram_usb_boot_mode=1\n");
+	/* Asked again before the reboot: the line is there, nothing more is added. */
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --yes", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "already has program_usb_boot_mode=1"));
+	pv_buf_reset(&text);
+	pv_test_read_file(config, &text);
+	assert_string_equal(pv_buf_str(&text), "dtoverlay=vc4-kms-v3d\nprogram_usb_boot_mode=1\n");
+	/* A commented-out line does not count. */
+	pv_test_write_file(config, "#program_usb_boot_mode=1\n", 25);
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --yes", &log), 0);
+	pv_buf_reset(&text);
+	pv_test_read_file(config, &text);
+	assert_string_equal(pv_buf_str(&text), "#program_usb_boot_mode=1\nprogram_usb_boot_mode=1\n");
 	free(config);
-	free(cmd);
 	pv_buf_release(&log);
 	pv_buf_release(&text);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+/* Pi 3B+: the boot ROM network-boots as shipped; it is never offered the irreversible OTP
+ * write (issue 13). */
+static void test_pi3bplus_is_not_offered_otp(void **state)
+{
+	char *tmp, *root = copy_board("pi3bplus", &tmp), *config;
+	struct pv_buf log = PV_BUF_INIT(1 << 20), text = PV_BUF_INIT(SIZE_MAX);
+
+	(void)state;
+	config = path_join(root, "boot/config.txt");
+	assert_int_equal(run_node(root, "netboot --yes", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "network-boots as shipped"));
+	assert_non_null(strstr(pv_buf_str(&log), "nothing to do"));
+	assert_null(strstr(pv_buf_str(&log), "program_usb_boot_mode"));
+	pv_test_read_file(config, &text);
+	assert_string_equal(pv_buf_str(&text), "dtoverlay=vc4-kms-v3d\n");
+	/* Provisioning records it without a warning about OTP. */
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "provision --no-poweroff --inventory inv.cfg", &log), 0);
+	assert_null(strstr(pv_buf_str(&log), "OTP"));
+	free(config);
+	pv_buf_release(&log);
+	pv_buf_release(&text);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+/* --image IMG stages the recovery.bin beside IMG, not the release folder's (issue 13),
+ * also on a board without the rpi-eeprom package. */
+static void test_image_with_its_recovery(void **state)
+{
+	static const char own_recovery[] = "recovery.bin that came with the image";
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp), *img_dir, *img;
+	char *rec, *staged, *args = NULL, *bare_tmp, *bare;
+	struct pv_eeprom_synth_options opt = { 0 };
+	struct pv_buf image = PV_BUF_INIT(SIZE_MAX), log = PV_BUF_INIT(1 << 20);
+	struct pv_buf b = PV_BUF_INIT(SIZE_MAX);
+
+	(void)state;
+	img_dir = path_join(tmp, "my-release");
+	mkdirs(img_dir);
+	opt.build_timestamp = OLDER_TS;
+	opt.seed = 7;
+	assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2711, &opt, &image), 0);
+	img = path_join(img_dir, "pieeprom.bin");
+	pv_test_write_file(img, image.data, image.len);
+	rec = path_join(img_dir, "recovery.bin");
+	pv_test_write_file(rec, own_recovery, sizeof(own_recovery));
+	assert_true(asprintf(&args, "netboot --yes --image '%s'", img) > 0);
+	assert_int_equal(run_node(root, args, &log), 0);
+	staged = path_join(root, "boot/firmware/recovery.bin");
+	pv_test_read_file(staged, &b);
+	assert_int_equal(b.len, sizeof(own_recovery));
+	assert_memory_equal(b.data, own_recovery, sizeof(own_recovery));
+	free(staged);
+	/* Without any rpi-eeprom release folder on the board. */
+	bare = copy_board("pi4b", &bare_tmp);
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(bare, args, &log), 0);
+	staged = path_join(bare, "boot/firmware/recovery.bin");
+	pv_buf_reset(&b);
+	pv_test_read_file(staged, &b);
+	assert_memory_equal(b.data, own_recovery, sizeof(own_recovery));
+	free(staged);
+	pv_test_rmtree(bare_tmp);
+	free(bare_tmp);
+	free(bare);
+	free(args);
+	free(rec);
+	free(img);
+	free(img_dir);
+	pv_buf_release(&b);
+	pv_buf_release(&image);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+/* A dry run fails where the real run would, and writes nothing either way (it said
+ * "succeeded", then the real run failed for want of recovery.bin). */
+static void test_dry_run_tells_the_truth(void **state)
+{
+	char *tmp, *root = copy_board("pi4b", &tmp), *img, *args = NULL, *dry = NULL;
+	char *mode, *staged;
+	struct pv_eeprom_synth_options opt = { 0 };
+	struct pv_buf image = PV_BUF_INIT(SIZE_MAX), log = PV_BUF_INIT(1 << 20);
+	static const unsigned char rpiboot_mode[4] = { 0, 0, 0, 3 };
+
+	(void)state;
+	opt.build_timestamp = OLDER_TS;
+	opt.seed = 3;
+	assert_int_equal(pv_eeprom_synthesize(PV_SOC_BCM2711, &opt, &image), 0);
+	img = path_join(tmp, "pieeprom.bin"); /* no recovery.bin beside it, none on the board */
+	pv_test_write_file(img, image.data, image.len);
+	assert_true(asprintf(&args, "netboot --yes --image '%s'", img) > 0);
+	assert_true(asprintf(&dry, "netboot --dry-run --image '%s'", img) > 0);
+	assert_int_equal(run_node(root, dry, &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "no recovery.bin beside"));
+	assert_null(strstr(pv_buf_str(&log), "dry run: nothing written"));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, args, &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "no recovery.bin beside"));
+	/* Nothing was written by the failed run, not even the backup. */
+	staged = path_join(root, "var/lib/raspberrypi/bootloader/backup");
+	assert_false(pv_path_exists(staged));
+	free(staged);
+	/* A board the host booted over USB: refused by the dry run as by the real one. */
+	free(root);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	mode = path_join(root, "sys/firmware/devicetree/base/chosen/bootloader/boot-mode");
+	pv_test_write_file(mode, rpiboot_mode, sizeof(rpiboot_mode));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "booted over USB (rpiboot)"));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --yes", &log), 1);
+	assert_non_null(strstr(pv_buf_str(&log), "booted over USB (rpiboot)"));
+	pv_buf_reset(&log);
+	assert_int_equal(run_node(root, "netboot --dry-run --force", &log), 0);
+	assert_non_null(strstr(pv_buf_str(&log), "a real run stages pieeprom.upd"));
+	free(mode);
+	free(dry);
+	free(args);
+	free(img);
+	pv_buf_release(&image);
+	pv_buf_release(&log);
+	pv_test_rmtree(tmp);
+	free(tmp);
+	free(root);
+}
+
+static json_t *run_node_json(const char *root, const char *args)
+{
+	char *prog = pv_test_program("piprov-node"), *cmd = NULL;
+	struct pv_buf out = PV_BUF_INIT(1 << 20);
+	json_error_t error;
+	json_t *doc;
+
+	assert_true(asprintf(&cmd, "%s '%s' --root '%s' --json %s </dev/null 2>/dev/null",
+			     NODE_EMULATOR, prog, root, args) > 0);
+	assert_int_equal(pv_test_run(cmd, &out, 0), 0);
+	doc = json_loadb(pv_buf_str(&out), out.len, 0, &error);
+	if (!doc)
+		fail_msg("'%s': not one JSON document: %s\n%s", args, error.text, pv_buf_str(&out));
+	assert_true(json_is_object(doc));
+	free(cmd);
+	free(prog);
+	pv_buf_release(&out);
+	return doc;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	assert_true(json_is_string(v));
+	return json_string_value(v);
+}
+
+static void test_netboot_json(void **state)
+{
+	char *tmp, *root = board_with_releases("pi4b", PV_SOC_BCM2711, &tmp);
+	char *tmp3, *pi3 = copy_board("pi3b", &tmp3), *tmp3p, *pi3p = copy_board("pi3bplus", &tmp3p);
+	json_t *o;
+
+	(void)state;
+	o = run_node_json(root, "netboot --dry-run --tftp-prefix mac");
+	assert_string_equal(jstr(o, "route"), "eeprom");
+	assert_string_equal(jstr(o, "action"), "stage");
+	assert_true(json_is_true(json_object_get(o, "dry_run")));
+	assert_true(json_is_false(json_object_get(o, "applied")));
+	assert_true(json_is_true(json_object_get(o, "changed")));
+	assert_non_null(strstr(jstr(o, "diff"), "+BOOT_ORDER=0xf412"));
+	assert_non_null(strstr(jstr(o, "config"), "TFTP_PREFIX=2\n"));
+	assert_string_equal(jstr(o, "bootfs"), "/boot/firmware");
+	assert_string_equal(jstr(o, "recovery"),
+			    "/usr/lib/firmware/raspberrypi/bootloader-2711/default/recovery.bin");
+	json_decref(o);
+	o = run_node_json(root, "netboot --yes");
+	assert_string_equal(jstr(o, "action"), "stage");
+	assert_true(json_is_true(json_object_get(o, "applied")));
+	assert_non_null(strstr(jstr(o, "backup"), "/var/lib/raspberrypi/bootloader/backup/"));
+	json_decref(o);
+	o = run_node_json(pi3, "netboot --dry-run");
+	assert_string_equal(jstr(o, "route"), "otp");
+	assert_string_equal(jstr(o, "action"), "otp");
+	assert_string_equal(jstr(o, "config_txt"), "/boot/config.txt");
+	assert_true(json_is_false(json_object_get(o, "applied")));
+	json_decref(o);
+	o = run_node_json(pi3p, "netboot");
+	assert_string_equal(jstr(o, "route"), "rom");
+	assert_string_equal(jstr(o, "action"), "none");
+	json_decref(o);
+	pv_test_rmtree(tmp3p);
+	free(tmp3p);
+	free(pi3p);
+	pv_test_rmtree(tmp3);
+	free(tmp3);
+	free(pi3);
 	pv_test_rmtree(tmp);
 	free(tmp);
 	free(root);
@@ -839,7 +1069,11 @@ int main(void)
 		cmocka_unit_test(test_full_disk_stages_nothing),
 		cmocka_unit_test(test_unusable_boot_partition),
 		cmocka_unit_test(test_board_rules),
-		cmocka_unit_test(test_pi3_program_usb_boot_mode),
+		cmocka_unit_test(test_pi3b_program_usb_boot_mode),
+		cmocka_unit_test(test_pi3bplus_is_not_offered_otp),
+		cmocka_unit_test(test_image_with_its_recovery),
+		cmocka_unit_test(test_dry_run_tells_the_truth),
+		cmocka_unit_test(test_netboot_json),
 		cmocka_unit_test(test_flashrom_retry_lower_speed),
 		cmocka_unit_test(test_flashrom_failures),
 		cmocka_unit_test(test_pi5_immediate),

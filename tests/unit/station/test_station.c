@@ -25,6 +25,9 @@ struct collector {
 	struct pv_buf lines;
 	unsigned count;
 	unsigned verifying;           /* VERIFYING events seen */
+	unsigned failed;              /* FAILED events seen */
+	char failed_key[64];          /* the board of the last one */
+	int retry_rc;
 	unsigned engine_found;        /* engine FOUND events (the engine_event hook) */
 	unsigned arrived_from_engine; /* ARRIVED events whose usb is that FOUND event */
 	pthread_cond_t changed;
@@ -46,6 +49,10 @@ static void collect(void *user, const struct pv_station_event *ev)
 	c->count++;
 	if (ev->kind == PV_STATION_EV_VERIFYING)
 		c->verifying++;
+	if (ev->kind == PV_STATION_EV_FAILED) {
+		c->failed++;
+		pv_strlcpy(c->failed_key, pv_station_board_key(ev->board), sizeof(c->failed_key));
+	}
 	if (ev->kind == PV_STATION_EV_ARRIVED && ev->usb && ev->usb->phase == PV_USB_PHASE_FOUND &&
 	    strcmp(ev->usb->port_path, ev->board->port) == 0)
 		c->arrived_from_engine++;
@@ -438,6 +445,71 @@ static void test_stop_abandons_in_flight_board(void **state)
 	check_stop(PV_STATION_STOP_ABANDON);
 }
 
+/* Retry of a board whose recovery program ran (a corrupt write, failed on the hash): the
+ * board is still on its port but in its second stage, where it asks for nothing more. It
+ * is not taken as a new board that would sit in "serving" until stopped (web's report):
+ * the log says it is flashed once re-plugged or reset. */
+static void *retrier_main(void *arg)
+{
+	struct collector *c = arg;
+	char key[64];
+
+	pthread_mutex_lock(&c->lock);
+	while (c->failed == 0)
+		pthread_cond_wait(&c->changed, &c->lock);
+	pv_strlcpy(key, c->failed_key, sizeof(key));
+	pthread_mutex_unlock(&c->lock);
+	/* No cmocka assertion off the test's thread: the result is checked after the run. */
+	c->retry_rc = pv_station_action(c->station, key, PV_STATION_RETRY);
+	usleep(1500 * 1000); /* the engine scans about every 100-250 ms */
+	pv_station_stop(c->station, PV_STATION_STOP_ABANDON);
+	return NULL;
+}
+
+static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
+{
+	char spec[96];
+	const char *specs[1] = { spec };
+	struct pv_station_config cfg;
+	struct pv_station_summary summary;
+	struct pv_station *st;
+	struct collector c;
+	json_t *arrived, *logs;
+	bool told = false;
+	size_t i;
+	json_t *ev;
+
+	(void)state;
+	collector_init(&c);
+	snprintf(spec, sizeof(spec), "pi4,serial=10000000eeee0000,flash-ms=100,fault=%llu",
+		 (unsigned long long)seed_for("pi4,serial=10000000eeee0000", 0,
+					      PV_VPI_FAULT_CORRUPT_WRITE));
+	pv_station_config_init(&cfg);
+	cfg.profile.flash.preset = "network";
+	cfg.virtual_specs = specs;
+	cfg.virtual_count = 1;
+	cfg.loop = true;
+	assert_int_equal(pv_station_new(&cfg, &st), PV_OK);
+	assert_int_equal(pv_station_subscribe(st, collect, &c, NULL), PV_OK);
+	c.station = st;
+	assert_int_equal(pthread_create(&c.stopper, NULL, retrier_main, &c), 0);
+	assert_int_equal(pv_station_run(st, &summary, NULL), PV_OK);
+	pthread_join(c.stopper, NULL);
+	pv_station_free(st);
+	assert_int_equal(c.retry_rc, PV_OK);
+	assert_int_equal(summary.failed, 1);
+	assert_int_equal(summary.abandoned, 0);
+	arrived = events(&c, "arrived", NULL);
+	assert_int_equal(json_array_size(arrived), 1);
+	logs = events(&c, "log", NULL);
+	json_array_foreach(logs, i, ev)
+		told |= strstr(json_string_value(json_object_get(ev, "detail")), "re-plugged") != NULL;
+	assert_true(told);
+	json_decref(logs);
+	json_decref(arrived);
+	collector_release(&c);
+}
+
 /* Boards that need a person first, then by port in numeric order. */
 static void test_board_order(void **state)
 {
@@ -515,6 +587,7 @@ int main(void)
 		cmocka_unit_test(test_exports_refreshed_and_reload_signalled),
 		cmocka_unit_test(test_stop_finishes_in_flight_board),
 		cmocka_unit_test(test_stop_abandons_in_flight_board),
+		cmocka_unit_test(test_retry_of_board_past_its_rom_waits_for_replug),
 		cmocka_unit_test(test_board_order),
 		cmocka_unit_test(test_checks_before_waiting),
 	};

@@ -66,6 +66,28 @@ static void test_exit_statuses(void **state)
 	assert_int_equal(run("usb boot --preset network", &out, 1), 2);
 	assert_int_equal(run("rpiboot -x", &out, 1), 2);
 	assert_int_equal(run("rpiboot -o", &out, 1), 2);
+	/* rpiboot's own usage errors (upstream: usage, exit 255), before any USB. */
+	assert_int_equal(run("rpiboot -m 0", &out, 1), 2);
+	assert_int_equal(run("rpiboot -99", &out, 1), 2);
+	assert_int_equal(run("rpiboot -3 -p 1-1", &out, 1), 2);
+	assert_int_equal(run("rpiboot -d /nonexistent-folder", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "no 'bootcode' files found in '/nonexistent-folder'"));
+	pv_buf_release(&out);
+}
+
+/* A Pi 3 is named for its chip, BCM2837, and the refusal says how a Pi 3 comes to network
+ * boot instead (issue 13: it said BCM2836 and nothing more). */
+static void test_pi3_is_a_bcm2837_and_told_the_pi3_route(void **state)
+{
+	struct pv_buf out = PV_BUF_INIT(1u << 22);
+
+	(void)state;
+	assert_int_equal(run("usb flash --virtual pi3 --timeout 5", &out, 1), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "BCM2837 boards have no bootloader EEPROM"));
+	assert_non_null(strstr(pv_buf_str(&out), "piprov-node netboot"));
+	assert_null(strstr(pv_buf_str(&out), "2836"));
+	assert_int_equal(run("usb flash --virtual pi3 --timeout 5 --json", &out, 0), 1);
+	assert_non_null(strstr(pv_buf_str(&out), "\"chip\":\"2837\""));
 	pv_buf_release(&out);
 }
 
@@ -302,6 +324,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exit_statuses),
+		cmocka_unit_test(test_pi3_is_a_bcm2837_and_told_the_pi3_route),
 		cmocka_unit_test(test_json_events),
 		cmocka_unit_test(test_pipe_progress_and_list),
 		cmocka_unit_test(test_metadata_and_boot),

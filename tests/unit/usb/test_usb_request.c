@@ -216,6 +216,11 @@ static void test_metadata_json(void **state)
 	for (size_t i = 0; i < 4; i++)
 		assert_int_equal(pv_usb_metadata_add(&md, items[i], strlen(items[i])), PV_OK);
 	assert_int_equal(pv_usb_metadata_to_json(&md, &text), PV_OK);
+	/* rpiboot's own layout (a tab per item), escaped where rpiboot is not. */
+	assert_string_equal(text, "{\n\t\"USER_SERIAL_NUM\": \"bd989ae1\",\n"
+				  "\t\"MAC_ADDR\": \"2c:cf:67:70:76:f3\",\n"
+				  "\t\"WEIRD\": \"say \\\"hi\\\" \\\\ there\",\n"
+				  "\t\"EEPROM_UPDATE\": \"success\"\n}\n");
 	root = json_loads(text, 0, &err);
 	assert_non_null(root);
 	assert_string_equal(json_string_value(json_object_get(root, "WEIRD")),

@@ -325,6 +325,62 @@ static void test_real_firmware(void **state)
 	}
 }
 
+/* The bytes of a served memory file (flash payloads serve from memory). */
+static const unsigned char *memfile(const struct pv_usb_payload *payload, const char *name,
+				    size_t *size)
+{
+	struct pv_usb_served_file f;
+	const unsigned char *data;
+
+	assert_int_equal(pv_usb_files_open(payload->files, "2711", "", name, &f), PV_OK);
+	assert_int_equal(f.fd, -1);
+	data = f.data;
+	*size = (size_t)f.size;
+	pv_usb_served_file_close(&f);
+	return data;
+}
+
+/* Issue 14: a flash payload is built without hashing its image (so the first board's ROM
+ * upload does not wait for it); pieeprom.sig already has its final length, and complete()
+ * hashes the image once, into the .sig's first line and image_sha256. A cancelled job
+ * leaves the work for the next call. */
+static void test_flash_image_digest_after_the_build(void **state)
+{
+	struct rig rig;
+	struct pv_usb_payload_set *set;
+	const struct pv_usb_payload *payload;
+	const unsigned char *sig, *image;
+	size_t sig_size, sig_size_after, image_size;
+	static const char zeros[] = "0000000000000000000000000000000000000000000000000000000000000000\nts: ";
+	volatile int cancel = 1;
+	char want[65];
+
+	(void)state;
+	rig_init(&rig);
+	assert_int_equal(pv_usb_flash_payloads_new(&rig.flash, &set), PV_OK);
+	assert_int_equal(pv_usb_payload_set_get(set, pv_soc_info(PV_SOC_BCM2711), &payload), PV_OK);
+	assert_non_null(payload->complete);
+	sig = memfile(payload, "pieeprom.sig", &sig_size);
+	assert_memory_equal(sig, zeros, sizeof(zeros) - 1);
+	assert_string_equal(payload->image_sha256, "");
+	assert_int_equal(payload->complete(payload, &cancel), PV_ERR_INTERRUPTED);
+	assert_memory_equal(sig, zeros, sizeof(zeros) - 1);
+	cancel = 0;
+	assert_int_equal(payload->complete(payload, &cancel), PV_OK);
+	image = memfile(payload, "pieeprom.bin", &image_size);
+	pv_usb_sha256_hex(image, image_size, want);
+	assert_string_equal(payload->image_sha256, want);
+	sig = memfile(payload, "pieeprom.sig", &sig_size_after);
+	assert_int_equal(sig_size_after, sig_size);
+	assert_memory_equal(sig, want, 64);
+	assert_memory_equal(sig + 64, "\nts: ", 5);
+	/* Once: a later call (another board of the chip) returns at once. */
+	cancel = 1;
+	assert_int_equal(payload->complete(payload, &cancel), PV_OK);
+	pv_usb_payload_set_free(set);
+	rig_release(&rig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_device),
 		cmocka_unit_test(test_32_boards),
 		cmocka_unit_test(test_real_firmware),
+		cmocka_unit_test(test_flash_image_digest_after_the_build),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -181,6 +181,48 @@ static void test_models(void **state)
 	}
 }
 
+/* emmc=FILE[,emmc-size=SIZE]: parsed without touching the file (the board opens it), only
+ * on models with eMMC, sizes in whole blocks within the bounds; count > 1 numbers the files. */
+static void test_emmc_keys(void **state)
+{
+	struct pv_vpi_spec spec;
+	struct pv_vpi_options opts;
+	static const char *const bad[][2] = {
+		{ "pi4,emmc=/tmp/x.img", "emmc" },          /* a Pi 4 has an SD card, no eMMC */
+		{ "cm4,emmc-size=8M", "emmc-size= needs emmc" },
+		{ "cm4,emmc=x,emmc-size=1000", "emmc-size" }, /* not whole blocks */
+		{ "cm4,emmc=x,emmc-size=32K", "emmc-size" },  /* below 64K */
+		{ "cm4,emmc=x,emmc-size=2T", "emmc-size" },   /* above 1T */
+		{ "cm4,emmc=x,emmc-size=8X", "emmc-size" },
+		{ "cm4,emmc=x,emmc-size=M", "emmc-size" },
+		{ "cm4,emmc=x,emmc-size=-1M", "emmc-size" },
+		{ "cm4,emmc=", "emmc" },
+	};
+
+	(void)state;
+	assert_int_equal(pv_vpi_spec_parse("cm4,emmc=/nonexistent/dir/cm4.img,emmc-size=8M",
+					   &spec), PV_OK);
+	assert_string_equal(spec.emmc_path, "/nonexistent/dir/cm4.img");
+	assert_int_equal(spec.emmc_size, 8u * 1024 * 1024);
+	assert_int_equal(pv_vpi_spec_board_options(&spec, 0, &opts), PV_OK);
+	assert_string_equal(opts.emmc_path, "/nonexistent/dir/cm4.img");
+	assert_false(opts.emmc_numbered);
+	pv_vpi_spec_release(&spec);
+	assert_int_equal(pv_vpi_spec_parse("cm5,count=2,emmc=m.img,emmc-size=1G", &spec), PV_OK);
+	assert_int_equal(spec.emmc_size, 1024u * 1024 * 1024);
+	assert_int_equal(pv_vpi_spec_board_options(&spec, 1, &opts), PV_OK);
+	assert_true(opts.emmc_numbered);
+	assert_int_equal(opts.emmc_index, 1);
+	pv_vpi_spec_release(&spec);
+	assert_int_equal(pv_vpi_spec_parse("cm3,emmc=c.img,emmc-size=65536", &spec), PV_OK);
+	assert_int_equal(spec.emmc_size, 65536);
+	pv_vpi_spec_release(&spec);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pv_vpi_spec_parse(bad[i][0], &spec), PV_ERR_INVALID);
+		assert_non_null(strstr(pv_last_error(), bad[i][1]));
+	}
+}
+
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -257,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_fault_seed_is_deterministic),
 		cmocka_unit_test(test_bad_specs_name_the_key),
 		cmocka_unit_test(test_models),
+		cmocka_unit_test(test_emmc_keys),
 		cmocka_unit_test(test_arrive_when_waits_for_the_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
