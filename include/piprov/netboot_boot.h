@@ -126,6 +126,7 @@ struct pv_netboot_profile {
 	size_t n_steps;
 	const char *kernel;                 /* default kernel file */
 	const char *kernel_fallback;        /* tried when the default is missing (or NULL) */
+	bool uart_genet;                    /* the UART log has GENET lines (Pi 4's Ethernet) */
 };
 
 const struct pv_netboot_profile *pv_netboot_profile_for(enum pv_soc soc);
@@ -255,6 +256,14 @@ struct pv_netboot_run_options {
 	 * stops at the kernel. */
 	bool check_nfs;
 	unsigned nfs_timeout_ms;            /* per RPC call (default 3000) */
+	/* `netboot check` (netboot_check.h): ask as the board would and take nothing. DHCP is
+	 * DISCOVER only (the offer stands for the ACK: no lease, and the offered address is
+	 * never used on the wire); TFTP and the NFS export list go over this host's own
+	 * sockets on host_ifname in host_netns (NULL = ours); config.txt and cmdline.txt are
+	 * read, every other file only asked for (cut off after its first block). */
+	bool probe;
+	const char *host_netns;
+	const char *host_ifname;
 };
 
 /* Boot the board: each BOOT_ORDER mode in turn (modes other than NETWORK find nothing on a

@@ -86,5 +86,7 @@ void cmd_inventory_usage(FILE *out);
 extern const struct cli_command cli_uart_commands[];
 void cmd_uart_usage(FILE *out);
 int cmd_station(int argc, char **argv, struct cli_context *ctx);
+extern const struct cli_command cli_netboot_commands[];
+void cmd_netboot_usage(FILE *out);
 
 #endif

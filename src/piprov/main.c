@@ -28,6 +28,8 @@ static const struct cli_command commands[] = {
 	  cli_inventory_commands, cmd_inventory_usage },
 	{ "uart", NULL, "capture and explain bootloader serial logs", 0, cli_uart_commands,
 	  cmd_uart_usage },
+	{ "netboot", NULL, "check the boot servers as a board would; boot virtual boards", 0,
+	  cli_netboot_commands, cmd_netboot_usage },
 	{ "help", cmd_help, "this list, or the help of one command ('piprov help usb')" },
 	{ NULL, NULL, NULL },
 };

@@ -277,7 +277,8 @@ static enum pv_netboot_reason dhcp(struct boot *b, struct lease *lease)
 	b->r->proxy = b->pxe_offer.yiaddr == 0;
 	b->r->dhcp_server = server_id(&b->addr_offer);
 	b->ack = b->addr_offer;
-	if (b->profile->requests_address) {
+	/* A check never REQUESTs: the offer is what the board would be given. */
+	if (b->profile->requests_address && !b->o->probe) {
 		bool acked = false;
 
 		while (!acked && now(b) < deadline && !stopped(b)) {
@@ -383,15 +384,27 @@ static int transfer(struct boot *b, const char *path, bool probe, const struct p
 	req.blksize = b->profile->tftp_blksize;
 	req.file_timeout_ms = b->s->tftp_file_timeout_ms;
 	req.retransmit_ms = b->profile->tftp_retransmit_ms;
-	req.probe = probe;
-	pv_netboot_stack_udp(&b->stack, tftp_port(b), &udp);
-	rc = pv_netboot_tftp_get(&udp, b->r->tftp_server, &req, out, res);
+	/* A check reads what decides the next files (config.txt, cmdline.txt) and only asks
+	 * for the rest: a kernel is megabytes, its first block proves it is served. */
+	req.probe = probe || (b->o->probe && !out);
+	if (b->o->probe) {
+		struct pv_netboot_udp *host = NULL;
+
+		rc = pv_netboot_udp_socket_open(b->o->host_netns, b->o->host_ifname, 0, &host);
+		if (rc)
+			return rc;
+		rc = pv_netboot_tftp_get(host, b->r->tftp_server, &req, out, res);
+		pv_netboot_udp_destroy(host);
+	} else {
+		pv_netboot_stack_udp(&b->stack, tftp_port(b), &udp);
+		rc = pv_netboot_tftp_get(&udp, b->r->tftp_server, &req, out, res);
+	}
 	if (rc)
 		return rc;
 	e.kind = PV_NETBOOT_EV_TFTP_DONE;
 	e.tftp = res;
 	emit(b, &e);
-	if (res->outcome == PV_TFTP_OUTCOME_OK && !probe) {
+	if (res->outcome == PV_TFTP_OUTCOME_OK && !req.probe) {
 		b->r->files_read++;
 		b->r->bytes_read += res->size;
 		e.kind = PV_NETBOOT_EV_FILE_READ;
@@ -568,10 +581,19 @@ static enum pv_netboot_reason check_nfs(struct boot *b)
 	b->r->has_nfsroot = true;
 	ip_text(b->r->nfsroot.server, server);
 	ip_text(b->r->ip, client);
-	pv_netboot_stack_udp(&b->stack, (uint16_t)(NFS_PORT_BASE + b->r->network_attempts % 100),
-			     &udp);
-	rc = pv_netboot_mount_exports_udp(&udp, b->r->nfsroot.server,
-					  b->o->nfs_timeout_ms ? b->o->nfs_timeout_ms : 3000, &ex);
+	if (b->o->probe) {
+		/* from this host: the list is the same for every client; the decision below is
+		 * made for the board's address */
+		rc = pv_netboot_mount_exports_tcp(b->o->host_netns, b->r->nfsroot.server,
+						  b->o->nfs_timeout_ms ? b->o->nfs_timeout_ms : 3000,
+						  &ex);
+	} else {
+		pv_netboot_stack_udp(&b->stack,
+				     (uint16_t)(NFS_PORT_BASE + b->r->network_attempts % 100), &udp);
+		rc = pv_netboot_mount_exports_udp(&udp, b->r->nfsroot.server,
+						  b->o->nfs_timeout_ms ? b->o->nfs_timeout_ms : 3000,
+						  &ex);
+	}
 	if (rc)
 		return fail(b, PV_NETBOOT_NFS_UNREACHABLE, "NFS server %s: %s", server,
 			    pv_last_error());
@@ -636,7 +658,10 @@ static enum pv_netboot_reason network_attempt(struct boot *b)
 	b->r->netmask = lease.netmask;
 	b->r->gateway = lease.gateway;
 	b->r->tftp_server = pick_tftp_server(b);
-	pv_netboot_stack_configure(&b->stack, lease.ip, lease.netmask, lease.gateway);
+	/* A check never takes the offered address: its stack stays unconfigured, so it
+	 * answers no ARP for it. */
+	if (!b->o->probe)
+		pv_netboot_stack_configure(&b->stack, lease.ip, lease.netmask, lease.gateway);
 	memset(&e, 0, sizeof(e));
 	e.kind = PV_NETBOOT_EV_NET_CONFIGURED;
 	e.ip = lease.ip;
@@ -649,17 +674,20 @@ static enum pv_netboot_reason network_attempt(struct boot *b)
 			    "the PXE answer names no TFTP server (no option 66, siaddr 0.0.0.0, no "
 			    "server id)");
 	ip_text(b->r->tftp_server, server);
-	rc = pv_netboot_stack_resolve(&b->stack, b->r->tftp_server, b->server_mac);
-	if (rc) {
-		pv_clear_error();
-		return fail(b, PV_NETBOOT_TFTP_UNREACHABLE, "TFTP server %s does not answer ARP",
-			    server);
+	/* A check's TFTP goes through this host's kernel, which finds the server's MAC. */
+	if (!b->o->probe) {
+		rc = pv_netboot_stack_resolve(&b->stack, b->r->tftp_server, b->server_mac);
+		if (rc) {
+			pv_clear_error();
+			return fail(b, PV_NETBOOT_TFTP_UNREACHABLE,
+				    "TFTP server %s does not answer ARP", server);
+		}
+		memset(&e, 0, sizeof(e));
+		e.kind = PV_NETBOOT_EV_ARP;
+		e.ip = b->r->tftp_server;
+		e.mac = b->server_mac;
+		emit(b, &e);
 	}
-	memset(&e, 0, sizeof(e));
-	e.kind = PV_NETBOOT_EV_ARP;
-	e.ip = b->r->tftp_server;
-	e.mac = b->server_mac;
-	emit(b, &e);
 	reason = boot_files(b);
 	if (reason)
 		return reason;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/if_ether.h>
@@ -104,6 +105,37 @@ static bool for_us(const struct pv_netboot_link *link, const struct packet_link 
 	       memcmp(frame, broadcast, 6) == 0;
 }
 
+/* A frame the sending host left for the hardware to finish: on a veth, the local stack
+ * hands over UDP with its checksum not yet computed (TP_STATUS_CSUMNOTREADY), which a NIC
+ * would fill in on the wire. Fill it in, so the frame reads as it would on a cable. Only
+ * whole (unfragmented) IPv4 UDP datagrams are left like that. */
+static void finish_checksum(uint8_t *frame, size_t len)
+{
+	uint8_t *ip = frame + PV_NETBOOT_ETH_HEADER;
+	size_t ihl, total, udp_len;
+	uint8_t pseudo[12];
+	uint32_t sum;
+	uint16_t csum;
+
+	if (len < PV_NETBOOT_ETH_HEADER + 28 || nb_get16(frame + 12) != PV_NETBOOT_ETHERTYPE_IPV4 ||
+	    (ip[0] >> 4) != 4 || ip[9] != 17 || (nb_get16(ip + 6) & 0x3fff) != 0)
+		return;
+	ihl = (size_t)(ip[0] & 0xf) * 4;
+	total = nb_get16(ip + 2);
+	if (ihl < 20 || total > len - PV_NETBOOT_ETH_HEADER || total < ihl + 8)
+		return;
+	udp_len = total - ihl;
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 17;
+	nb_put16(pseudo + 10, (uint16_t)udp_len);
+	nb_put16(ip + ihl + 6, 0);
+	/* one's-complement sum of the pseudo header, then of the segment (RFC 768) */
+	sum = (uint16_t)~pv_netboot_checksum(pseudo, sizeof(pseudo), 0);
+	csum = pv_netboot_checksum(ip + ihl, udp_len, sum);
+	nb_put16(ip + ihl + 6, csum ? csum : 0xffff);
+}
+
 static int packet_recv(struct pv_netboot_link *link, void *frame, size_t size, size_t *len,
 		       unsigned timeout_ms)
 {
@@ -112,13 +144,27 @@ static int packet_recv(struct pv_netboot_link *link, void *frame, size_t size, s
 
 	for (;;) {
 		struct sockaddr_ll from;
-		socklen_t from_len = sizeof(from);
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+		} control;
+		struct iovec iov = { .iov_base = frame, .iov_len = size };
+		struct msghdr msg;
+		struct cmsghdr *cmsg;
+		bool csum_not_ready = false;
 		ssize_t n;
 		int rc = nb_wait_readable(p->fd, deadline, "a frame");
 
 		if (rc)
 			return rc;
-		n = recvfrom(p->fd, frame, size, MSG_TRUNC, (struct sockaddr *)&from, &from_len);
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &from;
+		msg.msg_namelen = sizeof(from);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		n = recvmsg(p->fd, &msg, MSG_TRUNC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
@@ -127,6 +173,17 @@ static int packet_recv(struct pv_netboot_link *link, void *frame, size_t size, s
 		if (from.sll_pkttype == PACKET_OUTGOING || (size_t)n > size ||
 		    n < PV_NETBOOT_ETH_HEADER || !for_us(link, p, frame))
 			continue;
+		for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+			struct tpacket_auxdata aux;
+
+			if (cmsg->cmsg_level != SOL_PACKET || cmsg->cmsg_type != PACKET_AUXDATA ||
+			    cmsg->cmsg_len < CMSG_LEN(sizeof(aux)))
+				continue;
+			memcpy(&aux, CMSG_DATA(cmsg), sizeof(aux));
+			csum_not_ready = (aux.tp_status & TP_STATUS_CSUMNOTREADY) != 0;
+		}
+		if (csum_not_ready)
+			finish_checksum(frame, (size_t)n);
 		*len = (size_t)n;
 		return PV_OK;
 	}
@@ -184,6 +241,9 @@ static int open_socket(const char *ifname, const uint8_t mac[6], bool promiscuou
 	addr.sll_ifindex = p->ifindex;
 	if (bind(p->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
 		return pv_fail_errno(errno, "netboot", "binding to '%s'", ifname);
+	/* to learn which frames still lack their UDP checksum (finish_checksum) */
+	if (setsockopt(p->fd, SOL_PACKET, PACKET_AUXDATA, &(int){ 1 }, sizeof(int)) != 0)
+		return pv_fail_errno(errno, "netboot", "PACKET_AUXDATA on '%s'", ifname);
 	if (promiscuous) {
 		struct packet_mreq mreq;
 

@@ -107,6 +107,7 @@ static const struct pv_netboot_profile profiles[] = {
 		/* 64-bit kernel first (the firmware's default on a Pi 4 since 2022), the 32-bit
 		 * LPAE kernel after [inferred] */
 		.kernel = "kernel8.img", .kernel_fallback = "kernel7l.img",
+		.uart_genet = true, /* "GENET: UMAC_START ..." (§3.2, §3.4) */
 	},
 	{
 		.soc = PV_SOC_BCM2712,

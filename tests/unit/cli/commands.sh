@@ -46,6 +46,10 @@ row piprov "rpiboot" "-" "-d bd --timeout 1" inventory \
 	"nook=serving needs a board (no virtual bus here; tests/e2e boots one in QEMU)"
 row piprov "station" "--virtual pi4,serial=100000001234abcd -n 1 --preset network" \
 	"--virtual pi4 -n 1 --preset network --inventory nodir/inv.cfg" inventory writes volatile
+row piprov "netboot check" "-" "--interface nosuch0 --as pi4 --wait 200" inventory \
+	"nook=needs boot servers on the LAN (tests/netboot runs them in network namespaces)"
+row piprov "netboot boot" "-" "--virtual pi4 --interface nosuch0 --timeout 1" \
+	"nook=needs boot servers on the LAN (tests/netboot runs them in network namespaces)"
 row piprov "inventory add" "--serial 10000000aaaabbbb" "--serial 10000000aaaabbbb --mac zz" \
 	inventory writes
 row piprov "inventory set" "f8b73778 notes=x" "deadbeef notes=x" inventory writes

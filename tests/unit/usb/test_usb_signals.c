@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +105,32 @@ static void wait_for(int fd, struct pv_buf *out, const char *marker, unsigned ms
 		fail_msg("state marker '%s' not seen; output:\n%s", marker, pv_buf_str(out));
 }
 
-/* Signal the child in the state `marker` marks and check it ends within a second. */
+/* True once process `pid` blocks both SIGINT and SIGTERM (the SigBlk mask of its main
+ * thread in /proc/PID/status): from then on a stop signal waits for its signal thread. */
+static bool stop_signals_blocked(pid_t pid)
+{
+	unsigned long long blocked = 0, want = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigBlk: %llx", &blocked) == 1) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return found && (blocked & want) == want;
+}
+
+/* Signal the child in the state `marker` marks and check it ends within a second. Without a
+ * marker (a state with no output): once the child has blocked the stop signals, as a fixed
+ * wait lost the race under ASan on a loaded machine (the child, not yet blocking, was killed
+ * by the signal's default action). */
 static void check_ends(const char *what, int sig, const char *marker,
 		       const char *const args[])
 {
@@ -113,7 +139,20 @@ static void check_ends(const char *what, int sig, const char *marker,
 	int fd, status;
 	pid_t pid = start(args, &fd);
 
-	wait_for(fd, &out, marker, 400);
+	if (marker) {
+		wait_for(fd, &out, marker, 0);
+	} else {
+		uint64_t deadline = pv_usb_now_ms() + STATE_WAIT_MS;
+
+		while (!stop_signals_blocked(pid)) {
+			if (pv_usb_now_ms() > deadline)
+				fail_msg("%s: SIGINT/SIGTERM not blocked after %u ms; output:\n%s",
+					 what, STATE_WAIT_MS, pv_buf_str(&out));
+			wait_for(fd, &out, NULL, 10);
+		}
+		/* then into the waiting state proper */
+		wait_for(fd, &out, NULL, 200);
+	}
 	sent = pv_usb_now_ms();
 	assert_int_equal(kill(pid, sig), 0);
 	for (;;) {
@@ -143,10 +182,13 @@ static void test_sigterm_while_waiting_for_boards(void **state)
 	(void)state;
 	assert_true(asprintf(&dir, "%s/boot", scratch) > 0);
 	{
-		/* A serial no board has: the job waits (no timeout) with nothing to serve. */
+		/* A serial no board has: the job waits (no timeout) with nothing to serve.
+		 * Signalled once "started" is out (the signal thread runs by then): a fixed
+		 * wait lost the race under ASan on a loaded machine, where the process was
+		 * killed by the default action before it had blocked SIGTERM. */
 		const char *args[] = { piprov, "usb", "flash", "--json", "--virtual", "pi4",
 				 "--serial", "0000000000000000", "--timeout", "0", NULL };
-		check_ends("usb flash, waiting", SIGTERM, NULL, args);
+		check_ends("usb flash, waiting", SIGTERM, "\"event\":\"started\"", args);
 	}
 	{
 		/* rpiboot on the real (libusb) bus, where no board is attached. */
