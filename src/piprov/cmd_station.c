@@ -15,7 +15,6 @@
 #include "usb_run.h"
 #include "banned.h"
 
-#define LIST_MAX 64
 
 static void usage(FILE *out)
 {
@@ -65,9 +64,9 @@ static void usage(FILE *out)
 struct station_args {
 	const char *profile_path;
 	struct pv_usb_flash_options flash; /* the strings given (NULL: the profile's) */
-	const char *settings[LIST_MAX];
+	const char *settings[USB_ARG_LIST_MAX];
 	size_t setting_count;
-	const char *ports[LIST_MAX];
+	const char *ports[USB_ARG_LIST_MAX];
 	size_t port_count;
 	const char *pool, *hostname_pattern;
 	struct {
@@ -79,7 +78,7 @@ struct station_args {
 	const char *metadata_dir, *log_dir, *listen, *token_file;
 	bool has_stop_grace, has_board_timeout;
 	unsigned stop_grace_ms, board_timeout_ms;
-	const char *virtuals[LIST_MAX];
+	const char *virtuals[USB_ARG_LIST_MAX];
 	size_t virtual_count;
 	bool real;
 	unsigned count;
@@ -87,7 +86,7 @@ struct station_args {
 	/* The merged profile (a copy of the file's with the options over it). */
 	struct pv_station_profile_file file;
 	struct pv_station_profile profile;
-	const char *merged_settings[2 * LIST_MAX];
+	const char *merged_settings[2 * USB_ARG_LIST_MAX];
 	struct cli_context *ctx;
 };
 
@@ -95,11 +94,6 @@ enum {
 	OPT_PROFILE = 256,
 	OPT_LISTEN,
 	OPT_TOKEN_FILE,
-	OPT_PRESET,
-	OPT_CONFIG,
-	OPT_IMAGE,
-	OPT_RECOVERY,
-	OPT_FIRMWARE_DIR,
 	OPT_CHANNEL,
 	OPT_IP_POOL,
 	OPT_HOSTNAME_PATTERN,
@@ -118,11 +112,7 @@ static const struct option long_options[] = {
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-	{ "preset", required_argument, NULL, OPT_PRESET },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "image", required_argument, NULL, OPT_IMAGE },
-	{ "recovery", required_argument, NULL, OPT_RECOVERY },
-	{ "firmware-dir", required_argument, NULL, OPT_FIRMWARE_DIR },
+	USB_FLASH_SOURCE_OPTIONS,
 	{ "channel", required_argument, NULL, OPT_CHANNEL },
 	{ "port", required_argument, NULL, 'p' },
 	{ "ip-pool", required_argument, NULL, OPT_IP_POOL },
@@ -141,14 +131,6 @@ static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int add_to(const char **list, size_t *count, const char *value, const char *what)
-{
-	if (*count >= LIST_MAX)
-		return cli_usage_error("too many %s (at most %d)", what, LIST_MAX);
-	list[(*count)++] = value;
-	return CLI_EXIT_OK;
-}
 
 static int add_export(struct station_args *a, const char *text)
 {
@@ -181,6 +163,8 @@ static int parse(int argc, char **argv, struct station_args *a)
 	int opt, rc = CLI_EXIT_OK;
 
 	while ((opt = getopt_long(argc, argv, "p:j:n:h", long_options, NULL)) != -1) {
+		if (usb_flash_source_option(opt, optarg, &a->flash))
+			continue;
 		switch (opt) {
 		case OPT_PROFILE:
 			a->profile_path = optarg;
@@ -191,28 +175,13 @@ static int parse(int argc, char **argv, struct station_args *a)
 		case OPT_TOKEN_FILE:
 			a->token_file = optarg;
 			break;
-		case OPT_PRESET:
-			a->flash.preset = optarg;
-			break;
-		case OPT_CONFIG:
-			a->flash.config_path = optarg;
-			break;
-		case OPT_IMAGE:
-			a->flash.image_path = optarg;
-			break;
-		case OPT_RECOVERY:
-			a->flash.recovery_path = optarg;
-			break;
-		case OPT_FIRMWARE_DIR:
-			a->flash.firmware_dir = optarg;
-			break;
 		case OPT_CHANNEL:
 			if (strcmp(optarg, "default") != 0 && strcmp(optarg, "latest") != 0)
 				return cli_usage_error("--channel '%s': default or latest", optarg);
 			a->flash.channel = optarg;
 			break;
 		case 'p':
-			rc = add_to(a->ports, &a->port_count, optarg, "--port globs");
+			rc = usb_arg_list_add(a->ports, &a->port_count, optarg, "--port globs");
 			break;
 		case OPT_IP_POOL:
 			a->pool = optarg;
@@ -252,7 +221,7 @@ static int parse(int argc, char **argv, struct station_args *a)
 			a->count = number;
 			break;
 		case OPT_VIRTUAL:
-			rc = add_to(a->virtuals, &a->virtual_count, optarg, "--virtual specs");
+			rc = usb_arg_list_add(a->virtuals, &a->virtual_count, optarg, "--virtual specs");
 			break;
 		case OPT_REAL:
 			a->real = true;
@@ -269,7 +238,7 @@ static int parse(int argc, char **argv, struct station_args *a)
 	for (int i = optind; i < argc; i++) {
 		if (!strchr(argv[i], '=') || argv[i][0] == '=')
 			return cli_usage_error("unexpected argument '%s'", argv[i]);
-		rc = add_to(a->settings, &a->setting_count, argv[i], "KEY=VALUE settings");
+		rc = usb_arg_list_add(a->settings, &a->setting_count, argv[i], "KEY=VALUE settings");
 		if (rc)
 			return rc;
 	}

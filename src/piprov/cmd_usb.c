@@ -14,7 +14,6 @@
 #include "banned.h"
 
 #define DEFAULT_BOOT_DIR "/usr/share/rpiboot/mass-storage-gadget64"
-#define LIST_MAX 64
 
 static void usage(FILE *out)
 {
@@ -47,9 +46,9 @@ static void usage(FILE *out)
 
 struct usb_args {
 	struct usb_run run;
-	const char *ports[LIST_MAX];
-	const char *virtuals[LIST_MAX];
-	const char *settings[LIST_MAX];
+	const char *ports[USB_ARG_LIST_MAX];
+	const char *virtuals[USB_ARG_LIST_MAX];
+	const char *settings[USB_ARG_LIST_MAX];
 	size_t setting_count;
 	const char *dir;
 	bool overlay;
@@ -67,11 +66,6 @@ enum {
 	OPT_VIRTUAL,
 	OPT_REAL,
 	OPT_NO_BOOTFILES,
-	OPT_PRESET,
-	OPT_CONFIG,
-	OPT_IMAGE,
-	OPT_RECOVERY,
-	OPT_FIRMWARE_DIR,
 };
 
 static const struct option long_options[] = {
@@ -90,22 +84,10 @@ static const struct option long_options[] = {
 	{ "dir", required_argument, NULL, 'd' },
 	{ "overlay", no_argument, NULL, 'o' },
 	{ "no-bootfiles", no_argument, NULL, OPT_NO_BOOTFILES },
-	{ "preset", required_argument, NULL, OPT_PRESET },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "image", required_argument, NULL, OPT_IMAGE },
-	{ "recovery", required_argument, NULL, OPT_RECOVERY },
-	{ "firmware-dir", required_argument, NULL, OPT_FIRMWARE_DIR },
+	USB_FLASH_SOURCE_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
-
-static int add_to(const char **list, size_t *count, const char *value, const char *what)
-{
-	if (*count >= LIST_MAX)
-		return cli_usage_error("too many %s (at most %d)", what, LIST_MAX);
-	list[(*count)++] = value;
-	return CLI_EXIT_OK;
-}
 
 /* Parses everything after the subcommand. Returns a cli exit status (OK to go on). */
 static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
@@ -116,9 +98,15 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "p:n:lj:d:oh", long_options, NULL)) != -1) {
+		if (usb_flash_source_option(opt, optarg, &a->flash)) {
+			if (!is_flash)
+				return cli_usage_error("%s is an option of 'usb flash'",
+						       argv[optind - 1]);
+			continue;
+		}
 		switch (opt) {
 		case 'p':
-			rc = add_to(a->ports, &a->run.port_count, optarg, "--port globs");
+			rc = usb_arg_list_add(a->ports, &a->run.port_count, optarg, "--port globs");
 			if (rc)
 				return rc;
 			break;
@@ -162,7 +150,7 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 			a->run.log_dir = optarg;
 			break;
 		case OPT_VIRTUAL:
-			rc = add_to(a->virtuals, &a->run.virtual_count, optarg, "--virtual specs");
+			rc = usb_arg_list_add(a->virtuals, &a->run.virtual_count, optarg, "--virtual specs");
 			if (rc)
 				return rc;
 			break;
@@ -178,37 +166,19 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 		case OPT_NO_BOOTFILES:
 			a->no_bootfiles = true;
 			break;
-		case OPT_PRESET:
-			a->flash.preset = optarg;
-			break;
-		case OPT_CONFIG:
-			a->flash.config_path = optarg;
-			break;
-		case OPT_IMAGE:
-			a->flash.image_path = optarg;
-			break;
-		case OPT_RECOVERY:
-			a->flash.recovery_path = optarg;
-			break;
-		case OPT_FIRMWARE_DIR:
-			a->flash.firmware_dir = optarg;
-			break;
 		case 'h':
 			usage(stdout);
 			return -1;
 		default:
 			return cli_usage_hint();
 		}
-		if (!is_flash && (opt == OPT_PRESET || opt == OPT_CONFIG || opt == OPT_IMAGE ||
-				  opt == OPT_RECOVERY || opt == OPT_FIRMWARE_DIR))
-			return cli_usage_error("%s is an option of 'usb flash'", argv[optind - 1]);
 		if (!is_boot && (opt == 'd' || opt == 'o' || opt == OPT_NO_BOOTFILES))
 			return cli_usage_error("%s is an option of 'usb boot'", argv[optind - 1]);
 	}
 	for (int i = optind; i < argc; i++) {
 		if (!is_flash || !strchr(argv[i], '=') || argv[i][0] == '=')
 			return cli_usage_error("unexpected argument '%s'", argv[i]);
-		rc = add_to(a->settings, &a->setting_count, argv[i], "KEY=VALUE settings");
+		rc = usb_arg_list_add(a->settings, &a->setting_count, argv[i], "KEY=VALUE settings");
 		if (rc)
 			return rc;
 	}

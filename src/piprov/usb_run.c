@@ -148,6 +148,37 @@ void usb_run_init(struct usb_run *run, struct cli_context *ctx)
 	pv_usb_timeouts_default(&run->timeouts);
 }
 
+int usb_arg_list_add(const char **list, size_t *count, const char *value, const char *what)
+{
+	if (*count >= USB_ARG_LIST_MAX)
+		return cli_usage_error("too many %s (at most %d)", what, USB_ARG_LIST_MAX);
+	list[(*count)++] = value;
+	return CLI_EXIT_OK;
+}
+
+bool usb_flash_source_option(int opt, const char *arg, struct pv_usb_flash_options *flash)
+{
+	switch (opt) {
+	case USB_OPT_PRESET:
+		flash->preset = arg;
+		return true;
+	case USB_OPT_CONFIG:
+		flash->config_path = arg;
+		return true;
+	case USB_OPT_IMAGE:
+		flash->image_path = arg;
+		return true;
+	case USB_OPT_RECOVERY:
+		flash->recovery_path = arg;
+		return true;
+	case USB_OPT_FIRMWARE_DIR:
+		flash->firmware_dir = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
 int usb_parse_seconds(const char *text, unsigned *ms)
 {
 	char *end;

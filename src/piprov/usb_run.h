@@ -68,6 +68,32 @@ void usb_run_init(struct usb_run *run, struct cli_context *ctx);
 /* Parse a duration in seconds ("30", "2.5"). */
 int usb_parse_seconds(const char *text, unsigned *ms);
 
+/* Repeatable options (--port, --virtual, KEY=VALUE) collect into arrays of this many. */
+#define USB_ARG_LIST_MAX 64
+
+/* Appends value to list (*count entries of USB_ARG_LIST_MAX); a usage error naming `what`
+ * when it is full. Returns a cli exit status. */
+int usb_arg_list_add(const char **list, size_t *count, const char *value, const char *what);
+
+/* What a board is flashed with: the options `usb flash` and `station` share. Their getopt
+ * ids start far above any command's own (256 + a few dozen). */
+enum {
+	USB_OPT_PRESET = 0x1000,
+	USB_OPT_CONFIG,
+	USB_OPT_IMAGE,
+	USB_OPT_RECOVERY,
+	USB_OPT_FIRMWARE_DIR,
+};
+#define USB_FLASH_SOURCE_OPTIONS                                               \
+	{ "preset", required_argument, NULL, USB_OPT_PRESET },                 \
+	{ "config", required_argument, NULL, USB_OPT_CONFIG },                 \
+	{ "image", required_argument, NULL, USB_OPT_IMAGE },                   \
+	{ "recovery", required_argument, NULL, USB_OPT_RECOVERY },             \
+	{ "firmware-dir", required_argument, NULL, USB_OPT_FIRMWARE_DIR }
+
+/* Stores a flash-source option's argument in *flash. False when opt is not one of them. */
+bool usb_flash_source_option(int opt, const char *arg, struct pv_usb_flash_options *flash);
+
 /* usb list: create run->bus from the virtual specs (+ libusb when none or --real). Prints
  * the error and returns a cli exit status when it fails, CLI_EXIT_OK otherwise. (Jobs open
  * their bus in the station.) */
