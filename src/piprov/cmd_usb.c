@@ -89,6 +89,16 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The long name of option id opt, for "--x is an option of ..." (argv[optind - 1] is the
+ * option's argument when it was given separately: `--preset network`). */
+static const char *option_name(int opt)
+{
+	for (const struct option *o = long_options; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
 /* Parses everything after the subcommand. Returns a cli exit status (OK to go on). */
 static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 {
@@ -100,8 +110,8 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 	while ((opt = getopt_long(argc, argv, "p:n:lj:d:oh", long_options, NULL)) != -1) {
 		if (usb_flash_source_option(opt, optarg, &a->flash)) {
 			if (!is_flash)
-				return cli_usage_error("%s is an option of 'usb flash'",
-						       argv[optind - 1]);
+				return cli_usage_error("--%s is an option of 'usb flash'",
+						       option_name(opt));
 			continue;
 		}
 		switch (opt) {
@@ -173,7 +183,7 @@ static int parse(int argc, char **argv, const char *sub, struct usb_args *a)
 			return cli_usage_hint();
 		}
 		if (!is_boot && (opt == 'd' || opt == 'o' || opt == OPT_NO_BOOTFILES))
-			return cli_usage_error("%s is an option of 'usb boot'", argv[optind - 1]);
+			return cli_usage_error("--%s is an option of 'usb boot'", option_name(opt));
 	}
 	for (int i = optind; i < argc; i++) {
 		if (!is_flash || !strchr(argv[i], '=') || argv[i][0] == '=')

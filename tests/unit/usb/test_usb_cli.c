@@ -64,6 +64,9 @@ static void test_exit_statuses(void **state)
 	assert_int_equal(run("usb flash --virtual nosuchboard", &out, 1), 2);
 	assert_int_equal(run("usb frobnicate", &out, 1), 2);
 	assert_int_equal(run("usb boot --preset network", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "--preset is an option of 'usb flash'"));
+	assert_int_equal(run("usb flash -d bootfiles --virtual pi4", &out, 1), 2);
+	assert_non_null(strstr(pv_buf_str(&out), "--dir is an option of 'usb boot'"));
 	assert_int_equal(run("rpiboot -x", &out, 1), 2);
 	assert_int_equal(run("rpiboot -o", &out, 1), 2);
 	/* rpiboot's own usage errors (upstream: usage, exit 255), before any USB. */
