@@ -69,9 +69,16 @@ lan_up() {
 }
 
 # port NS MAC [ADDR/LEN]: eth0 in NS with MAC (and ADDR), its peer a port of br0.
+# eth0 has no IPv6: its kernel would send router solicitations from MAC for minutes after
+# link up (router_solicitations=-1: at 4, 8, 16 s...), and each one moves br0's forwarding
+# entry for MAC to this port. `netboot check` asks from the checker's port with the same
+# MAC, so the servers' unicast replies (OFFER, TFTP DATA) went to an idle board namespace:
+# "no DHCP offer in 4000 ms" and an unanswered RRQ, now and then (measured: an idle eth0
+# sent 8 frames in its first 22 s; with IPv6 off, none).
 port() {
 	PORTS=$((PORTS + 1))
 	ip -n "$LAN" link add "p$PORTS" type veth peer name eth0 netns "$1"
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
 	ip -n "$1" link set eth0 address "$2"
 	[ -z "${3:-}" ] || ip -n "$1" addr add "$3" dev eth0
 	ip -n "$1" link set eth0 up
