@@ -22,6 +22,8 @@ fail() {
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, raw sockets)"
 command -v ip >/dev/null || skip "'ip' (iproute2) is not installed"
+. "$SRC/tests/support/netns.sh"
+remove_stale_netns
 
 ID=$$
 LAN=pvnb$ID-lan

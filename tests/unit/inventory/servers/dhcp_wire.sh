@@ -16,6 +16,8 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, DHCP ports)"
 command -v ip >/dev/null || skip "'ip' (iproute2) is not installed"
+. "$src/tests/support/netns.sh"
+remove_stale_netns
 command -v python3 >/dev/null || skip "python3 is not installed (scripts/deps/test-inventory.txt)"
 dnsmasq=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 kea=$(command -v kea-dhcp4 || echo /usr/sbin/kea-dhcp4)
@@ -36,7 +38,8 @@ cleanup() {
 	ip netns del "$cli" 2>/dev/null || true
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
 ip netns add "$srv" 2>/dev/null || skip "cannot create a network namespace"
 ip netns add "$cli" || fail "cannot create a second network namespace"
 # The pair is made inside the server's namespace and one end moved: never on the host.

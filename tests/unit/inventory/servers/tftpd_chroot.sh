@@ -12,6 +12,8 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (a network namespace, tftpd-hpa's chroot)"
 command -v ip >/dev/null || skip "'ip' (iproute2) is not installed"
+. "$src/tests/support/netns.sh"
+remove_stale_netns
 busybox=$(command -v busybox) || skip "busybox is not installed (scripts/deps/test-inventory.txt)"
 tftpd=$("$src/tests/support/deb-program" "$build/debs" tftpd-hpa /usr/sbin/in.tftpd) ||
 	fail "no tftpd-hpa"
@@ -25,7 +27,8 @@ cleanup() {
 	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
 ip netns add "$ns" 2>/dev/null || skip "cannot create a network namespace"
 ip -n "$ns" link set lo up
 
