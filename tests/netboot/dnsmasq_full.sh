@@ -84,7 +84,7 @@ echo "ok: every UART log parses as a successful network boot"
 
 # netboot check: the same verdicts from any host of the LAN, with no board, taking no lease
 cp "$W/dnsmasq.leases" "$W/leases.before"
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --json >"$W/check.json" \
+check --json >"$W/check.json" \
 	2>"$W/check.err" || fail "netboot check: $(cat "$W/check.err")
 $(jq -c '.[] | {serial, reason, detail}' "$W/check.json")"
 for s in $serials; do
@@ -147,13 +147,13 @@ done
 echo "ok: the UART logs of the failed boards read as failures with the missing file"
 
 # netboot check: the same verdicts (the unrecorded board is checked as --as SPEC)
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --json 10000000dd000001 \
+check --json 10000000dd000001 \
 	10000000aa000002 10000000aa000001 >"$W/check2.json" 2>"$W/check2.err" &&
 	fail "netboot check passed broken boards"
 expect "$W/check2.json" 10000000aa000001 ok "check: others unaffected"
 expect "$W/check2.json" 10000000dd000001 ok "check: the inventory's idea of the prefix works"
 expect "$W/check2.json" 10000000aa000002 tftp-file-not-found "check: missing folder"
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --json \
+check --json \
 	--as pi4,serial=10000000dd000001,mac=dc:a6:32:dd:00:01,dump="$W/eeprom" \
 	--as pi4,serial=10000000cc000001,mac=dc:a6:32:cc:00:01,dump="$W/eeprom" \
 	>"$W/check3.json" 2>"$W/check3.err" && fail "netboot check --as passed broken boards"
@@ -167,7 +167,7 @@ echo "ok: netboot check gives the boards' verdicts"
 # BOOT_ORDER without the network mode would not netboot at all.
 "$PIPROV" inventory set 10000000dd000001 tftp_prefix=string tftp_prefix_str=lost >/dev/null
 "$PIPROV" inventory set 10000000aa000001 boot_order=0xf1 >/dev/null
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --json 10000000dd000001 \
+check --json 10000000dd000001 \
 	10000000aa000001 >"$W/check4.json" 2>"$W/check4.err" &&
 	fail "netboot check passed boards whose records say they cannot boot"
 expect "$W/check4.json" 10000000dd000001 tftp-file-not-found "check: recorded TFTP_PREFIX_STR"

@@ -63,7 +63,7 @@ for s in $serials; do
 done
 echo "ok: address from the router, PXE answer and files from the proxy; UART logs read back"
 
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --json >"$W/check.json" \
+check --json >"$W/check.json" \
 	2>"$W/check.err" || fail "netboot check: $(cat "$W/check.err")
 $(jq -c '.[] | {serial, reason, detail}' "$W/check.json")"
 for s in $serials; do
@@ -78,7 +78,7 @@ nfs_up
 "$PIPROV" netboot boot $specs --netns "$BOARD_NS" --uart-dir "$W/uart2" --timeout 60 \
 	--json >"$W/boot2.json" 2>"$W/boot2.err" &&
 	fail "boards booted with roots they may not mount"
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --json >"$W/check2.json" \
+check --json >"$W/check2.json" \
 	2>"$W/check2.err" && fail "netboot check passed roots the boards may not mount"
 for s in $serials; do
 	expect "$W/boot2.json" "$s" nfs-not-exported "exports to inventory addresses only"

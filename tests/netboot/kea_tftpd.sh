@@ -71,7 +71,7 @@ for s in $serials; do
 	"$PIPROV" uart diagnose "$W/uart/$s.log" >"$W/diagnose.out" 2>&1 ||
 		fail "uart diagnose $s: $(cat "$W/diagnose.out")"
 done
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --json >"$W/check.json" \
+check --json >"$W/check.json" \
 	2>"$W/check.err" || fail "netboot check: $(cat "$W/check.err")
 $(jq -c '.[] | {serial, reason, detail}' "$W/check.json")"
 for s in $serials; do
@@ -88,14 +88,14 @@ expect "$W/boot2.json" 10000000ae000001 ok "reserved boards unaffected"
 "$PIPROV" uart parse "$W/uart2/10000000af000001.log" --json >"$W/parse.json"
 jq -e '.result == "failed" or .result == "incomplete"' "$W/parse.json" >/dev/null ||
 	fail "uart parse: $(cat "$W/parse.json")"
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --wait 2000 --json --as "$new" \
+check --wait 2000 --json --as "$new" \
 	>"$W/check2.json" 2>"$W/check2.err" && fail "netboot check passed a board with no offer"
 expect "$W/check2.json" 10000000af000001 no-dhcp-offer "check --as: no pool"
 
 # with the pool, the new board gets an address (and then lacks its folder: it is not
 # recorded, so `export tftp` made none)
 kea_up --dhcp-range 10.77.0.100,10.77.0.199
-"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 --wait 8000 --json --as "$new" \
+check --wait 8000 --json --as "$new" \
 	>"$W/check3.json" 2>"$W/check3.err" && fail "netboot check: a board without a folder"
 expect "$W/check3.json" 10000000af000001 tftp-file-not-found "check --as: with a pool"
 jq -e '.[0].ip | test("^10\\.77\\.0\\.1[0-9][0-9]$")' "$W/check3.json" >/dev/null ||

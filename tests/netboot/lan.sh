@@ -103,6 +103,14 @@ checker_up() {
 	port "$CHK" 02:00:00:77:00:fa 10.77.0.250/24
 }
 
+# check ARGS...: `netboot check` from the checker's namespace. It waits 15 s for each DHCP
+# answer and TFTP file (not 4 and 5): a server slowed by a loaded CI machine (ASan) gets its
+# time, and the verdicts do not change. A later --wait in ARGS wins.
+check() {
+	"$PIPROV" netboot check --wait 15000 --tftp-timeout 15000 --netns "$CHK" --interface eth0 \
+		"$@"
+}
+
 # start NAME NS COMMAND...: a server in the foreground of namespace NS, output to W/NAME.log
 start() {
 	name=$1 ns=$2
