@@ -1206,12 +1206,53 @@ static struct board_entry *board_by_key(struct pv_station *st, const char *key, 
 	return NULL;
 }
 
+/* Whether a board that ended in this stage had left its boot ROM: the ROM took the
+ * upload, so its second stage (the recovery program) ran or was coming. */
+static bool past_its_rom(const char *stage)
+{
+	return strcmp(stage, "reenumerate") == 0 || strcmp(stage, "serving") == 0;
+}
+
+/* Retry, after the port was armed (PV_USB_PORT_AGAIN): a board in its boot ROM is served
+ * again on the next scan. One whose recovery program ran asks for nothing more until it
+ * restarts: its port is power-cycled when the bus can (not under the station's lock: a
+ * hub request may block), and the engine serves it when it is back in its ROM (seen gone,
+ * or back with the port still armed). Otherwise a person re-plugs or resets it. */
+static void retry_board(struct pv_station *st, uint64_t board_id, const char *cycle_port)
+{
+	struct station_event_args a = {
+		.kind = PV_STATION_EV_LOG, .board_id = board_id,
+		.detail = "retry: flashed again from its boot ROM; if its recovery program "
+			  "ran, once it is re-plugged or reset",
+	};
+	char detail[PV_STATION_REASON_MAX];
+
+	if (cycle_port[0] && pv_usb_bus_power_cycle(st->bus, cycle_port) == PV_OK) {
+		struct port_rule *rule;
+
+		pthread_mutex_lock(&st->lock);
+		/* A scan between arming and the power cycle used the arming up on the board
+		 * still in its second stage; arm again unless the engine already took the
+		 * board back (a board in flight there). */
+		rule = in_flight_at(st, cycle_port) ? NULL : port_rule(st, cycle_port, false);
+		if (rule)
+			rule->again = true;
+		pthread_mutex_unlock(&st->lock);
+		snprintf(detail, sizeof(detail), "retry: power-cycled port %s", cycle_port);
+		a.detail = detail;
+	} else if (cycle_port[0]) {
+		pv_clear_error(); /* no switchable port: the board waits for a person */
+	}
+	station_emit(st, &a);
+}
+
 int pv_station_action(struct pv_station *st, const char *key, enum pv_station_action action)
 {
 	struct board_entry *e;
 	struct port_rule *rule;
 	size_t index = 0;
 	uint64_t retried = 0;
+	char cycle_port[PV_USB_PORT_PATH_MAX] = "";
 	int rc = PV_OK;
 
 	pthread_mutex_lock(&st->lock);
@@ -1235,6 +1276,8 @@ int pv_station_action(struct pv_station *st, const char *key, enum pv_station_ac
 		}
 		rule->again = true;
 		retried = e->b.id;
+		if (past_its_rom(e->b.stage))
+			pv_strlcpy(cycle_port, e->b.port, sizeof(cycle_port));
 		break;
 	case PV_STATION_PAUSE:
 	case PV_STATION_RESUME:
@@ -1258,15 +1301,8 @@ out_forget:
 	forget_at(st, index);
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
-	if (retried) {
-		struct station_event_args a = {
-			.kind = PV_STATION_EV_LOG, .board_id = retried,
-			.detail = "retry: flashed again from its boot ROM; if its recovery program "
-				  "ran, once it is re-plugged or reset",
-		};
-
-		station_emit(st, &a);
-	}
+	if (retried)
+		retry_board(st, retried, cycle_port);
 	if (!rc && action != PV_STATION_FORGET)
 		pv_usb_bus_wakeup(st->bus);
 	return rc;
