@@ -1206,11 +1206,13 @@ static struct board_entry *board_by_key(struct pv_station *st, const char *key, 
 	return NULL;
 }
 
-/* Whether a board that ended in this stage had left its boot ROM: the ROM took the
- * upload, so its second stage (the recovery program) ran or was coming. */
+/* Whether a board that ended in this stage may have left its boot ROM: any stage after
+ * "rom" (reenumerate, serving, a file's name, verifying; retry, which may follow either)
+ * means the ROM may have taken the upload and the second stage run. A board still in its
+ * ROM restarts there anyway, so a needless power cycle costs only its off time. */
 static bool past_its_rom(const char *stage)
 {
-	return strcmp(stage, "reenumerate") == 0 || strcmp(stage, "serving") == 0;
+	return stage[0] && strcmp(stage, "found") != 0 && strcmp(stage, "rom") != 0;
 }
 
 /* Retry, after the port was armed (PV_USB_PORT_AGAIN): a board in its boot ROM is served

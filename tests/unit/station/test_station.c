@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "piprov/error.h"
@@ -26,6 +27,7 @@ struct collector {
 	unsigned count;
 	unsigned verifying;           /* VERIFYING events seen */
 	unsigned failed;              /* FAILED events seen */
+	unsigned recorded;            /* RECORDED events seen */
 	char failed_key[64];          /* the board of the last one */
 	int retry_rc;
 	unsigned engine_found;        /* engine FOUND events (the engine_event hook) */
@@ -49,6 +51,8 @@ static void collect(void *user, const struct pv_station_event *ev)
 	c->count++;
 	if (ev->kind == PV_STATION_EV_VERIFYING)
 		c->verifying++;
+	if (ev->kind == PV_STATION_EV_RECORDED)
+		c->recorded++;
 	if (ev->kind == PV_STATION_EV_FAILED) {
 		c->failed++;
 		pv_strlcpy(c->failed_key, pv_station_board_key(ev->board), sizeof(c->failed_key));
@@ -446,9 +450,10 @@ static void test_stop_abandons_in_flight_board(void **state)
 }
 
 /* Retry of a board whose recovery program ran (a corrupt write, failed on the hash): the
- * board is still on its port but in its second stage, where it asks for nothing more. It
- * is not taken as a new board that would sit in "serving" until stopped (web's report):
- * the log says it is flashed once re-plugged or reset. */
+ * board is still on its port but in its second stage, where it asks for nothing more. On
+ * a bus that cannot power-cycle its ports (a libusb bus) it is not taken as a new board
+ * that would sit in "serving" until stopped (web's report): the log says it is flashed
+ * once re-plugged or reset. */
 static void *retrier_main(void *arg)
 {
 	struct collector *c = arg;
@@ -466,6 +471,10 @@ static void *retrier_main(void *arg)
 	return NULL;
 }
 
+/* The virtual bus's ops without power_cycle: what a bus that cannot switch its ports
+ * (libusb) offers the station. */
+static struct pv_usb_bus_ops no_power_cycle_ops;
+
 static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
 {
 	char spec[96];
@@ -473,6 +482,7 @@ static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
 	struct pv_station_config cfg;
 	struct pv_station_summary summary;
 	struct pv_station *st;
+	struct pv_usb_bus *bus;
 	struct collector c;
 	json_t *arrived, *logs;
 	bool told = false;
@@ -490,6 +500,13 @@ static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
 	cfg.virtual_count = 1;
 	cfg.loop = true;
 	assert_int_equal(pv_station_new(&cfg, &st), PV_OK);
+	/* Virtual only: the station's bus is the virtual one. */
+	bus = pv_station_virtual_bus(st);
+	assert_non_null(bus);
+	assert_non_null(bus->ops->power_cycle);
+	no_power_cycle_ops = *bus->ops;
+	no_power_cycle_ops.power_cycle = NULL;
+	bus->ops = &no_power_cycle_ops;
 	assert_int_equal(pv_station_subscribe(st, collect, &c, NULL), PV_OK);
 	c.station = st;
 	assert_int_equal(pthread_create(&c.stopper, NULL, retrier_main, &c), 0);
@@ -502,12 +519,112 @@ static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
 	arrived = events(&c, "arrived", NULL);
 	assert_int_equal(json_array_size(arrived), 1);
 	logs = events(&c, "log", NULL);
-	json_array_foreach(logs, i, ev)
-		told |= strstr(json_string_value(json_object_get(ev, "detail")), "re-plugged") != NULL;
+	json_array_foreach(logs, i, ev) {
+		const char *detail = json_string_value(json_object_get(ev, "detail"));
+
+		told |= strstr(detail, "re-plugged") != NULL;
+		assert_null(strstr(detail, "power-cycled"));
+	}
 	assert_true(told);
 	json_decref(logs);
 	json_decref(arrived);
 	collector_release(&c);
+}
+
+/* Retry on a bus that can power-cycle (the virtual one): the station waits for the
+ * failure, retries, then for the board to be recorded (bounded: a board that never comes
+ * back ends the run and fails the test), then lets the station finish. */
+static void *cycling_retrier_main(void *arg)
+{
+	struct collector *c = arg;
+	struct timespec until;
+	char key[64];
+
+	pthread_mutex_lock(&c->lock);
+	while (c->failed == 0)
+		pthread_cond_wait(&c->changed, &c->lock);
+	pv_strlcpy(key, c->failed_key, sizeof(key));
+	pthread_mutex_unlock(&c->lock);
+	c->retry_rc = pv_station_action(c->station, key, PV_STATION_RETRY);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&c->lock);
+	while (c->recorded == 0 &&
+	       pthread_cond_timedwait(&c->changed, &c->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&c->lock);
+	pv_station_stop(c->station, PV_STATION_STOP_FINISH);
+	return NULL;
+}
+
+/* The same corrupt write on the virtual bus, which can power-cycle its ports: Retry
+ * re-plugs the board, it comes back in its boot ROM and is flashed again (its fault struck
+ * once), verified and recorded, with "power-cycled" in its log. */
+static void test_retry_power_cycles_a_board_past_its_rom(void **state)
+{
+	char spec[96], *dir = pv_test_mkdtemp(), *inv_path;
+	const char *specs[1] = { spec };
+	struct pv_station_config cfg;
+	struct pv_station_summary summary;
+	struct pv_station *st;
+	struct pv_inventory inv;
+	struct collector c;
+	json_t *arrived, *logs, *verified, *failed, *ev;
+	bool cycled = false;
+	size_t i;
+
+	(void)state;
+	collector_init(&c);
+	assert_true(asprintf(&inv_path, "%s/inventory.cfg", dir) > 0);
+	snprintf(spec, sizeof(spec), "pi4,serial=10000000eeee0000,flash-ms=100,fault=%llu",
+		 (unsigned long long)seed_for("pi4,serial=10000000eeee0000", 0,
+					      PV_VPI_FAULT_CORRUPT_WRITE));
+	pv_station_config_init(&cfg);
+	cfg.profile.flash.preset = "network";
+	cfg.virtual_specs = specs;
+	cfg.virtual_count = 1;
+	cfg.loop = true;
+	cfg.inventory = inv_path;
+	assert_int_equal(pv_station_new(&cfg, &st), PV_OK);
+	assert_int_equal(pv_station_subscribe(st, collect, &c, NULL), PV_OK);
+	c.station = st;
+	assert_int_equal(pthread_create(&c.stopper, NULL, cycling_retrier_main, &c), 0);
+	assert_int_equal(pv_station_run(st, &summary, NULL), PV_OK);
+	pthread_join(c.stopper, NULL);
+	pv_station_free(st);
+	assert_int_equal(c.retry_rc, PV_OK);
+	assert_int_equal(c.recorded, 1);
+	assert_int_equal(summary.recorded, 1);
+	assert_int_equal(summary.abandoned, 0);
+	/* It arrived twice on the same port: plugged in, and back from the power cycle. */
+	arrived = events(&c, "arrived", NULL);
+	assert_int_equal(json_array_size(arrived), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(arrived, 1), "port")),
+			    json_string_value(json_object_get(json_array_get(arrived, 0), "port")));
+	failed = events(&c, "failed", NULL);
+	assert_int_equal(json_array_size(failed), 1);
+	verified = events(&c, "verified", NULL);
+	assert_int_equal(json_array_size(verified), 1);
+	logs = events(&c, "log", NULL);
+	json_array_foreach(logs, i, ev) {
+		const char *detail = json_string_value(json_object_get(ev, "detail"));
+
+		cycled |= strstr(detail, "retry: power-cycled port ") != NULL;
+		assert_null(strstr(detail, "re-plugged"));
+	}
+	assert_true(cycled);
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_load(inv_path, &inv), PV_OK);
+	assert_non_null(pv_inventory_lookup(&inv, "10000000eeee0000"));
+	pv_inventory_release(&inv);
+	json_decref(logs);
+	json_decref(verified);
+	json_decref(failed);
+	json_decref(arrived);
+	collector_release(&c);
+	free(inv_path);
+	pv_test_rmtree(dir);
+	free(dir);
 }
 
 /* Boards that need a person first, then by port in numeric order. */
@@ -588,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_stop_finishes_in_flight_board),
 		cmocka_unit_test(test_stop_abandons_in_flight_board),
 		cmocka_unit_test(test_retry_of_board_past_its_rom_waits_for_replug),
+		cmocka_unit_test(test_retry_power_cycles_a_board_past_its_rom),
 		cmocka_unit_test(test_board_order),
 		cmocka_unit_test(test_checks_before_waiting),
 	};
