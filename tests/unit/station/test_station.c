@@ -454,9 +454,8 @@ static void test_stop_abandons_in_flight_board(void **state)
  * a bus that cannot power-cycle its ports (a libusb bus) it is not taken as a new board
  * that would sit in "serving" until stopped (web's report): the log says it is flashed
  * once re-plugged or reset. */
-static void *retrier_main(void *arg)
+static void retry_once_failed(struct collector *c)
 {
-	struct collector *c = arg;
 	char key[64];
 
 	pthread_mutex_lock(&c->lock);
@@ -466,31 +465,27 @@ static void *retrier_main(void *arg)
 	pthread_mutex_unlock(&c->lock);
 	/* No cmocka assertion off the test's thread: the result is checked after the run. */
 	c->retry_rc = pv_station_action(c->station, key, PV_STATION_RETRY);
+}
+
+static void *retrier_main(void *arg)
+{
+	struct collector *c = arg;
+
+	retry_once_failed(c);
 	usleep(1500 * 1000); /* the engine scans about every 100-250 ms */
 	pv_station_stop(c->station, PV_STATION_STOP_ABANDON);
 	return NULL;
 }
 
-/* The virtual bus's ops without power_cycle: what a bus that cannot switch its ports
- * (libusb) offers the station. */
-static struct pv_usb_bus_ops no_power_cycle_ops;
-
-static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
+/* The board of both retry tests: a Pi 4 whose recovery program writes a corrupt image
+ * (fault=corrupt-write), in a looping station (recording into `inventory` when not NULL). */
+static struct pv_station *corrupt_write_station(struct collector *c, const char *inventory)
 {
 	char spec[96];
 	const char *specs[1] = { spec };
 	struct pv_station_config cfg;
-	struct pv_station_summary summary;
 	struct pv_station *st;
-	struct pv_usb_bus *bus;
-	struct collector c;
-	json_t *arrived, *logs;
-	bool told = false;
-	size_t i;
-	json_t *ev;
 
-	(void)state;
-	collector_init(&c);
 	snprintf(spec, sizeof(spec), "pi4,serial=10000000eeee0000,flash-ms=100,fault=%llu",
 		 (unsigned long long)seed_for("pi4,serial=10000000eeee0000", 0,
 					      PV_VPI_FAULT_CORRUPT_WRITE));
@@ -499,34 +494,68 @@ static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
 	cfg.virtual_specs = specs;
 	cfg.virtual_count = 1;
 	cfg.loop = true;
+	cfg.inventory = inventory;
 	assert_int_equal(pv_station_new(&cfg, &st), PV_OK);
+	assert_int_equal(pv_station_subscribe(st, collect, c, NULL), PV_OK);
+	c->station = st;
+	return st;
+}
+
+/* Run the station with `retrier` on its own thread; the summary once it stopped. */
+static void run_with_retrier(struct collector *c, void *(*retrier)(void *),
+			     struct pv_station_summary *summary)
+{
+	assert_int_equal(pthread_create(&c->stopper, NULL, retrier, c), 0);
+	assert_int_equal(pv_station_run(c->station, summary, NULL), PV_OK);
+	pthread_join(c->stopper, NULL);
+	pv_station_free(c->station);
+	c->station = NULL;
+}
+
+/* Whether a board's log line has `said`; none may have `never`. */
+static bool log_says(struct collector *c, const char *said, const char *never)
+{
+	json_t *logs = events(c, "log", NULL), *ev;
+	bool found = false;
+	size_t i;
+
+	json_array_foreach(logs, i, ev) {
+		const char *detail = json_string_value(json_object_get(ev, "detail"));
+
+		found |= strstr(detail, said) != NULL;
+		assert_null(strstr(detail, never));
+	}
+	json_decref(logs);
+	return found;
+}
+
+/* The virtual bus's ops without power_cycle: what a bus that cannot switch its ports
+ * (libusb) offers the station. */
+static struct pv_usb_bus_ops no_power_cycle_ops;
+
+static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
+{
+	struct pv_station_summary summary;
+	struct pv_usb_bus *bus;
+	struct collector c;
+	json_t *arrived;
+
+	(void)state;
+	collector_init(&c);
 	/* Virtual only: the station's bus is the virtual one. */
-	bus = pv_station_virtual_bus(st);
+	bus = pv_station_virtual_bus(corrupt_write_station(&c, NULL));
 	assert_non_null(bus);
 	assert_non_null(bus->ops->power_cycle);
 	no_power_cycle_ops = *bus->ops;
 	no_power_cycle_ops.power_cycle = NULL;
 	bus->ops = &no_power_cycle_ops;
-	assert_int_equal(pv_station_subscribe(st, collect, &c, NULL), PV_OK);
-	c.station = st;
-	assert_int_equal(pthread_create(&c.stopper, NULL, retrier_main, &c), 0);
-	assert_int_equal(pv_station_run(st, &summary, NULL), PV_OK);
-	pthread_join(c.stopper, NULL);
-	pv_station_free(st);
+	run_with_retrier(&c, retrier_main, &summary);
 	assert_int_equal(c.retry_rc, PV_OK);
 	assert_int_equal(summary.failed, 1);
 	assert_int_equal(summary.abandoned, 0);
 	arrived = events(&c, "arrived", NULL);
 	assert_int_equal(json_array_size(arrived), 1);
-	logs = events(&c, "log", NULL);
-	json_array_foreach(logs, i, ev) {
-		const char *detail = json_string_value(json_object_get(ev, "detail"));
-
-		told |= strstr(detail, "re-plugged") != NULL;
-		assert_null(strstr(detail, "power-cycled"));
-	}
-	assert_true(told);
-	json_decref(logs);
+	assert_true(log_says(&c, "re-plugged", "power-cycled"));
 	json_decref(arrived);
 	collector_release(&c);
 }
@@ -538,14 +567,8 @@ static void *cycling_retrier_main(void *arg)
 {
 	struct collector *c = arg;
 	struct timespec until;
-	char key[64];
 
-	pthread_mutex_lock(&c->lock);
-	while (c->failed == 0)
-		pthread_cond_wait(&c->changed, &c->lock);
-	pv_strlcpy(key, c->failed_key, sizeof(key));
-	pthread_mutex_unlock(&c->lock);
-	c->retry_rc = pv_station_action(c->station, key, PV_STATION_RETRY);
+	retry_once_failed(c);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 60;
 	pthread_mutex_lock(&c->lock);
@@ -562,36 +585,17 @@ static void *cycling_retrier_main(void *arg)
  * once), verified and recorded, with "power-cycled" in its log. */
 static void test_retry_power_cycles_a_board_past_its_rom(void **state)
 {
-	char spec[96], *dir = pv_test_mkdtemp(), *inv_path;
-	const char *specs[1] = { spec };
-	struct pv_station_config cfg;
+	char *dir = pv_test_mkdtemp(), *inv_path;
 	struct pv_station_summary summary;
-	struct pv_station *st;
 	struct pv_inventory inv;
 	struct collector c;
-	json_t *arrived, *logs, *verified, *failed, *ev;
-	bool cycled = false;
-	size_t i;
+	json_t *arrived, *verified, *failed;
 
 	(void)state;
 	collector_init(&c);
 	assert_true(asprintf(&inv_path, "%s/inventory.cfg", dir) > 0);
-	snprintf(spec, sizeof(spec), "pi4,serial=10000000eeee0000,flash-ms=100,fault=%llu",
-		 (unsigned long long)seed_for("pi4,serial=10000000eeee0000", 0,
-					      PV_VPI_FAULT_CORRUPT_WRITE));
-	pv_station_config_init(&cfg);
-	cfg.profile.flash.preset = "network";
-	cfg.virtual_specs = specs;
-	cfg.virtual_count = 1;
-	cfg.loop = true;
-	cfg.inventory = inv_path;
-	assert_int_equal(pv_station_new(&cfg, &st), PV_OK);
-	assert_int_equal(pv_station_subscribe(st, collect, &c, NULL), PV_OK);
-	c.station = st;
-	assert_int_equal(pthread_create(&c.stopper, NULL, cycling_retrier_main, &c), 0);
-	assert_int_equal(pv_station_run(st, &summary, NULL), PV_OK);
-	pthread_join(c.stopper, NULL);
-	pv_station_free(st);
+	corrupt_write_station(&c, inv_path);
+	run_with_retrier(&c, cycling_retrier_main, &summary);
 	assert_int_equal(c.retry_rc, PV_OK);
 	assert_int_equal(c.recorded, 1);
 	assert_int_equal(summary.recorded, 1);
@@ -605,19 +609,11 @@ static void test_retry_power_cycles_a_board_past_its_rom(void **state)
 	assert_int_equal(json_array_size(failed), 1);
 	verified = events(&c, "verified", NULL);
 	assert_int_equal(json_array_size(verified), 1);
-	logs = events(&c, "log", NULL);
-	json_array_foreach(logs, i, ev) {
-		const char *detail = json_string_value(json_object_get(ev, "detail"));
-
-		cycled |= strstr(detail, "retry: power-cycled port ") != NULL;
-		assert_null(strstr(detail, "re-plugged"));
-	}
-	assert_true(cycled);
+	assert_true(log_says(&c, "retry: power-cycled port 100-1.1", "re-plugged"));
 	pv_inventory_init(&inv);
 	assert_int_equal(pv_inventory_load(inv_path, &inv), PV_OK);
 	assert_non_null(pv_inventory_lookup(&inv, "10000000eeee0000"));
 	pv_inventory_release(&inv);
-	json_decref(logs);
 	json_decref(verified);
 	json_decref(failed);
 	json_decref(arrived);
