@@ -699,6 +699,8 @@ static void apply_usb(struct pv_station *st, struct board_entry *e, void *user)
 	if (ev->attempt)
 		e->b.attempt = ev->attempt;
 	e->b.state = u->state;
+	if (ev->phase == PV_USB_PHASE_REENUMERATE || ev->phase == PV_USB_PHASE_SERVING)
+		e->left_rom = true;
 	if (u->stage)
 		pv_strlcpy(e->b.stage, u->stage, sizeof(e->b.stage));
 	if (u->reason)
@@ -1206,20 +1208,13 @@ static struct board_entry *board_by_key(struct pv_station *st, const char *key, 
 	return NULL;
 }
 
-/* Whether a board that ended in this stage may have left its boot ROM: any stage after
- * "rom" (reenumerate, serving, a file's name, verifying; retry, which may follow either)
- * means the ROM may have taken the upload and the second stage run. A board still in its
- * ROM restarts there anyway, so a needless power cycle costs only its off time. */
-static bool past_its_rom(const char *stage)
-{
-	return stage[0] && strcmp(stage, "found") != 0 && strcmp(stage, "rom") != 0;
-}
-
-/* Retry, after the port was armed (PV_USB_PORT_AGAIN): a board in its boot ROM is served
- * again on the next scan. One whose recovery program ran asks for nothing more until it
- * restarts: its port is power-cycled when the bus can (not under the station's lock: a
- * hub request may block), and the engine serves it when it is back in its ROM (seen gone,
- * or back with the port still armed). Otherwise a person re-plugs or resets it. */
+/* Retry, outside the station's lock (a hub request may block). A board in its boot ROM
+ * is served again on the next scan once its port is armed (PV_USB_PORT_AGAIN). One whose
+ * ROM took the upload asks for nothing more until it restarts: its port is power-cycled
+ * first when the bus can, then armed, so that the engine serves it when it is back in its
+ * ROM whether it saw the port empty or not; never armed before the power cycle, where the
+ * next scan would use the arming up on the board still in its second stage. Without a
+ * power cycle a person re-plugs or resets it. */
 static void retry_board(struct pv_station *st, uint64_t board_id, const char *cycle_port)
 {
 	struct station_event_args a = {
@@ -1228,23 +1223,24 @@ static void retry_board(struct pv_station *st, uint64_t board_id, const char *cy
 			  "ran, once it is re-plugged or reset",
 	};
 	char detail[PV_STATION_REASON_MAX];
+	struct port_rule *rule;
 
-	if (cycle_port[0] && pv_usb_bus_power_cycle(st->bus, cycle_port) == PV_OK) {
-		struct port_rule *rule;
-
-		pthread_mutex_lock(&st->lock);
-		/* A scan between arming and the power cycle used the arming up on the board
-		 * still in its second stage; arm again unless the engine already took the
-		 * board back (a board in flight there). */
-		rule = in_flight_at(st, cycle_port) ? NULL : port_rule(st, cycle_port, false);
-		if (rule)
-			rule->again = true;
-		pthread_mutex_unlock(&st->lock);
+	if (!cycle_port[0]) {
+		station_emit(st, &a);
+		return;
+	}
+	if (pv_usb_bus_power_cycle(st->bus, cycle_port) == PV_OK) {
 		snprintf(detail, sizeof(detail), "retry: power-cycled port %s", cycle_port);
 		a.detail = detail;
-	} else if (cycle_port[0]) {
+	} else {
 		pv_clear_error(); /* no switchable port: the board waits for a person */
 	}
+	pthread_mutex_lock(&st->lock);
+	/* Not when the engine already took the board back (in flight there again). */
+	rule = in_flight_at(st, cycle_port) ? NULL : port_rule(st, cycle_port, false);
+	if (rule)
+		rule->again = true;
+	pthread_mutex_unlock(&st->lock);
 	station_emit(st, &a);
 }
 
@@ -1276,10 +1272,11 @@ int pv_station_action(struct pv_station *st, const char *key, enum pv_station_ac
 			rc = pv_fail(PV_ERR_BUSY, "station", "too many port rules");
 			goto out_unlock;
 		}
-		rule->again = true;
 		retried = e->b.id;
-		if (past_its_rom(e->b.stage))
-			pv_strlcpy(cycle_port, e->b.port, sizeof(cycle_port));
+		if (e->left_rom)
+			pv_strlcpy(cycle_port, e->b.port, sizeof(cycle_port)); /* retry_board arms it */
+		else
+			rule->again = true;
 		break;
 	case PV_STATION_PAUSE:
 	case PV_STATION_RESUME:
