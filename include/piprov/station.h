@@ -305,8 +305,10 @@ int pv_station_reload(struct pv_station *station, const struct pv_station_profil
 
 /* Board actions (the web page). Retry: serve the board's port again although the board
  * never left it (a failed or abandoned board; PV_ERR_CONFLICT while in flight) if it is
- * still in its boot ROM; one whose recovery program ran stays in its second stage and is
- * flashed once re-plugged or reset (the board's log says so). Forget:
+ * still in its boot ROM; one whose recovery program ran stays in its second stage: its
+ * port is power-cycled when the bus can (pv_usb_bus_power_cycle, from the calling thread
+ * without the station's lock; log "retry: power-cycled port P") and it is flashed when it
+ * is back in its ROM, else it is flashed once re-plugged or reset (the log says so). Forget:
  * drop it from the station's list. Pause/resume: do not start on that port's next board.
  * PV_ERR_NOT_FOUND when no board has that key. */
 enum pv_station_action { PV_STATION_RETRY, PV_STATION_FORGET, PV_STATION_PAUSE,

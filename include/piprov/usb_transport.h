@@ -173,6 +173,17 @@ struct pv_usb_bus_ops {
 
 	/* Free the bus. Transports created from it must be destroyed first. */
 	void (*destroy)(struct pv_usb_bus *bus);
+
+	/* Optional (NULL: the bus cannot). Power the port at port_path (as a scan reported it)
+	 * off and on again, so that the device there restarts in its boot ROM: what a person
+	 * does by re-plugging a board whose recovery program already ran (a station's Retry).
+	 * Returns once the port was switched (within a few hundred milliseconds); the device
+	 * leaves the bus and arrives again later, as a re-plugged one does: the caller scans
+	 * again (wait_event reports both changes). Transports open on the device get
+	 * PV_ERR_NO_DEVICE. Safe from any thread, also while the bus is scanned or waited on.
+	 * Returns: PV_OK, PV_ERR_NO_DEVICE (nothing plugged in there), PV_ERR_UNSUPPORTED
+	 * (the port cannot be switched), PV_ERR_IO. */
+	int (*power_cycle)(struct pv_usb_bus *bus, const char *port_path);
 };
 
 struct pv_usb_bus {
@@ -186,6 +197,9 @@ void pv_usb_bus_wakeup(struct pv_usb_bus *bus);
 int pv_usb_bus_create_transport(struct pv_usb_bus *bus, const struct pv_usb_device_info *info,
 				struct pv_usb_transport **transport);
 void pv_usb_bus_destroy(struct pv_usb_bus *bus);
+/* Forwards to ops->power_cycle; PV_ERR_UNSUPPORTED (with a message naming the port) when
+ * the bus has none. */
+int pv_usb_bus_power_cycle(struct pv_usb_bus *bus, const char *port_path);
 
 #ifdef __cplusplus
 }

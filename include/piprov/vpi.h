@@ -282,6 +282,15 @@ int pv_vpi_board_bulk_in(struct pv_vpi_board *board, uint32_t generation, uint8_
 /* Physically unplug the board (it never comes back). */
 void pv_vpi_board_unplug(struct pv_vpi_board *board);
 
+/* Power its port off and on (the bus's power_cycle op): the board leaves USB at once
+ * (transports opened before get PV_ERR_NO_DEVICE) and arrives again 200 ms later in its
+ * boot ROM stage, as a re-plugged board does. What it keeps is what a real Pi keeps: the
+ * EEPROM contents, the emmc= medium, serial and MACs; what ran is gone. Its fault (fault=)
+ * struck on the first plug only: from now on it has none (result.fault still names it).
+ * Returns PV_OK, or PV_ERR_NO_DEVICE when it is not plugged in (unplugged, or not arrived
+ * yet: arrive-after/arrive-when). */
+int pv_vpi_board_power_cycle(struct pv_vpi_board *board);
+
 /* --- results, for tests, the CLI and the dump ------------------------------------------ */
 
 struct pv_vpi_result {

@@ -699,6 +699,8 @@ static void apply_usb(struct pv_station *st, struct board_entry *e, void *user)
 	if (ev->attempt)
 		e->b.attempt = ev->attempt;
 	e->b.state = u->state;
+	if (ev->phase == PV_USB_PHASE_REENUMERATE || ev->phase == PV_USB_PHASE_SERVING)
+		e->left_rom = true;
 	if (u->stage)
 		pv_strlcpy(e->b.stage, u->stage, sizeof(e->b.stage));
 	if (u->reason)
@@ -1206,12 +1208,49 @@ static struct board_entry *board_by_key(struct pv_station *st, const char *key, 
 	return NULL;
 }
 
+/* Retry, outside the station's lock (a hub request may block). A board in its boot ROM
+ * is served again on the next scan once its port is armed (PV_USB_PORT_AGAIN). One whose
+ * ROM took the upload asks for nothing more until it restarts: its port is power-cycled
+ * first when the bus can, then armed, so that the engine serves it when it is back in its
+ * ROM whether it saw the port empty or not; never armed before the power cycle, where the
+ * next scan would use the arming up on the board still in its second stage. Without a
+ * power cycle a person re-plugs or resets it. */
+static void retry_board(struct pv_station *st, uint64_t board_id, const char *cycle_port)
+{
+	struct station_event_args a = {
+		.kind = PV_STATION_EV_LOG, .board_id = board_id,
+		.detail = "retry: flashed again from its boot ROM; if its recovery program "
+			  "ran, once it is re-plugged or reset",
+	};
+	char detail[PV_STATION_REASON_MAX];
+	struct port_rule *rule;
+
+	if (!cycle_port[0]) {
+		station_emit(st, &a);
+		return;
+	}
+	if (pv_usb_bus_power_cycle(st->bus, cycle_port) == PV_OK) {
+		snprintf(detail, sizeof(detail), "retry: power-cycled port %s", cycle_port);
+		a.detail = detail;
+	} else {
+		pv_clear_error(); /* no switchable port: the board waits for a person */
+	}
+	pthread_mutex_lock(&st->lock);
+	/* Not when the engine already took the board back (in flight there again). */
+	rule = in_flight_at(st, cycle_port) ? NULL : port_rule(st, cycle_port, false);
+	if (rule)
+		rule->again = true;
+	pthread_mutex_unlock(&st->lock);
+	station_emit(st, &a);
+}
+
 int pv_station_action(struct pv_station *st, const char *key, enum pv_station_action action)
 {
 	struct board_entry *e;
 	struct port_rule *rule;
 	size_t index = 0;
 	uint64_t retried = 0;
+	char cycle_port[PV_USB_PORT_PATH_MAX] = "";
 	int rc = PV_OK;
 
 	pthread_mutex_lock(&st->lock);
@@ -1233,8 +1272,11 @@ int pv_station_action(struct pv_station *st, const char *key, enum pv_station_ac
 			rc = pv_fail(PV_ERR_BUSY, "station", "too many port rules");
 			goto out_unlock;
 		}
-		rule->again = true;
 		retried = e->b.id;
+		if (e->left_rom)
+			pv_strlcpy(cycle_port, e->b.port, sizeof(cycle_port)); /* retry_board arms it */
+		else
+			rule->again = true;
 		break;
 	case PV_STATION_PAUSE:
 	case PV_STATION_RESUME:
@@ -1258,15 +1300,8 @@ out_forget:
 	forget_at(st, index);
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
-	if (retried) {
-		struct station_event_args a = {
-			.kind = PV_STATION_EV_LOG, .board_id = retried,
-			.detail = "retry: flashed again from its boot ROM; if its recovery program "
-				  "ran, once it is re-plugged or reset",
-		};
-
-		station_emit(st, &a);
-	}
+	if (retried)
+		retry_board(st, retried, cycle_port);
 	if (!rc && action != PV_STATION_FORGET)
 		pv_usb_bus_wakeup(st->bus);
 	return rc;

@@ -28,6 +28,8 @@ struct station_profile {
 struct board_entry {
 	struct pv_station_board b;
 	bool in_flight;            /* the engine still works on it */
+	bool left_rom;             /* its ROM took the upload (it re-enumerated or was served):
+				    * a retry must restart it (power cycle, re-plug) */
 	char **log;                /* ring of log_cap lines */
 	size_t log_count, log_next;
 };

@@ -157,20 +157,38 @@ static void cb_wakeup(struct pv_usb_bus *bus)
 	pthread_mutex_unlock(&cb->lock);
 }
 
-static int cb_create_transport(struct pv_usb_bus *bus, const struct pv_usb_device_info *info,
-			       struct pv_usb_transport **transport)
+/* The child that reported port_path in the last scan; cb->count when none did. */
+static size_t child_of(struct combined *cb, const char *port_path)
 {
-	struct combined *cb = bus->priv;
 	size_t child = cb->count;
 
 	pthread_mutex_lock(&cb->lock);
 	for (size_t i = 0; i < cb->route_count; i++) {
-		if (strcmp(cb->routes[i].port_path, info->port_path) == 0) {
+		if (strcmp(cb->routes[i].port_path, port_path) == 0) {
 			child = cb->routes[i].child;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&cb->lock);
+	return child;
+}
+
+static int cb_power_cycle(struct pv_usb_bus *bus, const char *port_path)
+{
+	struct combined *cb = bus->priv;
+	size_t child = child_of(cb, port_path);
+
+	if (child == cb->count)
+		return pv_fail(PV_ERR_NO_DEVICE, "usb", "'%.48s': no longer there", port_path);
+	return pv_usb_bus_power_cycle(cb->children[child].bus, port_path);
+}
+
+static int cb_create_transport(struct pv_usb_bus *bus, const struct pv_usb_device_info *info,
+			       struct pv_usb_transport **transport)
+{
+	struct combined *cb = bus->priv;
+	size_t child = child_of(cb, info->port_path);
+
 	if (child == cb->count)
 		return pv_fail(PV_ERR_NO_DEVICE, "usb", "'%s': no longer there", info->port_path);
 	return pv_usb_bus_create_transport(cb->children[child].bus, info, transport);
@@ -205,6 +223,7 @@ static const struct pv_usb_bus_ops combined_ops = {
 	.wakeup = cb_wakeup,
 	.create_transport = cb_create_transport,
 	.destroy = cb_destroy,
+	.power_cycle = cb_power_cycle,
 };
 
 int pv_usb_combined_bus_new(struct pv_usb_bus **buses, size_t count, struct pv_usb_bus **out)

@@ -326,12 +326,21 @@ static void fb_destroy(struct pv_usb_bus *bus)
 	free(bus);
 }
 
+/* A power cycle is no transfer: nothing to inject, the inner bus does it. */
+static int fb_power_cycle(struct pv_usb_bus *bus, const char *port_path)
+{
+	struct fault_bus *fb = bus->priv;
+
+	return pv_usb_bus_power_cycle(fb->inner, port_path);
+}
+
 static const struct pv_usb_bus_ops fault_bus_ops = {
 	.scan = fb_scan,
 	.wait_event = fb_wait_event,
 	.wakeup = fb_wakeup,
 	.create_transport = fb_create_transport,
 	.destroy = fb_destroy,
+	.power_cycle = fb_power_cycle,
 };
 
 int pv_usb_fault_bus_new(struct pv_usb_bus *inner, const struct pv_usb_fault_schedule *schedule,

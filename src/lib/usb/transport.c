@@ -89,3 +89,11 @@ void pv_usb_bus_destroy(struct pv_usb_bus *bus)
 	if (bus)
 		bus->ops->destroy(bus);
 }
+
+int pv_usb_bus_power_cycle(struct pv_usb_bus *bus, const char *port_path)
+{
+	if (!bus->ops->power_cycle)
+		return pv_fail(PV_ERR_UNSUPPORTED, "usb",
+			       "'%.48s': this bus cannot power-cycle its ports", port_path);
+	return bus->ops->power_cycle(bus, port_path);
+}

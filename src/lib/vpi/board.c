@@ -31,6 +31,9 @@
 #define BOOT_MESSAGE_LEN 24
 /* Re-enumeration of a second stage that leaves USB (Done + reboot, or booted on). */
 #define LEAVE_AFTER_DONE_MS 100
+/* A power cycle leaves the board without power this long: about what a hub's port switch
+ * takes (uhubctl waits 1 s by default; the model need not). */
+#define POWER_OFF_MS 200
 /* Files the firmware keeps (config.txt, .sig, the image): well above a 2 MiB EEPROM. A finite
  * limit also keeps pv_buf growing geometrically. */
 #define VPI_FILE_BUF_MAX (8u * 1024u * 1024u)
@@ -141,6 +144,7 @@ void vpi_detach(struct pv_vpi_board *b, bool reattach, uint64_t now)
 static void attach(struct pv_vpi_board *b)
 {
 	b->attached = true;
+	b->plugged_in = true;
 	b->generation++;
 	b->address = (uint8_t)(b->address % 127 + 1);
 	b->reattach_at_ms = 0;
@@ -304,6 +308,7 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	b->stage = PV_VPI_STAGE_ROM;
 	b->rom = VPI_ROM_WAIT_MESSAGE_LEN;
 	b->result.fault = opts->fault;
+	b->fault = opts->fault;
 	b->port_given = b->opts.port_path[0] != '\0';
 	if (!b->port_given)
 		pv_strlcpy(b->opts.port_path, "1-1", sizeof(b->opts.port_path));
@@ -945,7 +950,7 @@ static void rom_upload_done(struct pv_vpi_board *b, uint64_t now)
 	 * vendor_in), or at most rom_exec_ms: a host that never reads it still sees the
 	 * board re-enumerate. */
 	b->detach_at_ms = now + b->opts.rom_exec_ms;
-	if (b->opts.fault == PV_VPI_FAULT_RETCODE_LOST)
+	if (b->fault == PV_VPI_FAULT_RETCODE_LOST)
 		vpi_detach(b, true, now);
 }
 
@@ -981,7 +986,7 @@ static int rom_bulk(struct pv_vpi_board *b, const uint8_t *data, size_t len, siz
 		take = b->code_len - b->code.len;
 		if (take > len)
 			take = len;
-		if (b->opts.fault == PV_VPI_FAULT_UNPLUG_UPLOAD &&
+		if (b->fault == PV_VPI_FAULT_UNPLUG_UPLOAD &&
 		    b->code.len + take >= b->code_len / 2) {
 			take = b->code_len / 2 > b->code.len ? b->code_len / 2 - b->code.len : 0;
 			pv_buf_append(&b->code, data, take);
@@ -1137,6 +1142,46 @@ void pv_vpi_board_unplug(struct pv_vpi_board *b)
 }
 
 /* --- results ---------------------------------------------------------------------------- */
+
+int pv_vpi_board_power_cycle(struct pv_vpi_board *b)
+{
+	uint64_t now;
+
+	pthread_mutex_lock(&b->lock);
+	now = vpi_now_ms();
+	advance(b, now);
+	if (b->unplugged || !b->plugged_in) {
+		pthread_mutex_unlock(&b->lock);
+		return pv_fail(PV_ERR_NO_DEVICE, "vpi", "no virtual board plugged in at '%s'",
+			       b->opts.port_path);
+	}
+	if (b->attached) {
+		b->attached = false;
+		b->generation++;    /* transports opened before get NO_DEVICE */
+		b->configuration = 0;
+	}
+	/* Power off: whatever ran is gone; the EEPROM, the medium, the serial and MACs stay
+	 * (they are flash and OTP, not RAM). */
+	b->detach_at_ms = 0;
+	b->stage = PV_VPI_STAGE_ROM;
+	b->rom = VPI_ROM_WAIT_MESSAGE_LEN;
+	b->boot_message_got = 0;
+	b->code_len = 0;
+	pv_buf_reset(&b->code);
+	b->retcode = 0;
+	b->program_recovery = false;
+	b->fw = VPI_FW_NEXT;    /* vpi_fw_start sets up the next second stage */
+	b->busy_until_ms = 0;
+	b->data_remaining = 0;
+	b->boot_started = false;
+	b->boot_ran = NULL;
+	b->fault = PV_VPI_FAULT_NONE;
+	b->reattach_at_ms = now + POWER_OFF_MS;
+	vpi_note(b, "power cycle: off for %u ms, then its boot ROM", (unsigned)POWER_OFF_MS);
+	notify_bus(b);
+	pthread_mutex_unlock(&b->lock);
+	return PV_OK;
+}
 
 void pv_vpi_board_result(struct pv_vpi_board *b, struct pv_vpi_result *result)
 {

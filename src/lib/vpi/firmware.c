@@ -282,7 +282,7 @@ static void recovery_flash(struct pv_vpi_board *b, uint64_t now)
 	memcpy(b->eeprom, image->data, b->eeprom_size);
 	b->result.eeprom_written = true;
 	set_update(b, "success");
-	switch (b->opts.fault) {
+	switch (b->fault) {
 	case PV_VPI_FAULT_CORRUPT_WRITE: {
 		size_t bit = (size_t)(b->fault_random % ((uint64_t)b->eeprom_size * 8u));
 		b->eeprom[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -628,7 +628,7 @@ static void step_done(struct pv_vpi_board *b, bool found)
 		if (b->pc == R_UPD_READ && found)
 			b->reboot_after = true; /* .upd: flash, rename, reboot (docs PR #1690) */
 		b->pc = found ? s->if_found : s->if_missing;
-		if (b->pc == R_VL805_SIG && b->opts.fault == PV_VPI_FAULT_HANG) {
+		if (b->pc == R_VL805_SIG && b->fault == PV_VPI_FAULT_HANG) {
 			vpi_note(b, "fault hang: the firmware stops answering");
 			b->fw = VPI_FW_HUNG;
 			return;
@@ -694,7 +694,7 @@ void vpi_fw_receive(struct pv_vpi_board *b, const uint8_t *data, size_t len, siz
 
 	if (take > b->data_remaining)
 		take = (size_t)b->data_remaining;
-	if (b->opts.fault == PV_VPI_FAULT_UNPLUG_IMAGE && b->data_slot == VPI_SLOT_IMAGE &&
+	if (b->fault == PV_VPI_FAULT_UNPLUG_IMAGE && b->data_slot == VPI_SLOT_IMAGE &&
 	    b->data_received + take >= (b->data_received + b->data_remaining) / 2) {
 		vpi_note(b, "fault unplug while reading \"%s\"", b->message_name);
 		b->unplugged = true;

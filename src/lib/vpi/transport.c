@@ -365,6 +365,17 @@ static int vb_create_transport(struct pv_usb_bus *bus, const struct pv_usb_devic
 	return pv_fail(PV_ERR_NO_DEVICE, "vpi", "no virtual board at '%s'", info->port_path);
 }
 
+static int vb_power_cycle(struct pv_usb_bus *bus, const char *port_path)
+{
+	struct vpi_bus *b = vb(bus);
+	size_t total = board_snapshot(b);
+
+	for (size_t i = 0; i < total; i++)
+		if (strcmp(pv_vpi_board_options(b->boards[i])->port_path, port_path) == 0)
+			return pv_vpi_board_power_cycle(b->boards[i]);
+	return pv_fail(PV_ERR_NO_DEVICE, "vpi", "no virtual board at '%.48s'", port_path);
+}
+
 static void vb_destroy(struct pv_usb_bus *bus)
 {
 	struct vpi_bus *b = vb(bus);
@@ -383,6 +394,7 @@ static const struct pv_usb_bus_ops vpi_bus_ops = {
 	.wakeup = vb_wakeup,
 	.create_transport = vb_create_transport,
 	.destroy = vb_destroy,
+	.power_cycle = vb_power_cycle,
 };
 
 int pv_vpi_bus_new(struct pv_usb_bus **bus)

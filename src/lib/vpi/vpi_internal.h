@@ -141,11 +141,15 @@ struct pv_vpi_board {
 	char serial16[17];
 	char serial8[9];
 	uint64_t fault_random;
+	/* The fault still to strike: opts.fault until the first power cycle, then none (a
+	 * fault belongs to the board's first plug; result.fault keeps naming it). */
+	enum pv_vpi_fault fault;
 
 	/* USB wire state */
 	bool attached;
 	bool unplugged;
 	bool port_given;            /* options named a port path: the bus keeps it */
+	bool plugged_in;            /* attached at least once (arrived): it can be power-cycled */
 	uint32_t generation;
 	uint8_t address;
 	uint8_t configuration;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "piprov/error.h"
@@ -26,6 +27,7 @@ struct collector {
 	unsigned count;
 	unsigned verifying;           /* VERIFYING events seen */
 	unsigned failed;              /* FAILED events seen */
+	unsigned recorded;            /* RECORDED events seen */
 	char failed_key[64];          /* the board of the last one */
 	int retry_rc;
 	unsigned engine_found;        /* engine FOUND events (the engine_event hook) */
@@ -49,6 +51,8 @@ static void collect(void *user, const struct pv_station_event *ev)
 	c->count++;
 	if (ev->kind == PV_STATION_EV_VERIFYING)
 		c->verifying++;
+	if (ev->kind == PV_STATION_EV_RECORDED)
+		c->recorded++;
 	if (ev->kind == PV_STATION_EV_FAILED) {
 		c->failed++;
 		pv_strlcpy(c->failed_key, pv_station_board_key(ev->board), sizeof(c->failed_key));
@@ -446,12 +450,12 @@ static void test_stop_abandons_in_flight_board(void **state)
 }
 
 /* Retry of a board whose recovery program ran (a corrupt write, failed on the hash): the
- * board is still on its port but in its second stage, where it asks for nothing more. It
- * is not taken as a new board that would sit in "serving" until stopped (web's report):
- * the log says it is flashed once re-plugged or reset. */
-static void *retrier_main(void *arg)
+ * board is still on its port but in its second stage, where it asks for nothing more. On
+ * a bus that cannot power-cycle its ports (a libusb bus) it is not taken as a new board
+ * that would sit in "serving" until stopped (web's report): the log says it is flashed
+ * once re-plugged or reset. */
+static void retry_once_failed(struct collector *c)
 {
-	struct collector *c = arg;
 	char key[64];
 
 	pthread_mutex_lock(&c->lock);
@@ -461,26 +465,27 @@ static void *retrier_main(void *arg)
 	pthread_mutex_unlock(&c->lock);
 	/* No cmocka assertion off the test's thread: the result is checked after the run. */
 	c->retry_rc = pv_station_action(c->station, key, PV_STATION_RETRY);
+}
+
+static void *retrier_main(void *arg)
+{
+	struct collector *c = arg;
+
+	retry_once_failed(c);
 	usleep(1500 * 1000); /* the engine scans about every 100-250 ms */
 	pv_station_stop(c->station, PV_STATION_STOP_ABANDON);
 	return NULL;
 }
 
-static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
+/* The board of both retry tests: a Pi 4 whose recovery program writes a corrupt image
+ * (fault=corrupt-write), in a looping station (recording into `inventory` when not NULL). */
+static struct pv_station *corrupt_write_station(struct collector *c, const char *inventory)
 {
 	char spec[96];
 	const char *specs[1] = { spec };
 	struct pv_station_config cfg;
-	struct pv_station_summary summary;
 	struct pv_station *st;
-	struct collector c;
-	json_t *arrived, *logs;
-	bool told = false;
-	size_t i;
-	json_t *ev;
 
-	(void)state;
-	collector_init(&c);
 	snprintf(spec, sizeof(spec), "pi4,serial=10000000eeee0000,flash-ms=100,fault=%llu",
 		 (unsigned long long)seed_for("pi4,serial=10000000eeee0000", 0,
 					      PV_VPI_FAULT_CORRUPT_WRITE));
@@ -489,25 +494,133 @@ static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
 	cfg.virtual_specs = specs;
 	cfg.virtual_count = 1;
 	cfg.loop = true;
+	cfg.inventory = inventory;
 	assert_int_equal(pv_station_new(&cfg, &st), PV_OK);
-	assert_int_equal(pv_station_subscribe(st, collect, &c, NULL), PV_OK);
-	c.station = st;
-	assert_int_equal(pthread_create(&c.stopper, NULL, retrier_main, &c), 0);
-	assert_int_equal(pv_station_run(st, &summary, NULL), PV_OK);
-	pthread_join(c.stopper, NULL);
-	pv_station_free(st);
+	assert_int_equal(pv_station_subscribe(st, collect, c, NULL), PV_OK);
+	c->station = st;
+	return st;
+}
+
+/* Run the station with `retrier` on its own thread; the summary once it stopped. */
+static void run_with_retrier(struct collector *c, void *(*retrier)(void *),
+			     struct pv_station_summary *summary)
+{
+	assert_int_equal(pthread_create(&c->stopper, NULL, retrier, c), 0);
+	assert_int_equal(pv_station_run(c->station, summary, NULL), PV_OK);
+	pthread_join(c->stopper, NULL);
+	pv_station_free(c->station);
+	c->station = NULL;
+}
+
+/* Whether a board's log line has `said`; none may have `never`. */
+static bool log_says(struct collector *c, const char *said, const char *never)
+{
+	json_t *logs = events(c, "log", NULL), *ev;
+	bool found = false;
+	size_t i;
+
+	json_array_foreach(logs, i, ev) {
+		const char *detail = json_string_value(json_object_get(ev, "detail"));
+
+		found |= strstr(detail, said) != NULL;
+		assert_null(strstr(detail, never));
+	}
+	json_decref(logs);
+	return found;
+}
+
+/* The virtual bus's ops without power_cycle: what a bus that cannot switch its ports
+ * (libusb) offers the station. */
+static struct pv_usb_bus_ops no_power_cycle_ops;
+
+static void test_retry_of_board_past_its_rom_waits_for_replug(void **state)
+{
+	struct pv_station_summary summary;
+	struct pv_usb_bus *bus;
+	struct collector c;
+	json_t *arrived;
+
+	(void)state;
+	collector_init(&c);
+	/* Virtual only: the station's bus is the virtual one. */
+	bus = pv_station_virtual_bus(corrupt_write_station(&c, NULL));
+	assert_non_null(bus);
+	assert_non_null(bus->ops->power_cycle);
+	no_power_cycle_ops = *bus->ops;
+	no_power_cycle_ops.power_cycle = NULL;
+	bus->ops = &no_power_cycle_ops;
+	run_with_retrier(&c, retrier_main, &summary);
 	assert_int_equal(c.retry_rc, PV_OK);
 	assert_int_equal(summary.failed, 1);
 	assert_int_equal(summary.abandoned, 0);
 	arrived = events(&c, "arrived", NULL);
 	assert_int_equal(json_array_size(arrived), 1);
-	logs = events(&c, "log", NULL);
-	json_array_foreach(logs, i, ev)
-		told |= strstr(json_string_value(json_object_get(ev, "detail")), "re-plugged") != NULL;
-	assert_true(told);
-	json_decref(logs);
+	assert_true(log_says(&c, "re-plugged", "power-cycled"));
 	json_decref(arrived);
 	collector_release(&c);
+}
+
+/* Retry on a bus that can power-cycle (the virtual one): the station waits for the
+ * failure, retries, then for the board to be recorded (bounded: a board that never comes
+ * back ends the run and fails the test), then lets the station finish. */
+static void *cycling_retrier_main(void *arg)
+{
+	struct collector *c = arg;
+	struct timespec until;
+
+	retry_once_failed(c);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	pthread_mutex_lock(&c->lock);
+	while (c->recorded == 0 &&
+	       pthread_cond_timedwait(&c->changed, &c->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&c->lock);
+	pv_station_stop(c->station, PV_STATION_STOP_FINISH);
+	return NULL;
+}
+
+/* The same corrupt write on the virtual bus, which can power-cycle its ports: Retry
+ * re-plugs the board, it comes back in its boot ROM and is flashed again (its fault struck
+ * once), verified and recorded, with "power-cycled" in its log. */
+static void test_retry_power_cycles_a_board_past_its_rom(void **state)
+{
+	char *dir = pv_test_mkdtemp(), *inv_path;
+	struct pv_station_summary summary;
+	struct pv_inventory inv;
+	struct collector c;
+	json_t *arrived, *verified, *failed;
+
+	(void)state;
+	collector_init(&c);
+	assert_true(asprintf(&inv_path, "%s/inventory.cfg", dir) > 0);
+	corrupt_write_station(&c, inv_path);
+	run_with_retrier(&c, cycling_retrier_main, &summary);
+	assert_int_equal(c.retry_rc, PV_OK);
+	assert_int_equal(c.recorded, 1);
+	assert_int_equal(summary.recorded, 1);
+	assert_int_equal(summary.abandoned, 0);
+	/* It arrived twice on the same port: plugged in, and back from the power cycle. */
+	arrived = events(&c, "arrived", NULL);
+	assert_int_equal(json_array_size(arrived), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(arrived, 1), "port")),
+			    json_string_value(json_object_get(json_array_get(arrived, 0), "port")));
+	failed = events(&c, "failed", NULL);
+	assert_int_equal(json_array_size(failed), 1);
+	verified = events(&c, "verified", NULL);
+	assert_int_equal(json_array_size(verified), 1);
+	assert_true(log_says(&c, "retry: power-cycled port 100-1.1", "re-plugged"));
+	pv_inventory_init(&inv);
+	assert_int_equal(pv_inventory_load(inv_path, &inv), PV_OK);
+	assert_non_null(pv_inventory_lookup(&inv, "10000000eeee0000"));
+	pv_inventory_release(&inv);
+	json_decref(verified);
+	json_decref(failed);
+	json_decref(arrived);
+	collector_release(&c);
+	free(inv_path);
+	pv_test_rmtree(dir);
+	free(dir);
 }
 
 /* Boards that need a person first, then by port in numeric order. */
@@ -588,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_stop_finishes_in_flight_board),
 		cmocka_unit_test(test_stop_abandons_in_flight_board),
 		cmocka_unit_test(test_retry_of_board_past_its_rom_waits_for_replug),
+		cmocka_unit_test(test_retry_power_cycles_a_board_past_its_rom),
 		cmocka_unit_test(test_board_order),
 		cmocka_unit_test(test_checks_before_waiting),
 	};

@@ -11,6 +11,8 @@
 #include "piprov/eeprom.h"
 #include "piprov/error.h"
 #include "piprov/usb.h"
+#include "piprov/usb_fault.h"
+#include "piprov/text.h"
 #include "piprov/vpi.h"
 #include "test_support.h"
 #include "usb_vpi_rig.h"
@@ -381,6 +383,69 @@ static void test_flash_image_digest_after_the_build(void **state)
 	rig_release(&rig);
 }
 
+/* A new vpi bus holding one board, at `port`. */
+static struct pv_usb_bus *bus_with_board(const char *port, struct pv_vpi_board **board)
+{
+	struct pv_vpi_options opts;
+	struct pv_usb_bus *bus;
+
+	assert_int_equal(pv_vpi_options_init(&opts, pv_board_by_short_name("pi4"), 0), PV_OK);
+	pv_strlcpy(opts.port_path, port, sizeof(opts.port_path));
+	assert_int_equal(pv_vpi_board_new(&opts, board), PV_OK);
+	assert_int_equal(pv_vpi_bus_new(&bus), PV_OK);
+	assert_int_equal(pv_vpi_bus_add_board(bus, *board), PV_OK);
+	return bus;
+}
+
+/* The virtual bus's ops without power_cycle: a bus that cannot switch its ports. */
+static struct pv_usb_bus_ops without_power_cycle;
+
+/* pv_usb_bus_power_cycle through the wrapping buses: the combined bus forwards it to the
+ * member holding the port (as its last scan saw it), the fault bus to its inner bus, and a
+ * bus without the op says PV_ERR_UNSUPPORTED naming the port. */
+static void test_power_cycle_through_buses(void **state)
+{
+	struct pv_usb_fault_schedule none = { .count = 0 };
+	struct pv_usb_bus *buses[2], *combined, *faulty;
+	struct pv_vpi_board *cycled, *fixed, *inner_board;
+	struct pv_usb_device_info *devices;
+	struct pv_buf transcript = PV_BUF_INIT(1u << 20);
+	size_t count;
+
+	(void)state;
+	buses[0] = bus_with_board("100-1.1", &cycled);
+	buses[1] = bus_with_board("200-1.1", &fixed);
+	without_power_cycle = *buses[1]->ops;
+	without_power_cycle.power_cycle = NULL;
+	buses[1]->ops = &without_power_cycle;
+	assert_int_equal(pv_usb_combined_bus_new(buses, 2, &combined), PV_OK);
+	/* before any scan the combined bus knows no port */
+	assert_int_equal(pv_usb_bus_power_cycle(combined, "100-1.1"), PV_ERR_NO_DEVICE);
+	assert_int_equal(pv_usb_bus_scan(combined, &devices, &count), PV_OK);
+	assert_int_equal(count, 2);
+	free(devices);
+	assert_int_equal(pv_usb_bus_power_cycle(combined, "100-1.1"), PV_OK);
+	assert_int_equal(pv_vpi_board_transcript(cycled, &transcript), PV_OK);
+	assert_non_null(strstr(pv_buf_str(&transcript), "power cycle"));
+	pv_buf_reset(&transcript);
+	assert_int_equal(pv_usb_bus_power_cycle(combined, "200-1.1"), PV_ERR_UNSUPPORTED);
+	assert_non_null(strstr(pv_last_error(), "200-1.1"));
+	assert_int_equal(pv_vpi_board_transcript(fixed, &transcript), PV_OK);
+	assert_null(strstr(pv_buf_str(&transcript), "power cycle"));
+	assert_int_equal(pv_usb_bus_power_cycle(combined, "300-1.1"), PV_ERR_NO_DEVICE);
+	pv_usb_bus_destroy(combined);
+
+	assert_int_equal(pv_usb_fault_bus_new(bus_with_board("100-1.2", &inner_board), &none,
+					      &faulty), PV_OK);
+	assert_int_equal(pv_usb_bus_power_cycle(faulty, "100-1.2"), PV_OK);
+	pv_buf_reset(&transcript);
+	assert_int_equal(pv_vpi_board_transcript(inner_board, &transcript), PV_OK);
+	assert_non_null(strstr(pv_buf_str(&transcript), "power cycle"));
+	assert_int_equal(pv_usb_bus_power_cycle(faulty, "100-1.3"), PV_ERR_NO_DEVICE);
+	pv_usb_bus_destroy(faulty);
+	pv_buf_release(&transcript);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_32_boards),
 		cmocka_unit_test(test_real_firmware),
 		cmocka_unit_test(test_flash_image_digest_after_the_build),
+		cmocka_unit_test(test_power_cycle_through_buses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

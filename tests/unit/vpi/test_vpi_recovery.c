@@ -352,6 +352,87 @@ static void test_faults(void **state)
 	flow_release(&f);
 }
 
+static void arrive_later(struct pv_vpi_options *o)
+{
+	o->arrive_after_ms = 60000;
+}
+
+/* A power cycle (the bus's power_cycle op) of a board whose recovery program ran and wrote
+ * a corrupt image: the board leaves at once (an open transport gets NO_DEVICE), arrives
+ * again in its boot ROM with the EEPROM as it was, and a second flow writes the image
+ * right: the fault struck once. Nothing plugged in: NO_DEVICE. */
+static void test_power_cycle(void **state)
+{
+	struct pv_buf before = PV_BUF_INIT(TEST_BUF_MAX), after = PV_BUF_INIT(TEST_BUF_MAX);
+	struct pv_buf transcript = PV_BUF_INIT(TEST_BUF_MAX);
+	struct pv_usb_transport *old_t, *t;
+	struct mini_host again;
+	struct pv_vpi_result r;
+	const char *port, *cycled;
+	struct flow f;
+	uint8_t sink[4];
+	size_t got;
+
+	(void)state;
+	run_flow(&f, "pi4", fault_corrupt, NULL, true);
+	assert_int_equal(f.rc, PV_OK);
+	assert_eeprom_is_image(&f, false);
+	assert_int_equal(pv_vpi_board_read_eeprom(f.board, &before), PV_OK);
+	port = pv_vpi_board_options(f.board)->port_path;
+	pv_vpi_board_result(f.board, &r);
+	assert_int_not_equal(r.stage, PV_VPI_STAGE_ROM);
+	assert_int_equal(pv_vpi_transport_new(f.board, &old_t), PV_OK);
+	assert_int_equal(pv_usb_open(old_t), PV_OK);
+
+	assert_int_equal(pv_usb_bus_power_cycle(f.bus, port), PV_OK);
+	assert_int_equal(pv_usb_control_in(old_t, sink, sizeof(sink), &got, 100),
+			 PV_ERR_NO_DEVICE);
+	pv_usb_transport_destroy(old_t);
+	/* back in its boot ROM, with what it had written */
+	t = mini_host_wait_device(f.bus, port, pv_vpi_board_options(f.board)->soc->rom_serial_index,
+				  5000);
+	assert_non_null(t);
+	pv_usb_transport_destroy(t);
+	pv_vpi_board_result(f.board, &r);
+	assert_int_equal(r.stage, PV_VPI_STAGE_ROM);
+	assert_int_equal(r.fault, PV_VPI_FAULT_CORRUPT_WRITE);
+	assert_int_equal(pv_vpi_board_read_eeprom(f.board, &after), PV_OK);
+	assert_int_equal(after.len, before.len);
+	assert_memory_equal(after.data, before.data, before.len);
+	assert_int_equal(pv_vpi_board_transcript(f.board, &transcript), PV_OK);
+	cycled = strstr(pv_buf_str(&transcript), "power cycle: off for 200 ms");
+	assert_non_null(cycled);
+	assert_non_null(strstr(cycled, "attach stage=rom"));
+
+	mini_host_init(&again, f.files, f.file_count);
+	assert_int_equal(mini_host_run(&again, f.bus, f.code.data, f.code.len), PV_OK);
+	assert_string_equal(mini_host_meta(&again, "EEPROM_UPDATE"), "success");
+	assert_string_equal(mini_host_meta(&again, "EEPROM_HASH"), f.image_hex);
+	assert_eeprom_is_image(&f, true);
+	mini_host_release(&again);
+
+	assert_int_equal(pv_usb_bus_power_cycle(f.bus, "100-9.9"), PV_ERR_NO_DEVICE);
+	pv_vpi_board_unplug(f.board);
+	assert_int_equal(pv_usb_bus_power_cycle(f.bus, port), PV_ERR_NO_DEVICE);
+	flow_release(&f);
+
+	/* not arrived yet: nothing to switch */
+	memset(&f, 0, sizeof(f));
+	{
+		struct pv_vpi_options opts;
+
+		assert_int_equal(pv_vpi_options_init(&opts, pv_board_by_short_name("pi5"), 0),
+				 PV_OK);
+		arrive_later(&opts);
+		assert_int_equal(pv_vpi_board_new(&opts, &f.board), PV_OK);
+		assert_int_equal(pv_vpi_board_power_cycle(f.board), PV_ERR_NO_DEVICE);
+		pv_vpi_board_free(f.board);
+	}
+	pv_buf_release(&transcript);
+	pv_buf_release(&after);
+	pv_buf_release(&before);
+}
+
 static void fault_hang(struct pv_vpi_options *o)
 {
 	o->fault = PV_VPI_FAULT_HANG;
@@ -475,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_bad_signature_is_not_written),
 		cmocka_unit_test(test_config_switches),
 		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_power_cycle),
 		cmocka_unit_test(test_hang_times_out),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_real_fixtures),
