@@ -101,3 +101,13 @@ expect "$W/check3.json" 10000000af000001 tftp-file-not-found "check --as: with a
 jq -e '.[0].ip | test("^10\\.77\\.0\\.1[0-9][0-9]$")' "$W/check3.json" >/dev/null ||
 	fail "no address from the pool: $(cat "$W/check3.json")"
 echo "ok: Kea's pool answers a new board"
+
+# ---- the TFTP server down: the check says so, and names the fix for the case where boards
+# still boot from it (this host's ARP entry for a server whose MAC changed; docs/netboot.md)
+kill "$PID_tftpd"
+wait "$PID_tftpd" 2>/dev/null || true
+check --tftp-timeout 2000 --json 10000000ae000001 >"$W/check4.json" 2>"$W/check4.err" &&
+	fail "netboot check passed a board whose TFTP server is down"
+expect "$W/check4.json" 10000000ae000001 tftp-unreachable "check: tftpd-hpa stopped"
+board "$W/check4.json" 10000000ae000001 .detail | grep -q "ip neigh flush to 10.77.0.1" ||
+	fail "check: no hint in $(board "$W/check4.json" 10000000ae000001 .detail)"

@@ -66,6 +66,13 @@ lan_up() {
 	ip -n "$LAN" link add br0 type bridge
 	# forward at once: the boards must not wait for STP's 30 s listening/learning
 	ip -n "$LAN" link set br0 type bridge forward_delay 0 stp_state 0
+	# A fixed MAC, as systemd-networkd and ifupdown's bridge_hw give a server's bridge. With
+	# none, br0 takes the lowest MAC of its ports and changes it when a board's port with a
+	# lower (random) veth MAC is added; the checker's kernel still had the old MAC for
+	# 10.77.0.1 (seen REACHABLE), the bridge drops frames to it as not its own, and the
+	# second `netboot check` got tftp-unreachable for every board (1 run in 4 under load;
+	# the boards ARP afresh and booted).
+	ip -n "$LAN" link set br0 address 02:00:00:77:00:01
 	ip -n "$LAN" addr add 10.77.0.1/24 dev br0
 	ip -n "$LAN" link set br0 up
 }

@@ -427,6 +427,15 @@ static enum pv_netboot_reason tftp_failure(struct boot *b, const char *path,
 		return fail(b, PV_NETBOOT_TFTP_NOT_FOUND, "'%s' not found on TFTP server %s (%s)",
 			    path, server, msg);
 	case PV_TFTP_OUTCOME_UNREACHABLE:
+		/* The check asks through this host's kernel: a server whose MAC changed (a
+		 * bridge gaining a port with a lower MAC) is unreachable from here until the
+		 * host's ARP entry is renewed, while boards ARP afresh and boot (docs/netboot.md). */
+		if (b->o->probe)
+			return fail(b, PV_NETBOOT_TFTP_UNREACHABLE,
+				    "TFTP server %s did not answer this host's request for '%s' "
+				    "(if boards boot from it: a stale ARP entry here, "
+				    "'ip neigh flush to %s')",
+				    server, path, server);
 		return fail(b, PV_NETBOOT_TFTP_UNREACHABLE,
 			    "TFTP server %s did not answer the request for '%s'", server, path);
 	case PV_TFTP_OUTCOME_TIMEOUT:

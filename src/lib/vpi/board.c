@@ -115,6 +115,26 @@ static const struct vpi_msd_identity *msd_gadget(const struct pv_vpi_board *b)
 	return vpi_msd_identity_for(b->opts.soc->soc, b->boot_ran);
 }
 
+/* A board just powered on: its boot ROM waits for the boot message, and whatever ran
+ * before (second stage, its requests, the boot it started) is gone. The EEPROM, the medium,
+ * the serial and the MACs are not touched: they are flash and OTP, not RAM. */
+static void reset_to_rom(struct pv_vpi_board *b)
+{
+	b->detach_at_ms = 0;
+	b->stage = PV_VPI_STAGE_ROM;
+	b->rom = VPI_ROM_WAIT_MESSAGE_LEN;
+	b->boot_message_got = 0;
+	b->code_len = 0;
+	pv_buf_reset(&b->code);
+	b->retcode = 0;
+	b->program_recovery = false;
+	b->fw = VPI_FW_NEXT;    /* vpi_fw_start sets up the next second stage */
+	b->busy_until_ms = 0;
+	b->data_remaining = 0;
+	b->boot_started = false;
+	b->boot_ran = NULL;
+}
+
 void vpi_detach(struct pv_vpi_board *b, bool reattach, uint64_t now)
 {
 	const struct vpi_msd_identity *gadget;
@@ -305,8 +325,7 @@ int pv_vpi_board_new(const struct pv_vpi_options *opts, struct pv_vpi_board **bo
 	if (rc)
 		goto out_destroy_lock;
 
-	b->stage = PV_VPI_STAGE_ROM;
-	b->rom = VPI_ROM_WAIT_MESSAGE_LEN;
+	reset_to_rom(b);
 	b->result.fault = opts->fault;
 	b->fault = opts->fault;
 	b->port_given = b->opts.port_path[0] != '\0';
@@ -1141,8 +1160,6 @@ void pv_vpi_board_unplug(struct pv_vpi_board *b)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* --- results ---------------------------------------------------------------------------- */
-
 int pv_vpi_board_power_cycle(struct pv_vpi_board *b)
 {
 	uint64_t now;
@@ -1160,21 +1177,7 @@ int pv_vpi_board_power_cycle(struct pv_vpi_board *b)
 		b->generation++;    /* transports opened before get NO_DEVICE */
 		b->configuration = 0;
 	}
-	/* Power off: whatever ran is gone; the EEPROM, the medium, the serial and MACs stay
-	 * (they are flash and OTP, not RAM). */
-	b->detach_at_ms = 0;
-	b->stage = PV_VPI_STAGE_ROM;
-	b->rom = VPI_ROM_WAIT_MESSAGE_LEN;
-	b->boot_message_got = 0;
-	b->code_len = 0;
-	pv_buf_reset(&b->code);
-	b->retcode = 0;
-	b->program_recovery = false;
-	b->fw = VPI_FW_NEXT;    /* vpi_fw_start sets up the next second stage */
-	b->busy_until_ms = 0;
-	b->data_remaining = 0;
-	b->boot_started = false;
-	b->boot_ran = NULL;
+	reset_to_rom(b);
 	b->fault = PV_VPI_FAULT_NONE;
 	b->reattach_at_ms = now + POWER_OFF_MS;
 	vpi_note(b, "power cycle: off for %u ms, then its boot ROM", (unsigned)POWER_OFF_MS);
@@ -1182,6 +1185,8 @@ int pv_vpi_board_power_cycle(struct pv_vpi_board *b)
 	pthread_mutex_unlock(&b->lock);
 	return PV_OK;
 }
+
+/* --- results ---------------------------------------------------------------------------- */
 
 void pv_vpi_board_result(struct pv_vpi_board *b, struct pv_vpi_result *result)
 {
