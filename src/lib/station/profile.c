@@ -127,6 +127,114 @@ static int get_ipv4(struct parse_state *ps, const config_setting_t *s, uint32_t 
 	return PV_OK;
 }
 
+/* ---- setting names -------------------------------------------------------------------
+ * Each level's settings as an enum and its names, so a switch names what it handles and the
+ * "known:" list of an unknown setting's message is the table itself. */
+
+enum export_key {
+	EX_FILES,
+	EX_TFTP_ROOT,
+	EX_TEMPLATE_DIR,
+	EX_NFS_ROOT,
+	EX_RELOAD_PID_FILE,
+	EX_DHCP_RANGE,
+	EX_SUBNET,
+	EX_INTERFACE,
+	EX_DOMAIN,
+	EX_TFTP_SERVER,
+	EX_NFS_SERVER,
+	EX_GATEWAY,
+	EX_PREFIX_LEN,
+	EX_CREATE_NFS_ROOTS,
+	EX_COUNT /* not a setting: the name is unknown */
+};
+
+static const char *const export_names[EX_COUNT] = {
+	[EX_FILES] = "files",
+	[EX_TFTP_ROOT] = "tftp_root",
+	[EX_TEMPLATE_DIR] = "template_dir",
+	[EX_NFS_ROOT] = "nfs_root",
+	[EX_RELOAD_PID_FILE] = "reload_pid_file",
+	[EX_DHCP_RANGE] = "dhcp_range",
+	[EX_SUBNET] = "subnet",
+	[EX_INTERFACE] = "interface",
+	[EX_DOMAIN] = "domain",
+	[EX_TFTP_SERVER] = "tftp_server",
+	[EX_NFS_SERVER] = "nfs_server",
+	[EX_GATEWAY] = "gateway",
+	[EX_PREFIX_LEN] = "prefix_len",
+	[EX_CREATE_NFS_ROOTS] = "create_nfs_roots",
+};
+
+enum top_key {
+	TOP_PRESET,
+	TOP_CONFIG,
+	TOP_IMAGE,
+	TOP_RECOVERY,
+	TOP_FIRMWARE_DIR,
+	TOP_CHANNEL,
+	TOP_SETTINGS,
+	TOP_PORTS,
+	TOP_IP_POOL,
+	TOP_HOSTNAME_PATTERN,
+	TOP_INVENTORY,
+	TOP_METADATA_DIR,
+	TOP_LOG_DIR,
+	TOP_LISTEN,
+	TOP_TOKEN_FILE,
+	TOP_STOP_GRACE,
+	TOP_BOARD_TIMEOUT,
+	TOP_EXPORTS,
+	TOP_COUNT /* not a setting: the name is unknown */
+};
+
+static const char *const top_names[TOP_COUNT] = {
+	[TOP_PRESET] = "preset",
+	[TOP_CONFIG] = "config",
+	[TOP_IMAGE] = "image",
+	[TOP_RECOVERY] = "recovery",
+	[TOP_FIRMWARE_DIR] = "firmware_dir",
+	[TOP_CHANNEL] = "channel",
+	[TOP_SETTINGS] = "settings",
+	[TOP_PORTS] = "ports",
+	[TOP_IP_POOL] = "ip_pool",
+	[TOP_HOSTNAME_PATTERN] = "hostname_pattern",
+	[TOP_INVENTORY] = "inventory",
+	[TOP_METADATA_DIR] = "metadata_dir",
+	[TOP_LOG_DIR] = "log_dir",
+	[TOP_LISTEN] = "listen",
+	[TOP_TOKEN_FILE] = "token_file",
+	[TOP_STOP_GRACE] = "stop_grace",
+	[TOP_BOARD_TIMEOUT] = "board_timeout",
+	[TOP_EXPORTS] = "exports",
+};
+
+/* The index of name in names[count], count when it is none of them. */
+static size_t setting_key(const char *name, const char *const *names, size_t count)
+{
+	size_t k;
+
+	for (k = 0; k < count; k++)
+		if (strcmp(name, names[k]) == 0)
+			break;
+	return k;
+}
+
+/* "unknown setting (known: a, b, ...)" for s, from its level's table. */
+static int fail_unknown(const struct parse_state *ps, const config_setting_t *s,
+			const char *const *names, size_t count)
+{
+	char what[512];
+	size_t len = pv_strlcpy(what, "unknown setting (known: ", sizeof(what));
+
+	for (size_t k = 0; k < count && len < sizeof(what); k++)
+		len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%s", k ? ", " : "",
+					names[k]);
+	if (len < sizeof(what))
+		pv_strlcpy(what + len, ")", sizeof(what) - len);
+	return fail_at(ps, s, what);
+}
+
 /* ---- exports = { ... } ---------------------------------------------------------------- */
 
 static int parse_export_files(struct parse_state *ps, const config_setting_t *s)
@@ -169,11 +277,6 @@ static int parse_export_files(struct parse_state *ps, const config_setting_t *s)
 
 static int parse_exports(struct parse_state *ps, const config_setting_t *group)
 {
-	static const char *const known[] = { "files",	    "tftp_root",   "template_dir",
-					     "nfs_root",    "reload_pid_file", "dhcp_range",
-					     "subnet",	    "interface",   "domain",
-					     "tftp_server", "nfs_server",  "gateway",
-					     "prefix_len",  "create_nfs_roots" };
 	struct pv_station_exports *ex = &ps->out->profile.exports;
 	struct pv_export_opts *o = &ex->opts;
 
@@ -182,55 +285,51 @@ static int parse_exports(struct parse_state *ps, const config_setting_t *group)
 	for (int i = 0; i < config_setting_length(group); i++) {
 		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
 		const char *name = config_setting_name(s);
-		size_t k;
 		int rc;
 
-		for (k = 0; k < PV_ARRAY_SIZE(known); k++)
-			if (strcmp(name, known[k]) == 0)
-				break;
-		switch (k) {
-		case 0:
+		switch ((enum export_key)setting_key(name, export_names, EX_COUNT)) {
+		case EX_FILES:
 			rc = parse_export_files(ps, s);
 			break;
-		case 1:
+		case EX_TFTP_ROOT:
 			/* The folder the TFTP tree is written in is dnsmasq's tftp-root too. */
 			rc = get_string(ps, s, &ex->tftp_root);
 			o->tftp_root = ex->tftp_root;
 			break;
-		case 2:
+		case EX_TEMPLATE_DIR:
 			rc = get_string(ps, s, &o->template_dir);
 			break;
-		case 3:
+		case EX_NFS_ROOT:
 			rc = get_string(ps, s, &o->nfs_root);
 			break;
-		case 4:
+		case EX_RELOAD_PID_FILE:
 			rc = get_string(ps, s, &ex->reload_pid_file);
 			break;
-		case 5:
+		case EX_DHCP_RANGE:
 			rc = get_string(ps, s, &o->dhcp_range);
 			break;
-		case 6:
+		case EX_SUBNET:
 			rc = get_string(ps, s, &o->proxy_network);
 			break;
-		case 7:
+		case EX_INTERFACE:
 			rc = get_string(ps, s, &o->interface);
 			break;
-		case 8:
+		case EX_DOMAIN:
 			rc = get_string(ps, s, &o->domain);
 			break;
-		case 9:
+		case EX_TFTP_SERVER:
 			rc = get_ipv4(ps, s, &o->tftp_server);
 			o->has_tftp_server = true;
 			break;
-		case 10:
+		case EX_NFS_SERVER:
 			rc = get_ipv4(ps, s, &o->server_ip);
 			o->has_server_ip = true;
 			break;
-		case 11:
+		case EX_GATEWAY:
 			rc = get_ipv4(ps, s, &o->gateway);
 			o->has_gateway = true;
 			break;
-		case 12: {
+		case EX_PREFIX_LEN: {
 			int value = config_setting_get_int(s);
 
 			if (config_setting_type(s) != CONFIG_TYPE_INT || value < 1 || value > 30)
@@ -239,18 +338,15 @@ static int parse_exports(struct parse_state *ps, const config_setting_t *group)
 			rc = PV_OK;
 			break;
 		}
-		case 13:
+		case EX_CREATE_NFS_ROOTS:
 			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 				return fail_at(ps, s, "true or false is expected");
 			o->create_nfs_roots = config_setting_get_bool(s) != 0;
 			rc = PV_OK;
 			break;
+		case EX_COUNT:
 		default:
-			return fail_at(ps, s,
-				       "unknown setting (known: files, tftp_root, template_dir, "
-				       "nfs_root, reload_pid_file, dhcp_range, subnet, interface, "
-				       "domain, tftp_server, nfs_server, gateway, prefix_len, "
-				       "create_nfs_roots)");
+			return fail_unknown(ps, s, export_names, EX_COUNT);
 		}
 		if (rc)
 			return rc;
@@ -262,63 +358,54 @@ static int parse_exports(struct parse_state *ps, const config_setting_t *group)
 
 static int parse_top(struct parse_state *ps, const config_setting_t *root)
 {
-	static const char *const known[] = {
-		"preset",	"config",	 "image",	"recovery",	 "firmware_dir",
-		"channel",	"settings",	 "ports",	"ip_pool",	 "hostname_pattern",
-		"inventory",	"metadata_dir",	 "log_dir",	"listen",	 "token_file",
-		"stop_grace",	"board_timeout", "exports",
-	};
 	struct pv_station_profile_file *f = ps->out;
 	struct pv_station_profile *p = &f->profile;
 
 	for (int i = 0; i < config_setting_length(root); i++) {
 		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
 		const char *name = config_setting_name(s), *text = NULL;
-		size_t k;
+		enum top_key k = (enum top_key)setting_key(name, top_names, TOP_COUNT);
 		int rc;
 
-		for (k = 0; k < PV_ARRAY_SIZE(known); k++)
-			if (strcmp(name, known[k]) == 0)
-				break;
 		switch (k) {
-		case 0:
+		case TOP_PRESET:
 			rc = get_string(ps, s, &p->flash.preset);
 			break;
-		case 1:
+		case TOP_CONFIG:
 			rc = get_string(ps, s, &p->flash.config_path);
 			break;
-		case 2:
+		case TOP_IMAGE:
 			rc = get_string(ps, s, &p->flash.image_path);
 			break;
-		case 3:
+		case TOP_RECOVERY:
 			rc = get_string(ps, s, &p->flash.recovery_path);
 			break;
-		case 4:
+		case TOP_FIRMWARE_DIR:
 			rc = get_string(ps, s, &p->flash.firmware_dir);
 			break;
-		case 5:
+		case TOP_CHANNEL:
 			rc = get_string(ps, s, &p->flash.channel);
 			if (!rc && strcmp(p->flash.channel, "default") != 0 &&
 			    strcmp(p->flash.channel, "latest") != 0)
 				return fail_at(ps, s, "\"default\" or \"latest\" is expected");
 			break;
-		case 6:
+		case TOP_SETTINGS:
 			rc = get_strings(ps, s, &ps->store->settings, &p->flash.setting_count);
 			p->flash.settings = ps->store->settings;
 			for (size_t n = 0; !rc && n < p->flash.setting_count; n++)
 				if (!strchr(p->flash.settings[n], '=') || p->flash.settings[n][0] == '=')
 					return fail_at(ps, s, "each item is a \"KEY=VALUE\"");
 			break;
-		case 7:
+		case TOP_PORTS:
 			rc = get_strings(ps, s, &ps->store->globs, &p->port_glob_count);
 			p->port_globs = ps->store->globs;
 			break;
-		case 8:
-		case 9:
+		case TOP_IP_POOL:
+		case TOP_HOSTNAME_PATTERN:
 			rc = get_string(ps, s, &text);
 			if (rc)
 				return rc;
-			rc = k == 8 ? pv_inventory_parse_pool(text, &p->alloc)
+			rc = k == TOP_IP_POOL ? pv_inventory_parse_pool(text, &p->alloc)
 				    : pv_inventory_set_hostname_pattern(&p->alloc, text);
 			if (rc) {
 				char why[200];
@@ -328,40 +415,37 @@ static int parse_top(struct parse_state *ps, const config_setting_t *root)
 			}
 			p->has_alloc = true;
 			break;
-		case 10:
+		case TOP_INVENTORY:
 			rc = get_string(ps, s, &f->inventory);
 			break;
-		case 11:
+		case TOP_METADATA_DIR:
 			rc = get_string(ps, s, &f->metadata_dir);
 			break;
-		case 12:
+		case TOP_LOG_DIR:
 			rc = get_string(ps, s, &f->log_dir);
 			break;
-		case 13:
+		case TOP_LISTEN:
 			rc = get_string(ps, s, &f->listen);
 			break;
-		case 14:
+		case TOP_TOKEN_FILE:
 			rc = get_string(ps, s, &f->token_file);
 			break;
-		case 15:
+		case TOP_STOP_GRACE:
 			rc = get_seconds(ps, s, &f->stop_grace_ms);
 			f->has_stop_grace = true;
 			break;
-		case 16:
+		case TOP_BOARD_TIMEOUT:
 			rc = get_seconds(ps, s, &f->board_timeout_ms);
 			if (!rc && f->board_timeout_ms == 0)
 				return fail_at(ps, s, "a board timeout of 0 s gives no board a chance");
 			f->has_board_timeout = true;
 			break;
-		case 17:
+		case TOP_EXPORTS:
 			rc = parse_exports(ps, s);
 			break;
+		case TOP_COUNT:
 		default:
-			return fail_at(ps, s,
-				       "unknown setting (known: preset, config, image, recovery, "
-				       "firmware_dir, channel, settings, ports, ip_pool, "
-				       "hostname_pattern, inventory, metadata_dir, log_dir, listen, "
-				       "token_file, stop_grace, board_timeout, exports)");
+			return fail_unknown(ps, s, top_names, TOP_COUNT);
 		}
 		if (rc)
 			return rc;

@@ -115,7 +115,10 @@ static void test_mistakes_named(void **state)
 {
 	(void)state;
 	refused("preset = \"network\";\nprest = \"sd\";\n",
-		"profile 'bad.conf' line 2: prest: unknown setting");
+		"profile 'bad.conf' line 2: prest: unknown setting (known: preset, config, image, "
+		"recovery, firmware_dir, channel, settings, ports, ip_pool, hostname_pattern, "
+		"inventory, metadata_dir, log_dir, listen, token_file, stop_grace, board_timeout, "
+		"exports)");
 	refused("preset = network;\n", "profile 'bad.conf' line 1:");
 	refused("preset = 3;\n", "line 1: preset: a \"string\" is expected");
 	refused("preset = \"\";\n", "preset: is empty");
@@ -127,7 +130,9 @@ static void test_mistakes_named(void **state)
 	refused("stop_grace = -1;\n", "stop_grace: seconds from 0 to 86400");
 	refused("board_timeout = 0;\n", "board_timeout: a board timeout of 0 s");
 	refused("exports = { tftp_roots = \"/srv\"; };\n",
-		"line 1: exports.tftp_roots: unknown setting");
+		"line 1: exports.tftp_roots: unknown setting (known: files, tftp_root, "
+		"template_dir, nfs_root, reload_pid_file, dhcp_range, subnet, interface, domain, "
+		"tftp_server, nfs_server, gateway, prefix_len, create_nfs_roots)");
 	refused("exports = { tftp_server = \"10.0.0\"; };\n",
 		"exports.tftp_server: an IPv4 address");
 	refused("exports = { prefix_len = 31; };\n", "exports.prefix_len: a prefix length");
