@@ -59,6 +59,45 @@ def start_station(args, port, out, gate):
     return proc, log, inventory
 
 
+def retry_from_page(driver, args, base, board, inventory):
+    serial, port = board["serial"], board["port"]
+    before = len((driver.js("return window.pvStation.stateLog()") or {}).get(port, []))
+    driver.js("document.querySelector(`.tile[data-serial='${arguments[0]}']`).click();"
+              "return true", serial)
+    wait_for("the failed board's details", lambda: driver.js(
+        "return !document.getElementById('detail').hidden"), 30)
+    driver.js("document.querySelector('.actions button[data-action=retry]').click();"
+              "return true")
+    wait_for("the token form", lambda: driver.js(
+        "return !document.getElementById('token-form').hidden"), 30)
+    with open(os.path.join(args.out, "token"), encoding="ascii") as f:
+        token = f.read().strip()
+    driver.js("document.getElementById('token').value = arguments[0];"
+              "document.getElementById('token-form').requestSubmit(); return true", token)
+    wait_for("'retry: accepted' on the page", lambda: driver.js(
+        "return document.getElementById('action-result').textContent") == "retry: accepted",
+        30)
+
+    def verified_again():
+        tiles = [t for t in (driver.js(TILES) or []) if t["port"] == port]
+        states = (driver.js("return window.pvStation.stateLog()") or {}).get(port, [])[before:]
+        if tiles and tiles[0]["state"] in ("verified", "recorded") and \
+                any(st in BUSY for st in states):
+            return states
+        return None
+
+    states = wait_for(f"board {serial} verified after the retry", verified_again, DEADLINE_S)
+    listed = subprocess.run([args.piprov, "inventory", "list", "--json", "--inventory",
+                             inventory], capture_output=True, text=True, check=False)
+    if listed.returncode != 0 or serial not in [r["serial"] for r in json.loads(listed.stdout)]:
+        fail(f"board {serial} verified after the retry but not in {inventory}: {listed.stdout}")
+    status, api, _ = http("GET", f"{base}/api/boards/{serial}")
+    if status != 200 or api.get("state") not in ("verified", "recorded"):
+        fail(f"GET /api/boards/{serial} after the retry: {status} {api!r}")
+    print(f"retry: from the page with the token, {port} went {'>'.join(states)} and is recorded")
+    driver.screenshot(os.path.join(args.out, "retried.png"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -186,6 +225,12 @@ def main():
             fail(f"the <script> board's string became markup: {injected!r}")
         print("escaping: the <script> metadata is shown as text, nothing ran")
         driver.screenshot(os.path.join(args.out, "detail.png"))
+
+        # Retry from the page, as a user does: the failed board's tile, its Retry button,
+        # the token form (no token stored yet), then the station power-cycles the board
+        # (its fault struck on the first plug only) and the tile goes live to verified.
+        if not args.fake_station:
+            retry_from_page(driver, args, base, bad[0], inventory)
 
         lat = driver.js("return window.pvStation.latencies()")
         if len(lat) < 10:
