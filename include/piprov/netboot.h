@@ -309,6 +309,8 @@ bool pv_netboot_pxe_menu_matches(const uint8_t *option43, size_t len, const char
 /* ---- TFTP (RFC 1350, options RFC 2347-2349) --------------------------------------------- */
 
 #define PV_NETBOOT_TFTP_PORT 69
+/* How often a waiting client asks whether to stop: SIGINT ends a run well within a second. */
+#define PV_NETBOOT_STOP_POLL_MS 100u
 #define PV_NETBOOT_TFTP_PATH_MAX 256
 #define PV_NETBOOT_TFTP_MESSAGE_MAX 128
 
@@ -345,6 +347,11 @@ struct pv_netboot_tftp_request {
 	/* Probe only: learn whether the file exists (and its size from tsize), then end the
 	 * transfer with ERROR 0 "Early terminate" as the Pi firmware does (§1.5). */
 	bool probe;
+	/* Optional: asked at least every PV_NETBOOT_STOP_POLL_MS while the transfer waits;
+	 * true ends it at once with PV_TFTP_OUTCOME_STOPPED (a signal, the caller's deadline:
+	 * a silent server must not hold the caller for the whole TFTP_FILE_TIMEOUT). */
+	bool (*stop)(void *stop_arg);
+	void *stop_arg;
 };
 
 enum pv_netboot_tftp_outcome {
@@ -355,6 +362,7 @@ enum pv_netboot_tftp_outcome {
 	PV_TFTP_OUTCOME_UNREACHABLE,        /* no answer at all to the request */
 	PV_TFTP_OUTCOME_TOO_BIG,            /* over max_size */
 	PV_TFTP_OUTCOME_PROTOCOL,           /* the server broke the protocol */
+	PV_TFTP_OUTCOME_STOPPED,            /* request.stop said so */
 };
 const char *pv_netboot_tftp_outcome_name(enum pv_netboot_tftp_outcome outcome);
 

@@ -13,6 +13,7 @@
 #ifndef PIPROV_NETBOOT_BOOT_H
 #define PIPROV_NETBOOT_BOOT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -251,7 +252,7 @@ struct pv_netboot_run_options {
 	pv_netboot_event_fn on_event;       /* may be NULL */
 	void *user;
 	unsigned deadline_ms;               /* give up after this long (0 = never) */
-	volatile int *cancel;               /* stop when it becomes non-zero (may be NULL) */
+	volatile sig_atomic_t *cancel;      /* stop when it becomes non-zero (may be NULL; SIGINT) */
 	/* Check the NFS root over the board's own address (portmapper + MOUNT EXPORT); false
 	 * stops at the kernel. */
 	bool check_nfs;

@@ -52,7 +52,7 @@ struct pv_netboot_check_options {
 	unsigned tftp_timeout_ms;           /* per file (0 = 5000) */
 	bool check_nfs;
 	unsigned parallel;                  /* boards asked at once (0 = 16) */
-	volatile int *cancel;               /* stop when non-zero (may be NULL) */
+	volatile sig_atomic_t *cancel;      /* stop when non-zero (may be NULL; SIGINT) */
 };
 
 /* Check n boards; results[i] is boards[i]'s verdict (booted = the board would boot: kernel

@@ -47,7 +47,7 @@ struct pv_vpi_netboot_options {
 	const char *eeprom_name;            /* for messages */
 	struct pv_buf *uart;                /* the UART log is appended here (NULL = none) */
 	unsigned deadline_ms;               /* 0 = none */
-	volatile int *cancel;
+	volatile sig_atomic_t *cancel;      /* stop when non-zero (may be NULL; SIGINT) */
 	bool check_nfs;
 };
 
@@ -69,7 +69,7 @@ struct pv_vpi_netboot_fleet {
 	const char *ifname_pattern;
 	const char *uart_dir;               /* NULL = no log files */
 	unsigned deadline_ms;
-	volatile int *cancel;
+	volatile sig_atomic_t *cancel;      /* stop when non-zero (may be NULL; SIGINT) */
 	bool check_nfs;
 };
 struct pv_vpi_netboot_board {

@@ -17,7 +17,7 @@
 
 #define MAX_SPECS 64
 
-static volatile int netboot_cancel;
+static volatile sig_atomic_t netboot_cancel;
 
 static void on_signal(int signo)
 {

@@ -111,3 +111,30 @@ check --tftp-timeout 2000 --json 10000000ae000001 >"$W/check4.json" 2>"$W/check4
 expect "$W/check4.json" 10000000ae000001 tftp-unreachable "check: tftpd-hpa stopped"
 board "$W/check4.json" 10000000ae000001 .detail | grep -q "ip neigh flush to 10.77.0.1" ||
 	fail "check: no hint in $(board "$W/check4.json" 10000000ae000001 .detail)"
+
+# ---- SIGINT: a check and a boot waiting on the stopped tftpd end at once ----
+# interrupted NAME PID: once Kea has offered ae:00:01 an address again (the run is past DHCP,
+# waiting for TFTP that stays silent for 30 s), SIGINT; the run must end within 10 s,
+# exit 1, and call the board cancelled.
+offers() { grep -c "LEASE_ADVERT \[hwtype=1 dc:a6:32:ae:00:01\]" "$W/kea.log" || true; }
+offered_again() { [ "$(offers)" -gt "$offers_before" ]; }
+interrupted() {
+	wait_for "$1: Kea's offer" 30 offered_again
+	kill -INT "$2"
+	n=100
+	while kill -0 "$2" 2>/dev/null; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || fail "$1 still runs 10 s after SIGINT"
+		sleep 0.1
+	done
+	if wait "$2"; then fail "$1 exited 0 after SIGINT"; fi
+	expect "$W/$1.json" 10000000ae000001 cancelled "$1, ended <= $(((100 - n) * 100)) ms after SIGINT"
+}
+offers_before=$(offers)
+"$PIPROV" netboot check --tftp-timeout 30000 --netns "$CHK" --interface eth0 --json \
+	10000000ae000001 >"$W/check5.json" 2>"$W/check5.err" &
+interrupted check5 $!
+offers_before=$(offers)
+"$PIPROV" netboot boot --virtual pi4,serial=10000000ae000001,mac=dc:a6:32:ae:00:01,dump="$W/eeprom" \
+	--netns "$BOARD_NS" --timeout 120 --json >"$W/boot5.json" 2>"$W/boot5.err" &
+interrupted boot5 $!

@@ -79,6 +79,12 @@ static bool stopped(struct boot *b)
 	       (b->o->deadline_ms && now(b) - b->start >= b->o->deadline_ms);
 }
 
+/* For a TFTP transfer: stop when the run stops. */
+static bool transfer_stop(void *arg)
+{
+	return stopped(arg);
+}
+
 /* The earlier of `t` and the run's own deadline. */
 static uint64_t bounded(struct boot *b, uint64_t t)
 {
@@ -149,14 +155,19 @@ static int send_dhcp(struct boot *b, uint8_t type, uint32_t xid, const struct pv
 				     m.data, m.len);
 }
 
-/* The next DHCP reply for us (our xid and chaddr) until `until`; PV_ERR_TIMEOUT. */
+/* The next DHCP reply for us (our xid and chaddr) until `until`; PV_ERR_TIMEOUT then, or
+ * as soon as the run is stopped (looked at every PV_NETBOOT_STOP_POLL_MS). */
 static int recv_dhcp(struct boot *b, uint32_t xid, uint64_t until)
 {
 	for (;;) {
 		struct pv_netboot_udp_frame f;
 		struct pv_netboot_event e;
-		int rc = pv_netboot_stack_recv(&b->stack, PV_NETBOOT_DHCP_CLIENT_PORT, until, &f);
+		uint64_t slice = now(b) + PV_NETBOOT_STOP_POLL_MS;
+		int rc = pv_netboot_stack_recv(&b->stack, PV_NETBOOT_DHCP_CLIENT_PORT,
+					       slice < until ? slice : until, &f);
 
+		if (rc == PV_ERR_TIMEOUT && now(b) < until && !stopped(b))
+			continue;
 		if (rc)
 			return rc;
 		if (f.src_port != PV_NETBOOT_DHCP_SERVER_PORT ||
@@ -384,6 +395,8 @@ static int transfer(struct boot *b, const char *path, bool probe, const struct p
 	req.blksize = b->profile->tftp_blksize;
 	req.file_timeout_ms = b->s->tftp_file_timeout_ms;
 	req.retransmit_ms = b->profile->tftp_retransmit_ms;
+	req.stop = transfer_stop;
+	req.stop_arg = b;
 	/* A check reads what decides the next files (config.txt, cmdline.txt) and only asks
 	 * for the rest: a kernel is megabytes, its first block proves it is served. */
 	req.probe = probe || (b->o->probe && !out);
@@ -423,6 +436,9 @@ static enum pv_netboot_reason tftp_failure(struct boot *b, const char *path,
 	pv_strlcpy(b->r->failed_file, path, sizeof(b->r->failed_file));
 	nb_escape(res->error_message, strlen(res->error_message), msg, sizeof(msg));
 	switch (res->outcome) {
+	case PV_TFTP_OUTCOME_STOPPED:
+		return fail(b, PV_NETBOOT_CANCELLED, "stopped while reading '%s' from %s", path,
+			    server);
 	case PV_TFTP_OUTCOME_NOT_FOUND:
 		return fail(b, PV_NETBOOT_TFTP_NOT_FOUND, "'%s' not found on TFTP server %s (%s)",
 			    path, server, msg);

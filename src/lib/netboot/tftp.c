@@ -33,6 +33,7 @@ const char *pv_netboot_tftp_outcome_name(enum pv_netboot_tftp_outcome outcome)
 		[PV_TFTP_OUTCOME_UNREACHABLE] = "unreachable",
 		[PV_TFTP_OUTCOME_TOO_BIG] = "too-big",
 		[PV_TFTP_OUTCOME_PROTOCOL] = "protocol-error",
+		[PV_TFTP_OUTCOME_STOPPED] = "stopped",
 	};
 
 	return (unsigned)outcome < PV_ARRAY_SIZE(names) ? names[outcome] : "unknown";
@@ -254,6 +255,10 @@ int pv_netboot_tftp_get(struct pv_netboot_udp *udp, uint32_t server,
 			finish(&r, answered ? PV_TFTP_OUTCOME_TIMEOUT : PV_TFTP_OUTCOME_UNREACHABLE);
 			break;
 		}
+		if (req->stop && req->stop(req->stop_arg)) {
+			finish(&r, PV_TFTP_OUTCOME_STOPPED);
+			break;
+		}
 		if (now >= next_resend) {
 			r.timeouts++;
 			rc = send_packet(&x, x.last, x.last_len, x.last_port, false);
@@ -263,6 +268,8 @@ int pv_netboot_tftp_get(struct pv_netboot_udp *udp, uint32_t server,
 			continue;
 		}
 		until = next_resend < deadline ? next_resend : deadline;
+		if (req->stop && until - now > PV_NETBOOT_STOP_POLL_MS)
+			until = now + PV_NETBOOT_STOP_POLL_MS;
 		rc = udp->ops->recv(udp, &from, &port, packet, sizeof(packet), &len,
 				    (unsigned)(until - now));
 		if (rc == PV_ERR_TIMEOUT)

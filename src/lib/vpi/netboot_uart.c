@@ -245,6 +245,7 @@ static void tftp_done(struct pv_vpi_uart *u, const struct pv_netboot_event *e)
 		line(u, e->at_ms, "TFTP: disconnect: timeouts %u", t->timeouts);
 		return;
 	case PV_TFTP_OUTCOME_UNREACHABLE:
+	case PV_TFTP_OUTCOME_STOPPED:   /* the run was stopped: the board had no say */
 		return; /* no answer at all: the request stands alone in the log */
 	}
 }

@@ -469,7 +469,24 @@ static void test_deadline_stops_the_board(void **state)
 	e->o.deadline_ms = 20000;
 	assert_int_equal(pv_netboot_run(&e->id, &e->s, &e->o, &e->r), PV_OK);
 	assert_false(e->r.booted);
-	assert_true(e->r.elapsed_ms >= 20000 && e->r.elapsed_ms < 30000);
+	assert_true(e->r.elapsed_ms >= 20000 && e->r.elapsed_ms <= 20000 + PV_NETBOOT_STOP_POLL_MS);
+	env_free(e);
+}
+
+/* The deadline (or a signal) also ends a transfer from a silent TFTP server within one
+ * poll, not after its TFTP_FILE_TIMEOUT (30 s): `netboot check` and `boot` end at SIGINT. */
+static void test_deadline_stops_a_silent_transfer(void **state)
+{
+	struct env *e = env_new("pi4", 0x100000001234abcdull);
+
+	(void)state;
+	e->lan.tftp = false;
+	e->o.deadline_ms = 5000;
+	assert_int_equal(pv_netboot_run(&e->id, &e->s, &e->o, &e->r), PV_OK);
+	assert_false(e->r.booted);
+	assert_int_equal(e->r.reason, PV_NETBOOT_CANCELLED);
+	assert_non_null(strstr(e->r.detail, "stopped while reading '1234abcd/start4.elf'"));
+	assert_true(e->r.elapsed_ms >= 5000 && e->r.elapsed_ms <= 5000 + PV_NETBOOT_STOP_POLL_MS);
 	env_free(e);
 }
 
@@ -488,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_pi3_rom),
 		cmocka_unit_test(test_settings_from_conf_and_image),
 		cmocka_unit_test(test_deadline_stops_the_board),
+		cmocka_unit_test(test_deadline_stops_a_silent_transfer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -412,6 +412,21 @@ static void test_tftp_read_with_options(void **state)
 	tftp_env_free(e);
 }
 
+/* A caller's stop (a signal, a deadline) once the link clock reaches `at`. */
+struct stop_at {
+	struct pv_netboot_link *link;
+	uint64_t at;
+	unsigned asked;
+};
+
+static bool stop_at_time(void *arg)
+{
+	struct stop_at *s = arg;
+
+	s->asked++;
+	return s->link->ops->now_ms(s->link) >= s->at;
+}
+
 static void test_tftp_outcomes(void **state)
 {
 	struct tftp_env *e = tftp_env_new();
@@ -457,6 +472,21 @@ static void test_tftp_outcomes(void **state)
 	assert_int_equal(pv_netboot_tftp_get(&e->udp, 0x0a000002, &req, NULL, &r), PV_OK);
 	assert_int_equal(r.outcome, PV_TFTP_OUTCOME_UNREACHABLE);
 	assert_int_equal(r.timeouts, 14);
+
+	/* the caller stops it 3 s in: STOPPED within one poll, not after the 30 s */
+	{
+		uint64_t t0 = e->link->ops->now_ms(e->link), took;
+		struct stop_at stop = { e->link, t0 + 3000, 0 };
+
+		req.stop = stop_at_time;
+		req.stop_arg = &stop;
+		assert_int_equal(pv_netboot_tftp_get(&e->udp, 0x0a000002, &req, NULL, &r), PV_OK);
+		took = e->link->ops->now_ms(e->link) - t0;
+		assert_int_equal(r.outcome, PV_TFTP_OUTCOME_STOPPED);
+		assert_string_equal(pv_netboot_tftp_outcome_name(r.outcome), "stopped");
+		assert_true(took >= 3000 && took <= 3000 + PV_NETBOOT_STOP_POLL_MS);
+		assert_true(stop.asked >= 3000 / PV_NETBOOT_STOP_POLL_MS);
+	}
 	tftp_env_free(e);
 }
 
